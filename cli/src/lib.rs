@@ -1,0 +1,19 @@
+//! `byok`: the operator's command line. `serve` runs every function's routes in one local process;
+//! `org create` and `platform-key set` bootstrap a gateway, locally or against a deployed stack.
+
+mod args;
+mod commands;
+pub mod server;
+
+pub use args::Cli;
+
+/// Run a parsed command line; errors print to stderr and give exit code 1 (2 for bad configuration).
+pub async fn run(cli: Cli) -> std::process::ExitCode {
+    match commands::dispatch(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("byok: {e}");
+            std::process::ExitCode::from(e.exit_code())
+        }
+    }
+}

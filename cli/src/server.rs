@@ -1,0 +1,28 @@
+//! The all-in-one local server: every function's routes merged behind the common layers.
+
+use axum::Router;
+use byok_shared::AppState;
+
+pub fn app(state: AppState) -> Router {
+    let routes = Router::new().merge(byok_manage::routes());
+    byok_shared::http::finish(routes, state)
+}
+
+/// Serve until Ctrl-C / SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

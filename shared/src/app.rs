@@ -1,0 +1,103 @@
+//! Per-process state shared by every handler: the two ports, configuration and the hot-path caches.
+//! Built once per cold start (Lambda) or once per `serve`.
+
+use std::sync::Arc;
+
+use crate::cipher::Cipher;
+use crate::cipher::kms::KmsCipher;
+use crate::cipher::local::LocalCipher;
+use crate::config::{Backend, Config};
+use crate::domain::apikey::ApiKey;
+use crate::store::Store;
+use crate::store::dynamo::DynamoStore;
+use crate::store::sqlite::SqliteStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Arc<dyn Store>,
+    cipher: Arc<dyn Cipher>,
+    /// Authenticated keys by secret hash (`None` = no such key), for `config.cache_ttl`.
+    auth_cache: moka::future::Cache<String, Option<Arc<ApiKey>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the local data directory {path}: {source}")]
+    Local {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the local store: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Arc<dyn Store>, cipher: Arc<dyn Cipher>) -> Self {
+        let auth_cache = moka::future::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(config.cache_ttl)
+            .build();
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                cipher,
+                auth_cache,
+            }),
+        }
+    }
+
+    /// Build the ports the configuration names: SQLite + AES-GCM under the data dir, or DynamoDB + KMS.
+    pub async fn from_config(config: Config) -> Result<Self, StartError> {
+        let (store, cipher): (Arc<dyn Store>, Arc<dyn Cipher>) = match &config.backend {
+            Backend::Local { data_dir } => {
+                let local = |source| StartError::Local {
+                    path: data_dir.display().to_string(),
+                    source,
+                };
+                std::fs::create_dir_all(data_dir).map_err(local)?;
+                let store = SqliteStore::open(&data_dir.join("gateway.db"))?;
+                let cipher =
+                    LocalCipher::open_or_create(&data_dir.join("master.key")).map_err(local)?;
+                (Arc::new(store), Arc::new(cipher))
+            }
+            Backend::Aws { table, kms_key_id } => {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+                let cipher = KmsCipher::new(aws_sdk_kms::Client::new(&sdk), kms_key_id);
+                (Arc::new(store), Arc::new(cipher))
+            }
+        };
+        Ok(Self::new(config, store, cipher))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub fn cipher(&self) -> &dyn Cipher {
+        self.inner.cipher.as_ref()
+    }
+
+    pub(crate) fn auth_cache(&self) -> &moka::future::Cache<String, Option<Arc<ApiKey>>> {
+        &self.inner.auth_cache
+    }
+}
+
+/// What every function's `main` does first: JSON logs, configuration from the environment, the ports.
+pub async fn start_from_env() -> Result<AppState, StartError> {
+    crate::telemetry::init();
+    let config = Config::from_env()?;
+    AppState::from_config(config).await
+}

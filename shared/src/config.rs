@@ -1,0 +1,222 @@
+//! Configuration, read once from the environment at start. Invalid values fail fast naming the variable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::domain::provider::Provider;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite store and local AES-GCM cipher under `data_dir`.
+    Local { data_dir: PathBuf },
+    /// DynamoDB table and KMS key (standard AWS environment, e.g. `AWS_ENDPOINT_URL`, is respected).
+    Aws { table: String, kms_key_id: String },
+}
+
+/// Provider base URLs: operator configuration, never taken from a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderUrls {
+    pub openai: String,
+    pub anthropic: String,
+    pub google: String,
+    pub xai: String,
+}
+
+impl ProviderUrls {
+    pub fn get(&self, provider: Provider) -> &str {
+        match provider {
+            Provider::OpenAi => &self.openai,
+            Provider::Anthropic => &self.anthropic,
+            Provider::Google => &self.google,
+            Provider::Xai => &self.xai,
+        }
+    }
+}
+
+impl Default for ProviderUrls {
+    fn default() -> Self {
+        Self {
+            openai: "https://api.openai.com".into(),
+            anthropic: "https://api.anthropic.com".into(),
+            google: "https://generativelanguage.googleapis.com".into(),
+            xai: "https://api.x.ai".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub backend: Backend,
+    pub providers: ProviderUrls,
+    /// How long an authenticated key, a policy or a decrypted provider key may be served from memory.
+    pub cache_ttl: Duration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+impl Config {
+    /// A local configuration rooted at `data_dir`, with provider URLs and tuning from the environment.
+    pub fn local(data_dir: PathBuf) -> Result<Self, ConfigError> {
+        Self::with_backend(Backend::Local { data_dir }, &|k| std::env::var(k).ok())
+    }
+
+    /// The whole configuration from the environment (`BYOK_BACKEND` = `aws` | `local`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let backend = match env("BYOK_BACKEND").as_deref().unwrap_or("aws") {
+            "aws" => Backend::Aws {
+                table: required(env, "BYOK_TABLE")?,
+                kms_key_id: required(env, "BYOK_KMS_KEY_ID")?,
+            },
+            "local" => Backend::Local {
+                data_dir: env("BYOK_DATA_DIR")
+                    .unwrap_or_else(|| ".byok-data".into())
+                    .into(),
+            },
+            other => {
+                return Err(ConfigError {
+                    variable: "BYOK_BACKEND",
+                    reason: format!("{other:?} is not aws or local"),
+                });
+            }
+        };
+        Self::with_backend(backend, env)
+    }
+
+    fn with_backend(
+        backend: Backend,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let defaults = ProviderUrls::default();
+        let providers = ProviderUrls {
+            openai: url(env, "BYOK_OPENAI_BASE_URL", defaults.openai)?,
+            anthropic: url(env, "BYOK_ANTHROPIC_BASE_URL", defaults.anthropic)?,
+            google: url(env, "BYOK_GOOGLE_BASE_URL", defaults.google)?,
+            xai: url(env, "BYOK_XAI_BASE_URL", defaults.xai)?,
+        };
+        let cache_ttl = match env("BYOK_CACHE_TTL_MS") {
+            None => DEFAULT_CACHE_TTL,
+            Some(v) => Duration::from_millis(number(&v, "BYOK_CACHE_TTL_MS", 0, 3_600_000)?),
+        };
+        let max_body_bytes = match env("BYOK_MAX_BODY_BYTES") {
+            None => DEFAULT_MAX_BODY_BYTES,
+            Some(v) => number(&v, "BYOK_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)? as usize,
+        };
+        Ok(Self {
+            backend,
+            providers,
+            cache_ttl,
+            max_body_bytes,
+        })
+    }
+}
+
+fn required(
+    env: &dyn Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<String, ConfigError> {
+    env(variable)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError {
+            variable,
+            reason: "must be set".into(),
+        })
+}
+
+fn url(
+    env: &dyn Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: String,
+) -> Result<String, ConfigError> {
+    let value = env(variable).unwrap_or(default);
+    let parsed = reqwest::Url::parse(&value).map_err(|e| ConfigError {
+        variable,
+        reason: format!("not a URL: {e}"),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ConfigError {
+            variable,
+            reason: "must be an http(s) URL with a host".into(),
+        });
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+fn number(value: &str, variable: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| ConfigError {
+            variable,
+            reason: format!("must be a whole number from {min} to {max}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn aws_backend_needs_a_table() {
+        let err = config(&[]).unwrap_err();
+        assert_eq!(err.variable, "BYOK_TABLE");
+        let ok = config(&[("BYOK_TABLE", "t"), ("BYOK_KMS_KEY_ID", "k")]).unwrap();
+        assert_eq!(
+            ok.backend,
+            Backend::Aws {
+                table: "t".into(),
+                kms_key_id: "k".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let err = config(&[
+            ("BYOK_BACKEND", "local"),
+            ("BYOK_OPENAI_BASE_URL", "ftp://x"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "BYOK_OPENAI_BASE_URL");
+        let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_CACHE_TTL_MS", "-1")]).unwrap_err();
+        assert_eq!(err.variable, "BYOK_CACHE_TTL_MS");
+        let err = config(&[("BYOK_BACKEND", "mars")]).unwrap_err();
+        assert_eq!(err.variable, "BYOK_BACKEND");
+    }
+
+    #[test]
+    fn provider_urls_come_from_config_only() {
+        let c = config(&[
+            ("BYOK_BACKEND", "local"),
+            ("BYOK_XAI_BASE_URL", "http://127.0.0.1:9/"),
+        ])
+        .unwrap();
+        assert_eq!(c.providers.get(Provider::Xai), "http://127.0.0.1:9");
+        assert_eq!(c.providers.get(Provider::OpenAi), "https://api.openai.com");
+    }
+}

@@ -1,0 +1,8 @@
+//! Domain types and rules. Nothing here knows HTTP, Lambda or AWS.
+
+pub mod apikey;
+pub mod ids;
+pub mod org;
+pub mod permissions;
+pub mod provider;
+pub mod provider_key;

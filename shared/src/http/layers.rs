@@ -1,0 +1,71 @@
+//! The layers every router gets: body limit, request id + structured access log, JSON 404/405.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use crate::app::AppState;
+use crate::error::Error;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Apply the common layers and turn the router into a service-ready one.
+pub fn finish(router: Router<AppState>, state: AppState) -> Router {
+    let limit = state.config().max_body_bytes;
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::not_found("no such route")
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response = Error::bad_request("method not allowed on this route").into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// One JSON log line per request with a request id (API Gateway's when present). Logs the route template,
+/// never the query, headers or body, so no secret can reach a log line from here.
+async fn access_log(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(REQUEST_ID, v.clone());
+    }
+    let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "served"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    response
+}

@@ -1,0 +1,10 @@
+//! HTTP translation, in one place: error JSON and status codes, authentication and JSON extractors, and the
+//! common layers every function's router gets.
+
+mod error;
+mod extract;
+mod layers;
+
+pub use error::error_body;
+pub use extract::{Auth, JsonBody};
+pub use layers::finish;

@@ -1,0 +1,91 @@
+//! Organisations, and creating one together with its first admin key.
+
+use serde::{Deserialize, Serialize};
+
+use super::{from_body, org_pk, to_body};
+use crate::domain::apikey::ApiKey;
+use crate::domain::org::{Org, validate_org_name};
+use crate::domain::{ids, permissions::Permissions};
+use crate::error::{Error, Result};
+use crate::repo::apikeys;
+use crate::secret::Secret;
+use crate::store::{Item, Store, WriteOp};
+
+pub const ORG_SK: &str = "ORG";
+
+/// The stored org item: the org plus the number of its manage:write keys (lockout protection).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrgRecord {
+    #[serde(flatten)]
+    pub org: Org,
+    pub admin_keys: u32,
+}
+
+pub struct CreatedOrg {
+    pub org: Org,
+    pub api_key_id: String,
+    pub api_key: Secret,
+}
+
+/// Create an organisation and its first admin key (manage:write, completions:write) in one transaction.
+pub async fn create(store: &dyn Store, name: &str) -> Result<CreatedOrg> {
+    validate_org_name(name)?;
+    let now = chrono::Utc::now();
+    let org = Org {
+        org_id: ids::new_id("org"),
+        name: name.trim().to_owned(),
+        created_at: now,
+    };
+    let secret = crate::domain::apikey::generate_secret();
+    let key = ApiKey {
+        api_key_id: ids::new_id("key"),
+        org_id: org.org_id.clone(),
+        name: "admin".into(),
+        key_hash: crate::domain::apikey::hash_secret(secret.expose()),
+        permissions: Permissions::ADMIN,
+        monthly_limit: 0.0,
+        allowed_models: Vec::new(),
+        expires_at: None,
+        created_at: now,
+        created_by: None,
+    };
+    let record = OrgRecord {
+        org: org.clone(),
+        admin_keys: 1,
+    };
+    let mut ops = vec![WriteOp::PutIfAbsent(Item::new(
+        org_pk(&org.org_id),
+        ORG_SK,
+        to_body(&record)?,
+    ))];
+    ops.extend(apikeys::create_ops(&key)?);
+    store.transact(&ops).await?;
+    Ok(CreatedOrg {
+        api_key_id: key.api_key_id.clone(),
+        org,
+        api_key: secret,
+    })
+}
+
+/// The org record with its version, for read-modify-write under optimistic locking.
+pub async fn get_record(store: &dyn Store, org_id: &str) -> Result<(OrgRecord, u64)> {
+    let item = store
+        .get(&org_pk(org_id), ORG_SK)
+        .await?
+        .ok_or_else(|| Error::not_found("organisation not found"))?;
+    Ok((from_body(item.body)?, item.version))
+}
+
+pub async fn get(store: &dyn Store, org_id: &str) -> Result<Org> {
+    Ok(get_record(store, org_id).await?.0.org)
+}
+
+/// The write that replaces the org record if it is still at `version`.
+pub(crate) fn update_op(record: &OrgRecord, version: u64) -> Result<WriteOp> {
+    let mut item = Item::new(org_pk(&record.org.org_id), ORG_SK, to_body(record)?);
+    item.version = version + 1;
+    Ok(WriteOp::PutIfVersion {
+        item,
+        expected: version,
+    })
+}

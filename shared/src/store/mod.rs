@@ -1,0 +1,137 @@
+//! The store port: a narrow, item-level interface that both backends implement exactly alike.
+//!
+//! An item lives at (`pk`, `sk`), carries a version for optimistic locking, a JSON document and a set of
+//! integer counters that only ever change through atomic adds. Repositories (`crate::repo`) are written once
+//! on top of this port.
+
+mod cursor;
+pub mod dynamo;
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+pub use cursor::{decode_cursor, encode_cursor};
+
+/// Counter name → value. Names are `[a-z0-9_]{1,48}`.
+pub type Counters = BTreeMap<String, i64>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub pk: String,
+    pub sk: String,
+    /// Starts at 1 on creation; every conditional update writes `expected + 1`.
+    pub version: u64,
+    pub body: Value,
+    pub counters: Counters,
+    /// Unix seconds after which the item counts as absent (DynamoDB TTL attribute `ttl`).
+    pub expires_at: Option<i64>,
+}
+
+impl Item {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>, body: Value) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+            version: 1,
+            body,
+            counters: Counters::new(),
+            expires_at: None,
+        }
+    }
+
+    pub fn expiring_at(mut self, unix_seconds: i64) -> Self {
+        self.expires_at = Some(unix_seconds);
+        self
+    }
+
+    pub(crate) fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Opaque cursor for the next page; `None` when this was the last.
+    pub next: Option<String>,
+}
+
+/// One write of an all-or-nothing transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    /// Create or replace, unconditionally (for last-writer-wins data such as health fields).
+    Put(Item),
+    /// Create; fails if a live item exists at the key.
+    PutIfAbsent(Item),
+    /// Replace; fails unless the stored version equals `expected`. The item's own version is written.
+    PutIfVersion { item: Item, expected: u64 },
+    /// Delete; fails if absent, or if `expected` is given and differs.
+    Delete {
+        pk: String,
+        sk: String,
+        expected: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A condition did not hold: the item exists, is absent, or has another version.
+    #[error("the stored item changed or does not match the condition")]
+    Conflict,
+    /// The backend could not be reached or refused to work.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The stored data does not have the expected shape, or the request was invalid for the backend.
+    #[error("store error: {0}")]
+    Invalid(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The live item at the key, if any.
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
+
+    /// Create or replace the item, unconditionally.
+    async fn put(&self, item: &Item) -> Result<(), StoreError>;
+
+    /// Create the item; `Conflict` if a live item is already there.
+    async fn put_if_absent(&self, item: &Item) -> Result<(), StoreError>;
+
+    /// Replace the item if its stored version is `expected`; `Conflict` otherwise (also when absent).
+    async fn put_if_version(&self, item: &Item, expected: u64) -> Result<(), StoreError>;
+
+    /// Delete the item; `Conflict` if absent or (with `expected`) of another version.
+    async fn delete(&self, pk: &str, sk: &str, expected: Option<u64>) -> Result<(), StoreError>;
+
+    /// Live items of one partition whose sort key starts with `sk_prefix`, in sort-key order.
+    async fn query(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page, StoreError>;
+
+    /// Atomically add each delta to its counter (creating the item and counters as needed) and return
+    /// the counters after the add.
+    async fn add(&self, pk: &str, sk: &str, deltas: &[(&str, i64)])
+    -> Result<Counters, StoreError>;
+
+    /// All writes, or none. `Conflict` if any condition fails.
+    async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError>;
+}
+
+pub(crate) fn valid_counter_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 48
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+pub(crate) fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}

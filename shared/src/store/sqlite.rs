@@ -1,0 +1,289 @@
+//! Embedded, durable store for local runs: SQLite in WAL mode.
+//!
+//! Every write is one SQLite transaction (`BEGIN IMMEDIATE`), so a kill -9 leaves either the whole change or
+//! none of it, and several processes (the local server and the CLI) can share one file.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    Counters, Item, Page, Store, StoreError, WriteOp, decode_cursor, encode_cursor, now_unix,
+    valid_counter_name,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    counters TEXT NOT NULL DEFAULT '{}',
+    expires_at INTEGER,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(unavailable)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(unavailable)?;
+        // WAL + NORMAL: a committed transaction survives a process crash (kill -9); see docs/storage.md.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(unavailable)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+}
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {e}"))
+}
+
+type Row = (String, String, i64, String, String, Option<i64>);
+
+fn row_to_item(row: Row) -> Result<Item, StoreError> {
+    let (pk, sk, version, body, counters, expires_at) = row;
+    Ok(Item {
+        pk,
+        sk,
+        version: u64::try_from(version)
+            .map_err(|_| StoreError::Invalid("negative version".into()))?,
+        body: serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("body: {e}")))?,
+        counters: serde_json::from_str(&counters)
+            .map_err(|e| StoreError::Invalid(format!("counters: {e}")))?,
+        expires_at,
+    })
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn load(conn: &Connection, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT pk, sk, version, body, counters, expires_at FROM items WHERE pk = ?1 AND sk = ?2",
+            params![pk, sk],
+            read_row,
+        )
+        .optional()
+        .map_err(unavailable)?;
+    row.map(row_to_item)
+        .transpose()
+        .map(|item| item.filter(|i| i.is_live(now_unix())))
+}
+
+fn write(conn: &Connection, item: &Item) -> Result<(), StoreError> {
+    let body = serde_json::to_string(&item.body).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let counters =
+        serde_json::to_string(&item.counters).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    conn.execute(
+        "INSERT OR REPLACE INTO items (pk, sk, version, body, counters, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            item.pk,
+            item.sk,
+            item.version as i64,
+            body,
+            counters,
+            item.expires_at
+        ],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Check the op's condition and apply it, inside an open transaction.
+fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
+    match op {
+        WriteOp::Put(item) => write(conn, item),
+        WriteOp::PutIfAbsent(item) => {
+            if load(conn, &item.pk, &item.sk)?.is_some() {
+                return Err(StoreError::Conflict);
+            }
+            write(conn, item)
+        }
+        WriteOp::PutIfVersion { item, expected } => match load(conn, &item.pk, &item.sk)? {
+            Some(current) if current.version == *expected => write(conn, item),
+            _ => Err(StoreError::Conflict),
+        },
+        WriteOp::Delete { pk, sk, expected } => match load(conn, pk, sk)? {
+            Some(current) if expected.is_none_or(|v| v == current.version) => {
+                conn.execute(
+                    "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![pk, sk],
+                )
+                .map_err(unavailable)?;
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        },
+    }
+}
+
+fn in_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)?;
+    let out = f(&tx)?; // dropping `tx` on error rolls back
+    tx.commit().map_err(unavailable)?;
+    Ok(out)
+}
+
+/// The smallest string greater than every string that starts with `prefix`.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        self.run(move |c| load(c, &pk, &sk)).await
+    }
+
+    async fn put(&self, item: &Item) -> Result<(), StoreError> {
+        let item = item.clone();
+        self.run(move |c| write(c, &item)).await
+    }
+
+    async fn put_if_absent(&self, item: &Item) -> Result<(), StoreError> {
+        let op = WriteOp::PutIfAbsent(item.clone());
+        self.run(move |c| in_transaction(c, |tx| apply(tx, &op)))
+            .await
+    }
+
+    async fn put_if_version(&self, item: &Item, expected: u64) -> Result<(), StoreError> {
+        let op = WriteOp::PutIfVersion {
+            item: item.clone(),
+            expected,
+        };
+        self.run(move |c| in_transaction(c, |tx| apply(tx, &op)))
+            .await
+    }
+
+    async fn delete(&self, pk: &str, sk: &str, expected: Option<u64>) -> Result<(), StoreError> {
+        let op = WriteOp::Delete {
+            pk: pk.to_owned(),
+            sk: sk.to_owned(),
+            expected,
+        };
+        self.run(move |c| in_transaction(c, |tx| apply(tx, &op)))
+            .await
+    }
+
+    async fn query(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page, StoreError> {
+        let after = cursor.map(decode_cursor).transpose()?;
+        let (pk, prefix) = (pk.to_owned(), sk_prefix.to_owned());
+        let limit = limit.clamp(1, 1000);
+        self.run(move |c| {
+            let start = after.unwrap_or_default();
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT pk, sk, version, body, counters, expires_at FROM items
+                     WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 AND sk > ?4 AND (expires_at IS NULL OR expires_at > ?5)
+                     ORDER BY sk LIMIT ?6",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(
+                    params![pk, prefix, prefix_end(&prefix), start, now_unix(), (limit + 1) as i64],
+                    read_row,
+                )
+                .map_err(unavailable)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            let mut items = rows.into_iter().map(row_to_item).collect::<Result<Vec<_>, _>>()?;
+            let next = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|i| encode_cursor(&i.sk))
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn add(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+    ) -> Result<Counters, StoreError> {
+        if let Some((bad, _)) = deltas.iter().find(|(n, _)| !valid_counter_name(n)) {
+            return Err(StoreError::Invalid(format!("invalid counter name {bad:?}")));
+        }
+        let deltas: Vec<(String, i64)> =
+            deltas.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect();
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        self.run(move |c| {
+            in_transaction(c, |tx| {
+                let mut item = load(tx, &pk, &sk)?
+                    .unwrap_or_else(|| Item::new(&pk, &sk, serde_json::Value::Null));
+                for (name, delta) in &deltas {
+                    let slot = item.counters.entry(name.clone()).or_insert(0);
+                    *slot = slot
+                        .checked_add(*delta)
+                        .ok_or_else(|| StoreError::Invalid("counter overflow".into()))?;
+                }
+                write(tx, &item)?;
+                Ok(item.counters)
+            })
+        })
+        .await
+    }
+
+    async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        let ops = ops.to_vec();
+        self.run(move |c| in_transaction(c, |tx| ops.iter().try_for_each(|op| apply(tx, op))))
+            .await
+    }
+}

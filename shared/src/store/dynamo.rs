@@ -364,13 +364,20 @@ impl Store for DynamoStore {
             .map(decode_cursor)
             .transpose()?
             .map(|sk| Self::key(pk, &sk));
-        let out = self
+        let mut request = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-            .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()));
+        // DynamoDB refuses an empty begins_with operand; an empty prefix means the whole partition.
+        request = if sk_prefix.is_empty() {
+            request.key_condition_expression("pk = :pk")
+        } else {
+            request
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
+        };
+        let out = request
             .set_exclusive_start_key(start)
             .limit(limit as i32 + 1)
             .consistent_read(true)

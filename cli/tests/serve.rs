@@ -1,0 +1,164 @@
+//! The real `byok` binary: `serve` on the embedded store, `org create` and `platform-key set` against the
+//! same data directory while it runs, a kill -9 and a restart that keeps every committed change.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_byok");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data_dir: &std::path::Path) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("BYOK_BACKEND")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start byok serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("byok: listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Server { child, base }
+}
+
+fn byok(args: &[&str], data_dir: &std::path::Path, stdin: Option<&str>) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("BYOK_BACKEND")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run byok");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+async fn get_org(base: &str, key: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/v1/manage/org"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn serve_authenticates_and_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+
+    // The CLI writes to the same embedded store while the server runs.
+    let out = byok(&["org", "create", "Acme"], dir.path(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("bgk_"));
+
+    let (status, org) = get_org(&server.base, &key).await;
+    assert_eq!(status, 200, "{org}");
+    assert_eq!(org["name"], "Acme");
+    assert_eq!(org["org_id"], created["org_id"]);
+
+    let bad = format!("bgk_{}", "0".repeat(64));
+    let (status, body) = get_org(&server.base, &bad).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["type"], "authentication_error");
+    let (status, _) = get_org(&server.base, "not-a-key").await;
+    assert_eq!(status, 401);
+
+    // The platform key is read from stdin, never argv, and never printed back.
+    let out = byok(
+        &["platform-key", "set", "openai"],
+        dir.path(),
+        Some("sk-platform-secret-9876\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("\"hint\":\"9876\"") && !printed.contains("platform-secret"),
+        "{printed}"
+    );
+
+    // kill -9, restart on the same directory: everything committed is still there.
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let server = serve(dir.path());
+    let (status, org) = get_org(&server.base, &key).await;
+    assert_eq!(status, 200, "{org}");
+    assert_eq!(org["name"], "Acme");
+    let raw = std::fs::read(dir.path().join("gateway.db")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("platform-secret"),
+        "plaintext key in the store file"
+    );
+}
+
+#[test]
+fn platform_key_rejects_unknown_provider_and_empty_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = byok(&["platform-key", "set", "mistral"], dir.path(), Some("k"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("provider must be one of"));
+    let out = byok(
+        &["platform-key", "set", "openai"],
+        dir.path(),
+        Some("   \n"),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("api_key"));
+}
+
+#[test]
+fn aws_backend_without_table_fails_naming_the_variable() {
+    let out = Command::new(BIN)
+        .args(["org", "create", "Acme", "--backend", "aws"])
+        .env_remove("BYOK_TABLE")
+        .env_remove("BYOK_KMS_KEY_ID")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BYOK_TABLE"));
+}

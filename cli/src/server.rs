@@ -4,7 +4,9 @@ use axum::Router;
 use byok_shared::AppState;
 
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new().merge(byok_manage::routes());
+    let routes = Router::new()
+        .merge(byok_keys::routes())
+        .merge(byok_manage::routes());
     byok_shared::http::finish(routes, state)
 }
 

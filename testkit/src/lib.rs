@@ -5,6 +5,24 @@
 //! not find its variable fails with a message saying how to run the suite; it never passes silently.
 
 pub mod backends;
+pub mod fixtures;
 pub mod http;
+pub mod logs;
 
 pub use backends::{Backend, TestBackend};
+
+/// Generate one `#[tokio::test]` per backend for each named `async fn(Backend)` in the calling module:
+/// `embedded::<name>` on SQLite + AES-GCM and `aws::<name>` on DynamoDB Local + KMS (moto).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name($crate::Backend::Embedded).await })*
+        }
+        mod aws {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name($crate::Backend::Aws).await })*
+        }
+    };
+}

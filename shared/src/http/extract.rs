@@ -53,6 +53,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Query parameters of type `T`; a malformed or unknown parameter is a 400 in the error shape.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| QueryParams(v))
+            .map_err(|e| Error::bad_request(format!("invalid query string: {}", e.body_text())))
+    }
+}
+
 fn map_rejection(rejection: JsonRejection) -> Error {
     match rejection {
         JsonRejection::JsonDataError(e) => {

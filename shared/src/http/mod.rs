@@ -6,5 +6,5 @@ mod extract;
 mod layers;
 
 pub use error::error_body;
-pub use extract::{Auth, JsonBody};
+pub use extract::{Auth, JsonBody, QueryParams};
 pub use layers::finish;

@@ -75,3 +75,103 @@ pub async fn get(store: &dyn Store, org_id: &str, api_key_id: &str) -> Result<Op
         .map(|item| from_body(item.body))
         .transpose()
 }
+
+/// What a caller asks for when creating a key.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub name: String,
+    pub permissions: crate::domain::permissions::Permissions,
+    pub monthly_limit: f64,
+    pub allowed_models: Vec<String>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Create a key in `org_id`; returns the record and its secret (shown once). A manage:write key also bumps
+/// the org's admin count in the same transaction, so lockout protection holds under concurrency.
+pub async fn create(
+    store: &dyn Store,
+    org_id: &str,
+    new: NewKey,
+    created_by: Option<String>,
+) -> Result<(ApiKey, crate::secret::Secret)> {
+    use crate::domain::{apikey, ids, permissions::Manage};
+    let secret = apikey::generate_secret();
+    let key = ApiKey {
+        api_key_id: ids::new_id("key"),
+        org_id: org_id.to_owned(),
+        name: new.name,
+        key_hash: apikey::hash_secret(secret.expose()),
+        permissions: new.permissions,
+        monthly_limit: new.monthly_limit,
+        allowed_models: new.allowed_models,
+        expires_at: new.expires_at,
+        created_at: chrono::Utc::now(),
+        created_by,
+    };
+    let mut ops = create_ops(&key)?;
+    if key.permissions.manage == Manage::Write {
+        let (mut org, version) = super::orgs::get_record(store, org_id).await?;
+        org.admin_keys += 1;
+        ops.push(super::orgs::update_op(&org, version)?);
+    }
+    store.transact(&ops).await?;
+    Ok((key, secret))
+}
+
+/// Delete a key. The org's last manage:write key cannot be deleted (409), checked under the org's version.
+pub async fn delete(store: &dyn Store, org_id: &str, api_key_id: &str) -> Result<ApiKey> {
+    use crate::domain::permissions::Manage;
+    let key = get(store, org_id, api_key_id)
+        .await?
+        .ok_or_else(|| crate::error::Error::not_found("API key not found"))?;
+    let mut ops = delete_ops(&key);
+    if key.permissions.manage == Manage::Write {
+        let (mut org, version) = super::orgs::get_record(store, org_id).await?;
+        if org.admin_keys <= 1 {
+            return Err(crate::error::Error::conflict(
+                "this is the organisation's last manage:write key; create another before deleting it",
+            ));
+        }
+        org.admin_keys -= 1;
+        ops.push(super::orgs::update_op(&org, version)?);
+    }
+    store.transact(&ops).await?;
+    Ok(key)
+}
+
+/// Every key of the org (no secrets: only hashes are stored), oldest first.
+pub async fn list(store: &dyn Store, org_id: &str) -> Result<Vec<ApiKey>> {
+    let mut keys = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .query(&org_pk(org_id), "APIKEY#", 500, cursor.as_deref())
+            .await?;
+        for item in page.items {
+            keys.push(from_body(item.body)?);
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(keys),
+        }
+    }
+}
+
+/// Replace a key's record (e.g. its monthly limit) under optimistic locking.
+pub async fn update(
+    store: &dyn Store,
+    org_id: &str,
+    api_key_id: &str,
+    change: impl FnOnce(&mut ApiKey),
+) -> Result<ApiKey> {
+    let item = store
+        .get(&org_pk(org_id), &key_sk(api_key_id))
+        .await?
+        .ok_or_else(|| crate::error::Error::not_found("API key not found"))?;
+    let mut key: ApiKey = from_body(item.body)?;
+    change(&mut key);
+    let mut next = Item::new(org_pk(org_id), key_sk(api_key_id), to_body(&key)?);
+    next.version = item.version + 1;
+    store.put_if_version(&next, item.version).await?;
+    Ok(key)
+}

@@ -1,0 +1,44 @@
+//! Organisations and gateway keys for tests, created through the same repositories the API uses.
+
+use byok_shared::domain::permissions::{Completions, Manage, Permissions};
+use byok_shared::repo::{apikeys, orgs};
+use byok_shared::store::Store;
+
+pub struct TestOrg {
+    pub org_id: String,
+    /// The admin key's secret (manage:write, completions:write).
+    pub admin: String,
+    pub admin_key_id: String,
+}
+
+pub async fn org(store: &dyn Store, name: &str) -> TestOrg {
+    let created = orgs::create(store, name).await.expect("create org");
+    TestOrg {
+        org_id: created.org.org_id,
+        admin: created.api_key.expose().to_owned(),
+        admin_key_id: created.api_key_id,
+    }
+}
+
+/// A key of `org_id` with the given permissions; returns its secret.
+pub async fn key(
+    store: &dyn Store,
+    org_id: &str,
+    manage: Manage,
+    completions: Completions,
+) -> String {
+    let new = apikeys::NewKey {
+        name: format!("{manage:?}-{completions:?}").to_lowercase(),
+        permissions: Permissions {
+            manage,
+            completions,
+        },
+        monthly_limit: 0.0,
+        allowed_models: Vec::new(),
+        expires_at: None,
+    };
+    let (_, secret) = apikeys::create(store, org_id, new, None)
+        .await
+        .expect("create key");
+    secret.expose().to_owned()
+}

@@ -4,5 +4,6 @@ pub mod apikey;
 pub mod ids;
 pub mod org;
 pub mod permissions;
+pub mod policy;
 pub mod provider;
 pub mod provider_key;

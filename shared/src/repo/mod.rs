@@ -8,6 +8,7 @@
 pub mod apikeys;
 pub mod orgs;
 pub mod platform_keys;
+pub mod policies;
 pub mod provider_keys;
 
 use crate::error::{Error, ErrorKind};

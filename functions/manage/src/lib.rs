@@ -1,9 +1,13 @@
 //! The management function: the caller's organisation, gateway API keys, limits and usage.
+//! Shapes follow Requesty's key management API (`/v1/manage/apikey...`).
 
+mod apikeys;
+mod body;
 mod org;
+mod usage;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use byok_shared::AppState;
 
 /// The function's HTTP router, with the common layers applied.
@@ -13,5 +17,17 @@ pub fn router(state: AppState) -> Router {
 
 /// The routes alone, for merging into the all-in-one local server.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/manage/org", get(org::get_org))
+    Router::new()
+        .route("/v1/manage/org", get(org::get_org))
+        .route("/v1/manage/org/usage", get(usage::org_usage))
+        .route(
+            "/v1/manage/apikey",
+            get(apikeys::list).post(apikeys::create),
+        )
+        .route(
+            "/v1/manage/apikey/{id}",
+            get(apikeys::get_one).delete(apikeys::delete),
+        )
+        .route("/v1/manage/apikey/{id}/limit", post(apikeys::set_limit))
+        .route("/v1/manage/apikey/{id}/usage", get(usage::key_usage))
 }

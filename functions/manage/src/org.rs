@@ -1,18 +1,22 @@
-//! `GET /v1/manage/org`: the caller's organisation.
+//! `GET /v1/manage/org`: the caller's organisation and its spend this month (UTC).
 
 use axum::Json;
 use axum::extract::State;
 use byok_shared::domain::permissions::Manage;
 use byok_shared::http::Auth;
+use byok_shared::repo::{orgs, usage};
 use byok_shared::{AppState, Result};
 use serde_json::{Value, json};
 
 pub async fn get_org(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
     caller.require_manage(Manage::Read)?;
-    let org = byok_shared::repo::orgs::get(state.store(), caller.org_id()).await?;
+    let org = orgs::get(state.store(), caller.org_id()).await?;
+    let spend =
+        usage::month_spend(state.store(), caller.org_id(), None, chrono::Utc::now()).await?;
     Ok(Json(json!({
         "org_id": org.org_id,
         "name": org.name,
         "created_at": org.created_at,
+        "monthly_spend": spend,
     })))
 }

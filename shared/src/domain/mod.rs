@@ -7,3 +7,4 @@ pub mod permissions;
 pub mod policy;
 pub mod provider;
 pub mod provider_key;
+pub mod usage;

@@ -10,6 +10,7 @@ pub mod orgs;
 pub mod platform_keys;
 pub mod policies;
 pub mod provider_keys;
+pub mod usage;
 
 use crate::error::{Error, ErrorKind};
 use crate::store::StoreError;

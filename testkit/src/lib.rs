@@ -7,6 +7,8 @@
 pub mod backends;
 pub mod fixtures;
 pub mod http;
+pub mod events;
+pub mod lambda;
 pub mod logs;
 
 pub use backends::{Backend, TestBackend};

@@ -6,7 +6,8 @@ use byok_shared::AppState;
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(byok_keys::routes())
-        .merge(byok_manage::routes());
+        .merge(byok_manage::routes())
+        .merge(byok_policies::routes());
     byok_shared::http::finish(routes, state)
 }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::provider_keys::{self, Owner};
+use super::provider_keys::{self, Actor, Owner};
 use super::{from_body, org_pk, to_body};
 use crate::domain::policy::graph::referencing;
 use crate::domain::policy::route::{KeyAvailability, PlannedAttempt, Route, RouteRequest};
@@ -31,9 +31,9 @@ fn policy_sk(name: &str) -> String {
 struct Stored {
     policy: Policy,
     created_at: DateTime<Utc>,
-    created_by: Option<String>,
+    created_by: Option<Actor>,
     updated_at: DateTime<Utc>,
-    updated_by: Option<String>,
+    updated_by: Option<Actor>,
 }
 
 /// A stored policy with its version and history fields.
@@ -42,10 +42,10 @@ pub struct PolicyRecord {
     pub policy: Policy,
     pub version: u64,
     pub created_at: DateTime<Utc>,
-    /// The API key id that created / last changed the policy.
-    pub created_by: Option<String>,
+    /// The gateway API key that created / last changed the policy.
+    pub created_by: Option<Actor>,
     pub updated_at: DateTime<Utc>,
-    pub updated_by: Option<String>,
+    pub updated_by: Option<Actor>,
 }
 
 fn record(item: Item) -> Result<PolicyRecord> {
@@ -129,7 +129,7 @@ pub async fn create(
     store: &dyn Store,
     org_id: &str,
     policy: Policy,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
 ) -> Result<PolicyRecord> {
     let references = load_references(store, org_id, &policy).await?;
     check_references(&policy, &references)?;
@@ -137,9 +137,9 @@ pub async fn create(
     let stored = Stored {
         policy,
         created_at: now,
-        created_by: actor.map(String::from),
+        created_by: actor.cloned(),
         updated_at: now,
-        updated_by: actor.map(String::from),
+        updated_by: actor.cloned(),
     };
     let item = Item::new(
         org_pk(org_id),
@@ -170,7 +170,7 @@ pub async fn update(
     org_id: &str,
     policy: Policy,
     expected_version: u64,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
 ) -> Result<PolicyRecord> {
     let current = require(store, org_id, &policy.name).await?;
     if current.version != expected_version {
@@ -183,7 +183,7 @@ pub async fn update(
         created_at: current.created_at,
         created_by: current.created_by,
         updated_at: Utc::now(),
-        updated_by: actor.map(String::from),
+        updated_by: actor.cloned(),
     };
     let mut item = Item::new(
         org_pk(org_id),

@@ -234,7 +234,7 @@ impl KeyAvailability {
 
 /// Hook for the router's health tracking: a (model, key) that keeps failing cools down for a while and is
 /// skipped meanwhile. The default sees nothing cooling down.
-pub trait CooldownView {
+pub trait CooldownView: Send + Sync {
     /// True while `<provider>/<model>` with this kind of key is cooling down.
     fn in_cooldown(&self, _provider: Provider, _model: &str, _key: KeyKind) -> bool {
         false
@@ -247,7 +247,7 @@ pub struct NoCooldown;
 
 impl CooldownView for NoCooldown {}
 
-impl<F: Fn(Provider, &str, KeyKind) -> bool> CooldownView for F {
+impl<F: Fn(Provider, &str, KeyKind) -> bool + Send + Sync> CooldownView for F {
     fn in_cooldown(&self, provider: Provider, model: &str, key: KeyKind) -> bool {
         self(provider, model, key)
     }

@@ -1,0 +1,21 @@
+//! `DELETE /v1/policies/{name}` → 204 (409 while another policy still refers to it).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use byok_shared::domain::permissions::Manage;
+use byok_shared::http::Auth;
+use byok_shared::repo::policies;
+use byok_shared::{AppState, Result};
+
+use crate::path;
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+) -> Result<StatusCode> {
+    caller.require_manage(Manage::Write)?;
+    let name = path::name(&name)?;
+    policies::delete(state.store(), caller.org_id(), name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,82 @@
+//! `POST /v1/policies/{name}/explain` with an optional sample request `{user_id?, trace_id?}`: the ordered
+//! attempts a request would make right now, the key each would use, and why any would be skipped.
+//! Read-only, so manage:read is enough.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use byok_shared::domain::permissions::Manage;
+use byok_shared::domain::policy::route::Action;
+use byok_shared::domain::policy::{NoCooldown, RouteRequest};
+use byok_shared::error::Error;
+use byok_shared::http::Auth;
+use byok_shared::repo::policies;
+use byok_shared::{AppState, Result};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::path;
+
+/// Longest accepted sticky value.
+const MAX_STICKY_LEN: usize = 256;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sample {
+    user_id: Option<String>,
+    trace_id: Option<String>,
+}
+
+fn sample(body: &[u8]) -> Result<Sample> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Sample::default());
+    }
+    let sample: Sample = serde_json::from_slice(body).map_err(|e| {
+        Error::bad_request(format!(
+            "the sample request must be a JSON object with optional user_id and trace_id strings: {e}"
+        ))
+    })?;
+    for (param, value) in [("user_id", &sample.user_id), ("trace_id", &sample.trace_id)] {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_STICKY_LEN) {
+            return Err(Error::invalid(
+                param,
+                format!("{param} must be at most {MAX_STICKY_LEN} characters"),
+            ));
+        }
+    }
+    Ok(sample)
+}
+
+pub async fn explain(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    caller.require_manage(Manage::Read)?;
+    let name = path::name(&name)?;
+    let sample = sample(&body)?;
+    let request = RouteRequest {
+        user_id: sample.user_id.as_deref(),
+        trace_id: sample.trace_id.as_deref(),
+    };
+    // The router will pass its health state here; explain from the API sees no cooldowns yet.
+    let explanation =
+        policies::explain(state.store(), caller.org_id(), name, &request, &NoCooldown).await?;
+    let would_use = explanation
+        .plan
+        .iter()
+        .find(|a| a.action == Action::Try)
+        .map(|a| json!({ "model": a.model, "key": a.key }));
+    Ok(Json(json!({
+        "object": "policy.explanation",
+        "policy": explanation.record.policy.name,
+        "type": explanation.record.policy.kind(),
+        "version": explanation.record.version,
+        "deterministic": explanation.route.deterministic,
+        "fallover_on": explanation.route.fallover_on,
+        "deadline_ms": explanation.route.deadline_ms,
+        "would_use": would_use,
+        "route": explanation.plan,
+    })))
+}

@@ -1,0 +1,29 @@
+//! `GET /v1/policies` and `GET /v1/policies/{name}`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use byok_shared::domain::permissions::Manage;
+use byok_shared::http::Auth;
+use byok_shared::repo::policies;
+use byok_shared::{AppState, Result};
+use serde_json::{Value, json};
+
+use crate::{path, view};
+
+pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
+    caller.require_manage(Manage::Read)?;
+    let all = policies::list(state.store(), caller.org_id()).await?;
+    let data: Vec<Value> = all.iter().map(view::policy).collect();
+    Ok(Json(json!({ "object": "list", "data": data })))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+) -> Result<Json<Value>> {
+    caller.require_manage(Manage::Read)?;
+    let name = path::name(&name)?;
+    let record = policies::require(state.store(), caller.org_id(), name).await?;
+    Ok(Json(view::policy(&record)))
+}

@@ -1,0 +1,37 @@
+//! `PUT /v1/policies/{name}`: replace a policy; the body carries the `version` it was read at (stale: 409).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use byok_shared::domain::permissions::Manage;
+use byok_shared::domain::policy::{ParseMode, parse_document};
+use byok_shared::error::Error;
+use byok_shared::http::{Auth, JsonBody};
+use byok_shared::repo::policies;
+use byok_shared::{AppState, Result};
+use serde_json::Value;
+
+use crate::{path, view};
+
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>> {
+    caller.require_manage(Manage::Write)?;
+    let name = path::name(&name)?;
+    let input = parse_document(&body, ParseMode::Update { name })?;
+    let version = input
+        .version
+        .ok_or_else(|| Error::invalid("version", "version is required"))?;
+    let actor = view::actor(&caller);
+    let saved = policies::update(
+        state.store(),
+        caller.org_id(),
+        input.policy,
+        version,
+        Some(&actor),
+    )
+    .await?;
+    Ok(Json(view::policy(&saved)))
+}

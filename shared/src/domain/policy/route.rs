@@ -388,7 +388,7 @@ mod tests {
             {"model": "policy/lb"},
             {"model": "google/gemini-2.5-flash", "key_source": "own_then_platform"}]}),
         );
-        let src = source(&[lb.clone()]);
+        let src = source(&[lb]);
         let request = RouteRequest {
             user_id: Some("u1"),
             trace_id: None,

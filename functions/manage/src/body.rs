@@ -65,11 +65,11 @@ pub fn allowed_models(models: Vec<String>) -> Result<Vec<String>> {
             )
         })?;
         let known = prefix == "policy" || prefix.parse::<Provider>().is_ok();
-        let well_formed = !rest.is_empty()
-            && rest.len() <= 128
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b));
+        // `*` alone is a wildcard: every model of the provider, or every policy.
+        let well_formed = rest == "*"
+            || (!rest.is_empty()
+                && rest.len() <= 128
+                && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b)));
         if !known || !well_formed {
             return Err(Error::invalid(
                 &param,

@@ -146,7 +146,7 @@ async fn secret_is_shown_once_and_works(kind: Backend) {
     let Setup { app, org, .. } = setup(kind).await;
     let (id, secret) = create(&app, &org.admin, json!({
         "name": "reporting", "monthly_limit": 25.5, "permissions": {"manage": "read", "completions": "none"},
-        "allowed_models": ["openai/gpt-4.1-mini", "policy/cheap"]
+        "allowed_models": ["openai/gpt-4.1-mini", "policy/cheap", "anthropic/*"]
     })).await;
     assert!(secret.starts_with("bgk_") && secret.len() == 68, "{secret}");
     let one = call(
@@ -166,7 +166,7 @@ async fn secret_is_shown_once_and_works(kind: Backend) {
     );
     assert_eq!(
         one.body["allowed_models"],
-        json!(["openai/gpt-4.1-mini", "policy/cheap"])
+        json!(["openai/gpt-4.1-mini", "policy/cheap", "anthropic/*"])
     );
     assert_eq!(one.body["created_by"], org.admin_key_id.as_str());
     let listed = call(

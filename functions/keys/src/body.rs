@@ -19,6 +19,13 @@ pub struct CreateKey {
     pub label: Option<String>,
 }
 
+/// `POST /v1/byok?verify=true`: check the key with the provider before saving it.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOptions {
+    pub verify: Option<bool>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {

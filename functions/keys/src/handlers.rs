@@ -4,16 +4,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use byok_shared::domain::permissions::Manage;
-use byok_shared::http::{Auth, JsonBody};
+use byok_shared::http::{Auth, JsonBody, QueryParams};
 use byok_shared::repo::provider_keys::{self, MaskedKey, Owner};
 use byok_shared::{AppState, Result};
 use serde_json::{Value, json};
 
-use crate::body::{self, CreateKey, RotateKey};
+use crate::body::{self, CreateKey, CreateOptions, RotateKey};
 
 pub async fn create(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    QueryParams(options): QueryParams<CreateOptions>,
     JsonBody(req): JsonBody<CreateKey>,
 ) -> Result<(StatusCode, Json<MaskedKey>)> {
     caller.require_manage(Manage::Write)?;
@@ -22,7 +23,11 @@ pub async fn create(
     let label = body::label(req.label)?;
     let actor = body::actor(&caller);
     let owner = Owner::Org(caller.org_id());
-    let saved = provider_keys::create(
+    let verified = match options.verify {
+        Some(true) => Some(crate::verify::before_saving(&state, provider, &req.api_key).await?),
+        _ => None,
+    };
+    let mut saved = provider_keys::create(
         state.store(),
         state.cipher(),
         owner,
@@ -32,6 +37,11 @@ pub async fn create(
         Some(&actor),
     )
     .await?;
+    state.keys().invalidate(Some(caller.org_id()), provider).await;
+    if let Some(at) = verified {
+        provider_keys::record_health(state.store(), owner, provider, |h| h.last_verified_at = Some(at)).await?;
+        saved.health.last_verified_at = Some(at);
+    }
     Ok((StatusCode::CREATED, Json(saved)))
 }
 
@@ -76,6 +86,7 @@ pub async fn rotate(
         Some(&actor),
     )
     .await?;
+    state.keys().invalidate(Some(caller.org_id()), provider).await;
     Ok(Json(saved))
 }
 
@@ -94,5 +105,6 @@ pub async fn delete(
         Some(&actor),
     )
     .await?;
+    state.keys().invalidate(Some(caller.org_id()), provider).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod body;
 mod handlers;
+mod verify;
 
 use axum::Router;
 use axum::routing::get;

@@ -22,5 +22,6 @@ pub async fn create(
     let actor = view::actor(&caller);
     let saved =
         policies::create(state.store(), caller.org_id(), input.policy, Some(&actor)).await?;
+    state.policies().invalidate_org(caller.org_id());
     Ok((StatusCode::CREATED, Json(view::policy(&saved))))
 }

@@ -17,5 +17,6 @@ pub async fn delete(
     caller.require_manage(Manage::Write)?;
     let name = path::name(&name)?;
     policies::delete(state.store(), caller.org_id(), name).await?;
+    state.policies().invalidate_org(caller.org_id());
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,13 +1,13 @@
 //! `POST /v1/policies/{name}/explain` with an optional sample request `{user_id?, trace_id?}`: the ordered
 //! attempts a request would make right now, the key each would use, and why any would be skipped.
-//! Read-only, so manage:read is enough.
+//! Read-only, so manage:read is enough. Cooldowns are this instance's (the router's, when served together).
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use byok_shared::domain::permissions::Manage;
 use byok_shared::domain::policy::route::Action;
-use byok_shared::domain::policy::{NoCooldown, RouteRequest};
+use byok_shared::domain::policy::RouteRequest;
 use byok_shared::error::Error;
 use byok_shared::http::Auth;
 use byok_shared::repo::policies;
@@ -62,7 +62,7 @@ pub async fn explain(
     };
     // The router will pass its health state here; explain from the API sees no cooldowns yet.
     let explanation =
-        policies::explain(state.store(), caller.org_id(), name, &request, &NoCooldown).await?;
+        policies::explain(state.store(), caller.org_id(), name, &request, state.cooldowns()).await?;
     let would_use = explanation
         .plan
         .iter()

@@ -33,5 +33,6 @@ pub async fn update(
         Some(&actor),
     )
     .await?;
+    state.policies().invalidate_org(caller.org_id());
     Ok(Json(view::policy(&saved)))
 }

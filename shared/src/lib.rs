@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod providers;
 pub mod repo;
 pub mod secret;
 pub mod store;

@@ -1,0 +1,295 @@
+//! The one HTTP client every provider call goes through: pooled, rustls, connect timeout, bounded bodies.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::{ChatOutcome, ClientFormat, Completed, MAX_JSON_BODY, ProviderError};
+use crate::config::ProviderUrls;
+use crate::domain::provider::Provider;
+use crate::secret::Secret;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Largest error body read from a provider (errors are small; anything more is truncated).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Timeout of the free `list_models` call.
+const LIST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Calls providers. Build one per process and share it: it holds the connection pool.
+#[derive(Clone)]
+pub struct ProviderClient {
+    http: reqwest::Client,
+    urls: ProviderUrls,
+}
+
+impl std::fmt::Debug for ProviderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderClient")
+            .field("urls", &self.urls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderClient {
+    /// A pooled rustls client with a connect timeout. Per-call deadlines are given to each call.
+    pub fn new(urls: ProviderUrls) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("byok-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a reqwest client with rustls builds");
+        Self { http, urls }
+    }
+
+    pub fn urls(&self) -> &ProviderUrls {
+        &self.urls
+    }
+
+    /// A chat call; see the module notes for the contract.
+    pub async fn chat(
+        &self,
+        provider: Provider,
+        key: &Secret,
+        format: ClientFormat,
+        body: &Value,
+        response_model: &str,
+        timeout: Duration,
+    ) -> Result<ChatOutcome, ProviderError> {
+        let call = Call {
+            client: self,
+            provider,
+            key,
+            timeout,
+        };
+        match provider {
+            Provider::OpenAi | Provider::Xai => {
+                super::openai::chat(call, format, body, response_model).await
+            }
+            Provider::Anthropic => super::anthropic::chat(call, format, body, response_model).await,
+            Provider::Google => super::google::chat(call, format, body, response_model).await,
+        }
+    }
+
+    /// Embeddings, OpenAI format in and out.
+    pub async fn embeddings(
+        &self,
+        provider: Provider,
+        key: &Secret,
+        body: &Value,
+        response_model: &str,
+        timeout: Duration,
+    ) -> Result<Completed, ProviderError> {
+        let call = Call {
+            client: self,
+            provider,
+            key,
+            timeout,
+        };
+        match provider {
+            Provider::OpenAi | Provider::Xai => {
+                super::openai::embeddings(call, body, response_model).await
+            }
+            Provider::Google => super::google::embeddings(call, body, response_model).await,
+            Provider::Anthropic => Err(ProviderError::caller(
+                "anthropic has no embeddings API; use an openai or google embedding model",
+            )),
+        }
+    }
+
+    /// The model ids the key can use: a free call, used to verify a key.
+    pub async fn list_models(
+        &self,
+        provider: Provider,
+        key: &Secret,
+    ) -> Result<Vec<String>, ProviderError> {
+        let call = Call {
+            client: self,
+            provider,
+            key,
+            timeout: LIST_TIMEOUT,
+        };
+        match provider {
+            Provider::OpenAi | Provider::Xai => super::openai::list_models(call).await,
+            Provider::Anthropic => super::anthropic::list_models(call).await,
+            Provider::Google => super::google::list_models(call).await,
+        }
+    }
+}
+
+/// One call's context, handed to an adapter.
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub client: &'a ProviderClient,
+    pub provider: Provider,
+    pub key: &'a Secret,
+    pub timeout: Duration,
+}
+
+impl Call<'_> {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.client.urls.get(self.provider))
+    }
+
+    /// Authentication and version headers of the provider; the key is marked sensitive.
+    fn headers(&self) -> Result<HeaderMap, ProviderError> {
+        let mut headers = HeaderMap::new();
+        let secret = |value: String| {
+            let mut v = HeaderValue::from_str(&value).map_err(|_| {
+                ProviderError::new(
+                    super::ErrorClass::KeyRejected,
+                    format!(
+                        "the {} key has characters a header cannot carry",
+                        self.provider
+                    ),
+                )
+            })?;
+            v.set_sensitive(true);
+            Ok::<_, ProviderError>(v)
+        };
+        match self.provider {
+            Provider::OpenAi | Provider::Xai => {
+                headers.insert(
+                    http::header::AUTHORIZATION,
+                    secret(format!("Bearer {}", self.key.expose()))?,
+                );
+            }
+            Provider::Anthropic => {
+                headers.insert(
+                    HeaderName::from_static("x-api-key"),
+                    secret(self.key.expose().to_owned())?,
+                );
+                headers.insert(
+                    HeaderName::from_static("anthropic-version"),
+                    HeaderValue::from_static(super::anthropic::VERSION),
+                );
+            }
+            Provider::Google => {
+                headers.insert(
+                    HeaderName::from_static("x-goog-api-key"),
+                    secret(self.key.expose().to_owned())?,
+                );
+            }
+        }
+        Ok(headers)
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
+        Ok(self
+            .client
+            .http
+            .request(method, self.url(path))
+            .headers(self.headers()?))
+    }
+
+    /// POST `body` and read a JSON answer within the call's timeout.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<Value, ProviderError> {
+        let rb = self.request(reqwest::Method::POST, path)?.json(body);
+        self.json(rb).await
+    }
+
+    /// GET a JSON answer within the call's timeout.
+    pub async fn get_json(&self, path: &str) -> Result<Value, ProviderError> {
+        let rb = self.request(reqwest::Method::GET, path)?;
+        self.json(rb).await
+    }
+
+    async fn json(&self, rb: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+        let work = async {
+            let resp = self.send(rb).await?;
+            let body = read_bounded(self.provider, resp, MAX_JSON_BODY).await?;
+            serde_json::from_slice(&body).map_err(|_| {
+                ProviderError::server(format!("{} sent a malformed JSON answer", self.provider))
+            })
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| ProviderError::timeout(self.provider))?
+    }
+
+    /// POST `body` and return the SSE body once the headers are in (within the call's timeout).
+    pub async fn post_stream(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<impl Stream<Item = Result<Bytes, ProviderError>> + Send + 'static, ProviderError>
+    {
+        let rb = self
+            .request(reqwest::Method::POST, path)?
+            .header(http::header::ACCEPT, "text/event-stream")
+            .json(body);
+        let resp = tokio::time::timeout(self.timeout, self.send(rb))
+            .await
+            .map_err(|_| ProviderError::timeout(self.provider))??;
+        let provider = self.provider;
+        Ok(resp
+            .bytes_stream()
+            .map(move |r| r.map_err(|e| ProviderError::transport(provider, &e))))
+    }
+
+    /// Send; a non-2xx answer becomes a classified error.
+    async fn send(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| ProviderError::transport(self.provider, &e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let headers = resp.headers().clone();
+        let body = read_bounded(self.provider, resp, MAX_ERROR_BODY)
+            .await
+            .unwrap_or_default();
+        Err(ProviderError::from_response(
+            self.provider,
+            status.as_u16(),
+            &headers,
+            &body,
+            self.key.expose(),
+        ))
+    }
+}
+
+/// Read a whole body, failing once it exceeds `limit` bytes.
+async fn read_bounded(
+    provider: Provider,
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ProviderError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ProviderError::server(format!(
+            "{provider} answer is larger than {limit} bytes"
+        )));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ProviderError::transport(provider, &e))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(ProviderError::server(format!(
+                "{provider} answer is larger than {limit} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Whether the caller asked for a stream.
+pub(crate) fn wants_stream(body: &Value) -> bool {
+    body.get("stream").and_then(Value::as_bool).unwrap_or(false)
+}

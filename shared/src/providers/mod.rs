@@ -1,0 +1,144 @@
+//! Provider adapters: one HTTP client for every provider, and translation between the gateway's two client
+//! formats (OpenAI chat completions, Anthropic messages) and each provider's wire format, both ways,
+//! streaming included.
+//!
+//! # Interface (used by the router)
+//!
+//! * [`ProviderClient::new`] once per process: a pooled `reqwest` client (rustls, connect timeout, idle pool)
+//!   plus the operator's [`ProviderUrls`]. Base URLs never come from a request.
+//! * [`ProviderClient::chat`]: `body` is the caller's JSON in `format`, with `model` already replaced by the
+//!   upstream model id and gateway-only fields stripped. `response_model` (`"provider/model"`) is written into
+//!   the response's `model` field. Returns [`ChatOutcome::Complete`] when the body has no `"stream": true`,
+//!   [`ChatOutcome::Stream`] otherwise. `timeout` bounds a whole non-streaming call; for a stream it bounds the
+//!   wait for the response headers and, after that, the wait for each next event (a stalled stream fails with
+//!   [`ErrorClass::Timeout`]).
+//! * [`ProviderClient::embeddings`]: `body` in the OpenAI embeddings format; the answer is in that format too.
+//! * [`ProviderClient::list_models`]: a free call, used to verify a key.
+//!
+//! When the client format equals the provider's own (OpenAI or xAI behind `/v1/chat/completions`, Anthropic
+//! behind `/v1/messages`) the request and the response pass through unchanged except `model` (and, for
+//! OpenAI-format streams, `stream_options.include_usage`, which is always requested upstream so usage can be
+//! billed). Otherwise both sides go through the neutral form in [`ir`].
+//!
+//! # Streams
+//!
+//! [`StreamEvent`]s are in the client's format, not yet SSE-encoded. The router encodes them (adding
+//! `usage.cost`, and `data: [DONE]` for OpenAI) and holds the stream back until the first event with
+//! `is_content` set (every event that carries text, reasoning or a tool call has it set; role-only chunks,
+//! `message_start`, `content_block_start`, `ping` do not). Exactly one event carries `usage`: for OpenAI, the
+//! `choices: []` usage chunk when the caller asked for `stream_options.include_usage`, else the chunk with the
+//! `finish_reason`; for Anthropic, `message_delta`. A stream that ends without its provider's terminator
+//! (`[DONE]`/`finish_reason`, `message_stop`, a Gemini `finishReason`) ends with an `Err` item of class
+//! [`ErrorClass::Server`], never silently. Upstream error events become `Err` items too.
+//!
+//! # Usage
+//!
+//! [`Usage::input_tokens`] counts every prompt token, cached ones included ([`Usage::cached_tokens`] is the
+//! cached part); [`Usage::output_tokens`] counts every generated token, reasoning included
+//! ([`Usage::reasoning_tokens`] is the reasoning part). Anthropic's separate cache-read and cache-write counts
+//! and Gemini's separate `thoughtsTokenCount` are folded into these.
+//!
+//! # Limits
+//!
+//! A JSON body larger than [`MAX_JSON_BODY`] and an SSE event larger than [`MAX_SSE_EVENT`] fail with
+//! [`ErrorClass::Server`], so a hostile provider cannot exhaust memory.
+
+mod anthropic;
+mod client;
+mod error;
+mod google;
+pub mod ir;
+mod openai;
+mod sse;
+mod translate;
+mod xai;
+
+use std::pin::Pin;
+
+use futures::Stream;
+use serde_json::Value;
+
+pub use crate::config::ProviderUrls;
+pub use client::ProviderClient;
+pub use error::{ErrorClass, ProviderError};
+
+/// Largest JSON response body read from a provider.
+pub const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
+/// Largest single SSE event (and line) read from a provider.
+pub const MAX_SSE_EVENT: usize = 1024 * 1024;
+
+/// The format the gateway's caller used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientFormat {
+    /// `POST /v1/chat/completions`.
+    OpenAi,
+    /// `POST /v1/messages`.
+    Anthropic,
+}
+
+/// What a chat call produced.
+pub enum ChatOutcome {
+    Complete(Completed),
+    Stream(EventStream),
+}
+
+impl std::fmt::Debug for ChatOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChatOutcome::Complete(c) => f.debug_tuple("Complete").field(c).finish(),
+            ChatOutcome::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+/// A whole answer in the client's format, and its token usage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completed {
+    pub body: Value,
+    pub usage: Usage,
+}
+
+/// The events of a streamed answer, in the client's format.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, ProviderError>> + Send>>;
+
+/// One SSE event in the CLIENT's format, not yet encoded: `event` is `None` for OpenAI `data:` chunks,
+/// `Some("content_block_delta")` etc. for Anthropic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEvent {
+    pub event: Option<&'static str>,
+    pub data: Value,
+    /// Carries content: text, reasoning or a tool call.
+    pub is_content: bool,
+    /// Set on the one event that carries the final usage.
+    pub usage: Option<Usage>,
+}
+
+impl StreamEvent {
+    pub(crate) fn new(event: Option<&'static str>, data: Value) -> Self {
+        Self {
+            event,
+            data,
+            is_content: false,
+            usage: None,
+        }
+    }
+
+    pub(crate) fn content(mut self) -> Self {
+        self.is_content = true;
+        self
+    }
+
+    pub(crate) fn with_usage(mut self, usage: Usage) -> Self {
+        self.usage = Some(usage);
+        self
+    }
+}
+
+/// Token counts of one call; see the module notes for what each counts.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+}

@@ -1,0 +1,94 @@
+//! Glue between a provider's stream (as neutral [`Delta`]s) and the client's stream format.
+
+use serde_json::Value;
+
+use super::ir::{ChatRequest, Delta, Reply};
+use super::sse::Decoder;
+use super::{ClientFormat, ProviderError, StreamEvent};
+use crate::domain::provider::Provider;
+
+/// A provider stream read as neutral deltas.
+pub(crate) trait DeltaSource: Send + 'static {
+    fn feed(&mut self, event: &str, data: &str, out: &mut Vec<Delta>) -> Result<(), ProviderError>;
+    /// An explicit terminator event was seen: stop reading.
+    fn is_terminated(&self) -> bool;
+    /// The answer is whole (terminator or finish reason seen).
+    fn is_complete(&self) -> bool;
+}
+
+/// Neutral deltas written as client events.
+pub(crate) trait Encoder: Send + 'static {
+    fn encode(&mut self, delta: Delta, out: &mut Vec<StreamEvent>);
+    /// The answer is whole: close it (finish chunk / message_stop, with the usage).
+    fn end(&mut self, out: &mut Vec<StreamEvent>);
+}
+
+pub(crate) struct Translator<S, E> {
+    pub provider: Provider,
+    pub source: S,
+    pub encoder: E,
+}
+
+impl<S: DeltaSource, E: Encoder> Decoder for Translator<S, E> {
+    fn on_event(
+        &mut self,
+        event: &str,
+        data: &str,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), ProviderError> {
+        let mut deltas = Vec::new();
+        let result = self.source.feed(event, data, &mut deltas);
+        for d in deltas {
+            self.encoder.encode(d, out);
+        }
+        result
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.source.is_terminated()
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
+        if !self.source.is_complete() {
+            return Err(ProviderError::cut(self.provider));
+        }
+        self.encoder.end(out);
+        Ok(())
+    }
+}
+
+/// The encoder of the client's format.
+pub(crate) fn encoder(format: ClientFormat, model: &str, include_usage: bool) -> Box<dyn Encoder> {
+    match format {
+        ClientFormat::OpenAi => Box::new(super::openai::stream::Encode::new(model, include_usage)),
+        ClientFormat::Anthropic => Box::new(super::anthropic::stream::Encode::new(model)),
+    }
+}
+
+impl Encoder for Box<dyn Encoder> {
+    fn encode(&mut self, delta: Delta, out: &mut Vec<StreamEvent>) {
+        (**self).encode(delta, out)
+    }
+    fn end(&mut self, out: &mut Vec<StreamEvent>) {
+        (**self).end(out)
+    }
+}
+
+/// The caller's request in neutral form.
+pub(crate) fn parse_request(
+    format: ClientFormat,
+    body: &Value,
+) -> Result<ChatRequest, ProviderError> {
+    match format {
+        ClientFormat::OpenAi => super::openai::request::parse(body),
+        ClientFormat::Anthropic => super::anthropic::request::parse(body),
+    }
+}
+
+/// A whole reply in the client's format.
+pub(crate) fn encode_reply(format: ClientFormat, reply: &Reply, model: &str) -> Value {
+    match format {
+        ClientFormat::OpenAi => super::openai::response::encode(reply, model),
+        ClientFormat::Anthropic => super::anthropic::response::encode(reply, model),
+    }
+}

@@ -1,0 +1,5 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    byok_shared::telemetry::init();
+    lambda_http::run(byok_console::app()).await
+}

@@ -7,7 +7,8 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(byok_keys::routes())
         .merge(byok_manage::routes())
-        .merge(byok_policies::routes());
+        .merge(byok_policies::routes())
+        .merge(byok_console::routes());
     byok_shared::http::finish(routes, state)
 }
 

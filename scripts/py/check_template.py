@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 EVENTS = ROOT / "events"
 STREAMING_BINARIES = {"byok-router"}
+PUBLIC_BINARIES = {"byok-console"}  # static files a browser loads without a gateway key
 GATEWAY_KEY = re.compile(r"^bgk_[0-9a-f]{64}$")
 
 problems: list[str] = []
@@ -145,10 +146,10 @@ def main() -> int:
         ctx = ev.get("requestContext") or {}
         params = ev.get("pathParameters") or {}
         expected_path = resource or ""
-        for k in re.findall(r"\{(\w+)\}", expected_path):
+        for k in re.findall(r"\{(\w+)\+?\}", expected_path):
             if k not in params:
                 problem(f"{rel}: pathParameters lacks {k}")
-            expected_path = expected_path.replace("{" + k + "}", str(params.get(k, "")))
+            expected_path = re.sub(r"\{" + k + r"\+?\}", str(params.get(k, "")), expected_path)
         if path != expected_path:
             problem(f"{rel}: path {path} does not match resource {resource} with {params}")
         if ctx.get("resourcePath") != resource or ctx.get("httpMethod") != method:
@@ -158,7 +159,7 @@ def main() -> int:
         headers = ev.get("headers") or {}
         lower = {k.lower(): v for k, v in headers.items()}
         presented = lower.get("authorization", "").removeprefix("Bearer ") or lower.get("x-api-key", "")
-        if not GATEWAY_KEY.match(presented):
+        if not GATEWAY_KEY.match(presented) and binary not in PUBLIC_BINARIES:
             problem(f"{rel}: no gateway key (Authorization: Bearer bgk_... or x-api-key)")
         mv = ev.get("multiValueHeaders") or {}
         if {k: [v] for k, v in headers.items()} != mv:

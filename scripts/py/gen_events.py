@@ -34,6 +34,7 @@ REQUEST_TIME_EPOCH = 1796040000000
 SOURCE_IP = "203.0.113.10"  # TEST-NET-3
 
 CURL = "curl/8.5.0"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/148.0.0.0 Safari/537.36"
 OPENAI_SDK = "OpenAI/Python 3.51.0"
 ANTHROPIC_SDK = "Anthropic/Python 2.10.0"
 
@@ -141,6 +142,9 @@ ROUTES = [
     ("byok-manage", "org-get", "GET", "/v1/manage/org", None, None, None, "curl"),
     ("byok-manage", "org-usage", "GET", "/v1/manage/org/usage", None,
      {"resolution": "month", "group_by": "api_key_id,provider"}, None, "curl"),
+    # byok-console: the management console's static files; a browser loads them without a gateway key
+    ("byok-console", "index", "GET", "/console", None, None, None, "browser"),
+    ("byok-console", "asset", "GET", "/console/{proxy+}", {"proxy": "app.js"}, None, None, "browser-script"),
 ]
 
 
@@ -180,6 +184,10 @@ def client_headers(client: str, has_body: bool) -> dict:
             "anthropic-version": "2023-06-01",
             "User-Agent": ANTHROPIC_SDK,
         }
+    elif client == "browser":  # a page load: no gateway key (the page sends it with its API calls)
+        h = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "User-Agent": BROWSER, "Sec-Fetch-Mode": "navigate"}
+    elif client == "browser-script":  # a module script the page loads
+        h = {"Accept": "*/*", "User-Agent": BROWSER, "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "script"}
     elif client == "anthropic-x-api-key":
         h = {
             "Accept": "application/json",
@@ -197,7 +205,7 @@ def client_headers(client: str, has_body: bool) -> dict:
 def fixture(function, name, method, resource, params, query, body, client) -> dict:
     path = resource
     for k, v in (params or {}).items():
-        path = path.replace("{" + k + "}", v)
+        path = path.replace("{" + k + "}", v).replace("{" + k + "+}", v)
     ev = base_event(method, path, resource)
     rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"byok/{function}/{name}"))
     trace = "Root=1-6b0d6540-" + rid.replace("-", "")[:24]

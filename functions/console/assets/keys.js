@@ -63,7 +63,7 @@ function card(slot, provider, record) {
     verifyOut.className = 'verify-result';
     verifyOut.textContent = 'Verifying…';
     try {
-      const r = await api.post(`/v1/byok/${provider.id}/verify`);
+      const r = await api.call('POST', `/v1/byok/${provider.id}/verify`); // no body, as the API expects
       verifyOut.className = `verify-result ${r.valid ? 'ok' : 'error'}`;
       verifyOut.textContent = r.valid
         ? `Valid${Array.isArray(r.models) ? `: ${r.models.length} models available` : ''}.`

@@ -1,0 +1,333 @@
+// End-to-end test of the management console in headless Chromium, against a running `byok serve`.
+//
+//   BYOK_E2E_URL=http://127.0.0.1:PORT BYOK_E2E_ADMIN_KEY=bgk_... BYOK_E2E_NODE=<dir with node_modules> \
+//   BYOK_E2E_ARTIFACTS=<dir> node --test tests/console/        (scripts/test does all of this)
+//
+// Each step is a sub-test; the first failure saves a full-page screenshot and the page's HTML to
+// BYOK_E2E_ARTIFACTS and skips the rest. BYOK_E2E_SCREENSHOTS=1 also saves screenshots of passing
+// steps (desktop 1280 px and phone 390 px).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const URL_BASE = process.env.BYOK_E2E_URL;
+const ADMIN = process.env.BYOK_E2E_ADMIN_KEY;
+const ARTIFACTS = process.env.BYOK_E2E_ARTIFACTS || '.tools/artifacts';
+const CHROMIUM = process.env.BYOK_E2E_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.BYOK_E2E_SCREENSHOTS === '1';
+assert.ok(URL_BASE && ADMIN, 'BYOK_E2E_URL and BYOK_E2E_ADMIN_KEY are required (scripts/test sets them)');
+const require = createRequire(join(process.env.BYOK_E2E_NODE || '.', 'package.json'));
+const { chromium } = require('playwright-core');
+const ORIGIN = new URL(URL_BASE).origin;
+
+// Distinct fake provider keys; none may ever be readable from the page after submission.
+const SECRETS = {
+  openai: 'sk-proj-e2eOPENAIsecret0000000000000000000000A1b2',
+  anthropic: 'sk-ant-api03-e2eANTHROPICsecret000000000000C3d4',
+  google: 'AIzaSyE2EgoogleSecret00000000000000000E5f6',
+  xai: 'xai-e2eXAIsecret0000000000000000000000000G7h8',
+};
+const ROTATED = 'sk-proj-e2eROTATEDsecret000000000000000000000J9k0';
+const ALL_SECRETS = [...Object.values(SECRETS), ROTATED];
+
+async function apiCall(method, path, key, body) {
+  const r = await fetch(ORIGIN + path, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+test('management console end to end', { timeout: 180_000 }, async (t) => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-default-apps', '--disable-sync', '--no-first-run', '--disable-extensions',
+      '--metrics-recording-only', '--disable-domain-reliability', '--no-pings'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ORIGIN });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+
+  const external = [];
+  const problems = [];
+  page.on('request', (r) => { if (!r.url().startsWith(ORIGIN + '/') && !r.url().startsWith('data:')) external.push(r.url()); });
+  // API errors (4xx, and 5xx from verify against the closed provider port) are part of the test; a failed
+  // page asset is not (the response listener catches those).
+  page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of [45]\d\d/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  page.on('response', (r) => { if (!new URL(r.url()).pathname.startsWith('/v1/') && r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+
+  let failed = false;
+  const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
+    const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    try {
+      await fn();
+      if (SHOTS) await page.screenshot({ path: join(ARTIFACTS, `ok-${slug}.png`), fullPage: true });
+    } catch (e) {
+      failed = true;
+      await page.screenshot({ path: join(ARTIFACTS, `FAILED-${slug}.png`), fullPage: true }).catch(() => {});
+      writeFileSync(join(ARTIFACTS, `FAILED-${slug}.html`), await page.content().catch(() => ''));
+      throw e;
+    }
+  });
+  const card = (p) => page.locator(`article[data-provider="${p}"]`);
+
+  try {
+    let completionsOnly;
+    await step('the page loads with its CSP and no external requests', async () => {
+      const r = await page.goto(`${ORIGIN}/console`);
+      assert.equal(r.status(), 200);
+      assert.match(r.headers()['content-security-policy'], /default-src 'none'; script-src 'self'/);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      assert.equal(await page.locator('#signin-key').getAttribute('type'), 'password');
+    });
+
+    await step('a completions-only key is told it has no manage permission', async () => {
+      const created = await apiCall('POST', '/v1/manage/apikey', ADMIN,
+        { name: 'app-only', monthly_limit: 0, permissions: { manage: 'none', completions: 'write' } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      completionsOnly = created.body.api_key;
+      await page.fill('#signin-key', completionsOnly);
+      await page.click('#signin-form button[type=submit]');
+      await page.getByText('This key has no manage permission').waitFor();
+      assert.equal(await page.locator('#signin-key').inputValue(), '');
+      assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
+    });
+
+    await step('sign in with the keyboard keeps the key in session storage only', async () => {
+      await page.locator('#signin-key').focus();
+      await page.keyboard.type(ADMIN);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Provider keys' }).waitFor();
+      assert.equal(await page.locator('#org-name').textContent(), 'Console E2E');
+      const storage = await page.evaluate(() => ({ s: Object.values(sessionStorage), l: localStorage.length, c: document.cookie }));
+      assert.deepEqual(storage, { s: [ADMIN], l: 0, c: '' });
+      assert.ok(!page.url().includes(ADMIN), 'key in the URL');
+      assert.equal(await page.locator('#tabs a[aria-current=page]').textContent(), 'Provider keys');
+    });
+
+    await step('add a key for every provider and see the masked hint', async () => {
+      for (const [p, secret] of Object.entries(SECRETS)) {
+        const c = card(p);
+        await c.getByText('Not stored').waitFor();
+        const input = c.locator('input[type=password]');
+        await input.fill(secret);
+        await c.locator('input[name=label]').fill(`${p}-prod`);
+        await c.getByRole('button', { name: 'Add key' }).click();
+        await c.getByText('Stored', { exact: true }).waitFor();
+        assert.equal(await c.locator('code.hint').textContent(), `••••${secret.slice(-4)}`);
+        await c.getByText(`${p}-prod`).waitFor();
+        await c.locator(".actor", { hasText: "admin" }).first().waitFor(); // who added it
+      }
+    });
+
+    await step('a rejected submission shows the API error next to the key field', async () => {
+      // The API refuses white space in a key (400, param api_key): the message lands at that field.
+      const c = card('google');
+      await c.getByRole('button', { name: 'Rotate' }).click();
+      await c.locator('input[type=password]').fill('not a key');
+      await c.getByRole('button', { name: 'Save new key' }).click();
+      await c.locator('input[type=password][aria-invalid=true]').waitFor();
+      assert.match(await c.locator('.field-error').first().textContent(), /white space/);
+      assert.equal(await c.locator('input[type=password]').inputValue(), '');
+      assert.equal(await c.locator('code.hint').textContent(), `••••${SECRETS.google.slice(-4)}`);
+      await c.getByRole('button', { name: 'Rotate' }).click(); // close
+    });
+
+    await step('rotate a key', async () => {
+      const c = card('openai');
+      await c.getByRole('button', { name: 'Rotate' }).click();
+      await c.locator('input[type=password]').fill(ROTATED);
+      await c.getByRole('button', { name: 'Save new key' }).click();
+      await c.locator('code.hint', { hasText: `••••${ROTATED.slice(-4)}` }).waitFor();
+      await c.locator('dd', { hasText: /^2$/ }).waitFor(); // version
+    });
+
+    await step('verify answers (or says verification is unavailable)', async () => {
+      const c = card('anthropic');
+      await c.getByRole('button', { name: 'Verify' }).click();
+      // Whatever the answer (the provider URLs point at a closed port; the route may not exist yet), it is shown.
+      await page.waitForFunction(() => {
+        const out = document.querySelector('article[data-provider="anthropic"] .verify-result');
+        return out && out.textContent.trim() && out.textContent !== 'Verifying…';
+      });
+    });
+
+    await step('no provider key is ever in the DOM or in storage after submission', async () => {
+      const dump = await page.evaluate(() => JSON.stringify({
+        html: document.documentElement.outerHTML,
+        values: [...document.querySelectorAll('input, textarea')].map((i) => i.value),
+        session: Object.entries(sessionStorage),
+        local: Object.entries(localStorage),
+        cookie: document.cookie,
+        title: document.title,
+        url: location.href,
+      }));
+      for (const s of ALL_SECRETS) {
+        assert.ok(!dump.includes(s), `a provider key is readable from the page: ${s.slice(0, 8)}…`);
+        assert.ok(!dump.includes(s.slice(0, -4)), 'a provider key prefix is readable from the page');
+      }
+    });
+
+    await step('create a fallback policy with two steps; a bad model is flagged at its field', async () => {
+      await page.getByRole('link', { name: 'Policies' }).click();
+      await page.getByRole('button', { name: 'New policy' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('fast-chat');
+      const steps = page.locator('ol.steps > li');
+      await steps.nth(0).getByLabel('Model').fill('gpt-4.1-mini'); // no provider: invalid
+      await steps.nth(0).getByLabel('Key').selectOption('own_then_platform');
+      await steps.nth(0).getByLabel('Retries').fill('2');
+      await steps.nth(0).getByLabel('Timeout (ms)').fill('20000');
+      await page.getByRole('button', { name: 'Add step' }).click();
+      await steps.nth(1).getByLabel('Model').fill('anthropic/claude-sonnet-4-5');
+      await steps.nth(1).getByLabel('Key').selectOption('own');
+      await page.getByRole('button', { name: 'Create policy' }).click();
+      const modelField = steps.nth(0).getByLabel('Model');
+      await page.waitForFunction(() => document.querySelector('ol.steps > li [data-param="steps[0].model"]')?.getAttribute('aria-invalid') === 'true');
+      const err = await steps.nth(0).locator('.field-error').first().textContent();
+      assert.match(err, /steps\[0\]\.model/);
+      await modelField.fill('openai/gpt-4.1-mini');
+      await page.getByRole('button', { name: 'Create policy' }).click();
+      await page.locator('tr[data-policy="fast-chat"]').waitFor();
+      assert.match(await page.locator('tr[data-policy="fast-chat"] td.route').textContent(), /openai\/gpt-4\.1-mini → anthropic\/claude-sonnet-4-5/);
+    });
+
+    await step('explain shows the route a request would take', async () => {
+      await page.locator('tr[data-policy="fast-chat"]').getByRole('button', { name: 'Explain' }).click();
+      const out = page.locator('.explain-out');
+      await out.getByText('A request would use').waitFor();
+      assert.match(await out.textContent(), /openai\/gpt-4\.1-mini.*own key/);
+      assert.equal(await out.locator('ol.route-list > li').count(), 2);
+    });
+
+    let secret;
+    await step('create an API key and read its secret once', async () => {
+      await page.getByRole('link', { name: 'API keys' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('checkout');
+      await page.getByLabel('Monthly limit (USD, 0 = none)').fill('50');
+      await page.getByLabel('Completions permission').selectOption('write');
+      await page.getByRole('button', { name: 'Create API key' }).click();
+      const box = page.locator('.secret-box');
+      await box.waitFor();
+      secret = await box.locator('input.secret').inputValue();
+      assert.match(secret, /^bgk_[0-9a-f]{64}$/);
+      await box.getByRole('button', { name: 'Copy' }).click();
+      await box.getByText('Copied.').waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+      // The secret is real: it authenticates (and, having no manage permission, is refused there).
+      assert.equal((await apiCall('GET', '/v1/manage/org', secret)).status, 403);
+      await box.getByRole('button', { name: 'Done' }).click();
+      assert.equal(await page.locator('.secret-box').count(), 0);
+      assert.ok(!(await page.content()).includes(secret));
+      await page.reload();
+      await page.locator('tr', { hasText: 'checkout' }).waitFor();
+      assert.ok(!(await page.content()).includes(secret), 'the secret is shown again after a reload');
+    });
+
+    await step('set a monthly limit', async () => {
+      const row = page.locator('tr', { hasText: 'checkout' });
+      await row.getByLabel(/Monthly limit for checkout/).fill('75');
+      await row.getByRole('button', { name: 'Set' }).click();
+      await page.locator('#toast', { hasText: 'Limit of checkout set' }).waitFor();
+      const list = await apiCall('GET', '/v1/manage/apikey', ADMIN);
+      assert.equal(list.body.data.find((k) => k.name === 'checkout').monthly_limit, 75);
+    });
+
+    await step('delete an API key and a provider key, with confirmation (Escape cancels)', async () => {
+      const row = page.locator('tr', { hasText: 'checkout' });
+      await row.getByRole('button', { name: 'Delete' }).click();
+      await page.locator('dialog#confirm').waitFor();
+      await page.keyboard.press('Escape');
+      await page.locator('dialog#confirm').waitFor({ state: 'hidden' });
+      assert.equal(await row.count(), 1);
+      await row.getByRole('button', { name: 'Delete' }).click();
+      await page.locator('#confirm-ok').click();
+      await page.locator('tr', { hasText: 'checkout' }).waitFor({ state: 'detached' });
+      assert.equal((await apiCall('GET', '/v1/manage/org', secret)).status, 401);
+
+      await page.getByRole('link', { name: 'Provider keys' }).click();
+      await card('xai').getByRole('button', { name: 'Delete' }).click();
+      await page.locator('#confirm-ok').click();
+      await card('xai').getByText('Not stored').waitFor();
+      assert.equal((await apiCall('GET', '/v1/byok/xai', ADMIN)).status, 404);
+    });
+
+    await step('usage shows a chart and a table (or says there is nothing yet)', async () => {
+      await page.getByRole('link', { name: 'Usage' }).click();
+      await page.getByRole('heading', { name: 'Usage this month' }).waitFor();
+      for (const name of ['API key', 'Provider', 'Model', 'Key used']) {
+        await page.getByRole('button', { name, exact: true }).click();
+        await page.locator('.chart, .usage-body p.muted').first().waitFor();
+      }
+    });
+
+    await step('usage draws a chart and a table from the numbers the API returns', async () => {
+      // No inference runs in this test, so the usage API is answered here with a month of sample rows.
+      const row = (group, cost, requests) => ({ start: '2026-11-01T00:00:00Z', group, requests, errors: 0,
+        input_tokens: requests * 100, output_tokens: requests * 20, cached_tokens: 0, reasoning_tokens: 0, cost, unpriced_requests: 0 });
+      const sample = {
+        api_key_id: [row({ api_key_id: 'key_01m8p8gone000000000000000' }, 1.5, 40)],
+        provider: [row({ provider: 'anthropic' }, 0.25, 30), row({ provider: 'openai' }, 1.25, 10)],
+        model: [row({ model: 'gpt-4.1-mini' }, 1.25, 10), row({ model: 'claude-sonnet-4-5' }, 0.25, 30)],
+        is_byok: [row({ is_byok: true }, 1.0, 25), row({ is_byok: false }, 0.5, 15)],
+      };
+      await page.route('**/v1/manage/org/usage?*', (route) => {
+        const dim = new URL(route.request().url()).searchParams.get('group_by');
+        return route.fulfill({ json: { start: '2026-11-01T00:00:00Z', end: '2026-11-30T12:00:00Z', resolution: 'month', data: sample[dim] } });
+      });
+      await page.getByRole('link', { name: 'API keys' }).click();
+      await page.getByRole('heading', { name: 'API keys' }).waitFor();
+      await page.getByRole('link', { name: 'Usage' }).click();
+      await page.locator('.stat', { hasText: 'Spend' }).getByText('$1.50').waitFor();
+      await page.getByRole('button', { name: 'Provider', exact: true }).click();
+      await page.getByRole('button', { name: 'Spend', exact: true }).click();
+      assert.deepEqual(await page.locator('.bar-label').allTextContents(), ['OpenAI', 'Anthropic']);
+      assert.deepEqual(await page.locator('table.usage tbody th').allTextContents(), ['OpenAI', 'Anthropic']);
+      const widths = await page.locator('.bar').evaluateAll((bars) => bars.map((b) => b.getBoundingClientRect().width));
+      assert.ok(widths[0] > widths[1] * 4, `bars not proportional: ${widths}`);
+      await page.getByRole('button', { name: 'Requests', exact: true }).click();
+      assert.deepEqual(await page.locator('.bar-label').allTextContents(), ['Anthropic', 'OpenAI']);
+      await page.getByRole('button', { name: 'Key used', exact: true }).click();
+      assert.deepEqual(await page.locator('.bar-label').allTextContents(), ['Own key (BYOK)', 'Platform key']);
+      await page.getByRole('button', { name: 'API key', exact: true }).click();
+      assert.match(await page.locator('.bar-label').first().textContent(), /key_01m8p8gone0+ \(deleted\)/);
+      await page.getByRole('button', { name: 'Provider', exact: true }).click();
+    });
+
+    await step('works at 390 px wide without horizontal scrolling', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      for (const tab of ['Provider keys', 'Policies', 'API keys', 'Usage']) {
+        await page.getByRole('link', { name: tab }).click();
+        await page.locator('#view h1').waitFor();
+        await page.waitForLoadState('networkidle');
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${tab}: the page is ${overflow}px wider than the phone screen`);
+        if (SHOTS) await page.screenshot({ path: join(ARTIFACTS, `ok-phone-${tab.replace(/\s+/g, '-').toLowerCase()}.png`), fullPage: true });
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    await step('sign out clears the key', async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
+      await page.reload();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    });
+
+    await step('no external request, no console error, no CSP violation', async () => {
+      assert.deepEqual(external, []);
+      assert.deepEqual(problems, []);
+    });
+  } finally {
+    await browser.close();
+  }
+});

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod catalogue;
 pub mod cipher;
 pub mod config;
 pub mod domain;

@@ -1,0 +1,228 @@
+//! The model catalogue: an embedded data file (`models.json`) giving each known model's provider, context
+//! window, capabilities and prices, so cost can be computed and `/v1/models` can list them.
+//!
+//! A model the catalogue does not know still works at its provider; its cost is unknown (`None`), never
+//! zero. Dated snapshots (`gpt-4o-2024-08-06`, `claude-sonnet-4-5-20250929`) resolve to their base entry.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::provider::Provider;
+use crate::providers::Usage;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Tools,
+    Vision,
+    JsonSchema,
+    Reasoning,
+    Embeddings,
+}
+
+/// USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prices {
+    pub input: f64,
+    pub output: f64,
+    /// Cached input; absent means cached tokens cost the input price.
+    #[serde(default)]
+    pub cached: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub provider: Provider,
+    pub id: String,
+    pub context_window: u64,
+    pub capabilities: Vec<Capability>,
+    pub price: Prices,
+}
+
+impl ModelInfo {
+    pub fn has(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
+    }
+
+    /// `provider/id`, as callers name the model.
+    pub fn qualified_id(&self) -> String {
+        format!("{}/{}", self.provider, self.id)
+    }
+
+    /// Cost in USD: uncached input, cached input and output at their prices (reasoning is output).
+    pub fn cost(&self, usage: &Usage) -> f64 {
+        let cached = usage.cached_tokens.min(usage.input_tokens);
+        let fresh = usage.input_tokens - cached;
+        let p = &self.price;
+        (fresh as f64 * p.input
+            + cached as f64 * p.cached.unwrap_or(p.input)
+            + usage.output_tokens as f64 * p.output)
+            / 1_000_000.0
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct File {
+    models: Vec<ModelInfo>,
+}
+
+/// The embedded catalogue.
+#[derive(Debug)]
+pub struct Catalogue {
+    models: Vec<ModelInfo>,
+}
+
+static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
+    let file: File = serde_json::from_str(include_str!("models.json"))
+        .expect("the embedded catalogue is valid JSON (checked by a unit test)");
+    Catalogue {
+        models: file.models,
+    }
+});
+
+/// `model` is `base` or a dated snapshot of it (`base-2024-08-06`, `base-20250929`).
+fn is_snapshot_of(model: &str, base: &str) -> bool {
+    model == base
+        || model
+            .strip_prefix(base)
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(|date| {
+                !date.is_empty() && date.chars().all(|c| c.is_ascii_digit() || c == '-')
+            })
+}
+
+impl Catalogue {
+    pub fn global() -> &'static Catalogue {
+        &CATALOGUE
+    }
+
+    /// The entry of `model` at `provider`, if known.
+    pub fn get(provider: Provider, model: &str) -> Option<&'static ModelInfo> {
+        let models = &Self::global().models;
+        models
+            .iter()
+            .find(|m| m.provider == provider && m.id == model)
+            .or_else(|| {
+                models
+                    .iter()
+                    .find(|m| m.provider == provider && is_snapshot_of(model, &m.id))
+            })
+    }
+
+    /// Every known model, grouped by provider.
+    pub fn list() -> &'static [ModelInfo] {
+        &Self::global().models
+    }
+
+    /// Cost of a call in USD, or `None` when the model is unknown.
+    pub fn cost(provider: Provider, model: &str, usage: &Usage) -> Option<f64> {
+        Self::get(provider, model).map(|m| m.cost(usage))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_required_models_are_all_there() {
+        let wanted = [
+            (
+                Provider::OpenAi,
+                [
+                    "gpt-4.1",
+                    "gpt-4.1-mini",
+                    "gpt-4o",
+                    "gpt-4o-mini",
+                    "o3",
+                    "o4-mini",
+                    "text-embedding-3-small",
+                    "text-embedding-3-large",
+                ]
+                .as_slice(),
+            ),
+            (
+                Provider::Anthropic,
+                &[
+                    "claude-sonnet-4-5",
+                    "claude-opus-4-1",
+                    "claude-haiku-4-5",
+                    "claude-3-5-haiku-latest",
+                ],
+            ),
+            (
+                Provider::Google,
+                &[
+                    "gemini-2.5-pro",
+                    "gemini-2.5-flash",
+                    "gemini-2.5-flash-lite",
+                    "text-embedding-004",
+                    "gemini-embedding-001",
+                ],
+            ),
+            (Provider::Xai, &["grok-4", "grok-3", "grok-3-mini"]),
+        ];
+        for (provider, ids) in wanted {
+            for id in ids {
+                let m = Catalogue::get(provider, id).unwrap_or_else(|| panic!("{provider}/{id}"));
+                assert!(m.context_window > 0);
+            }
+        }
+        assert_eq!(Catalogue::list().len(), 20);
+    }
+
+    #[test]
+    fn cost_uses_cached_and_output_prices() {
+        let m = Catalogue::get(Provider::OpenAi, "gpt-4.1").unwrap();
+        let u = Usage {
+            input_tokens: 1_000_000,
+            output_tokens: 500_000,
+            cached_tokens: 200_000,
+            reasoning_tokens: 0,
+        };
+        // 800k * 2.00 + 200k * 0.50 + 500k * 8.00 = 1.6 + 0.1 + 4.0
+        assert!((m.cost(&u) - 5.7).abs() < 1e-9);
+        assert!(
+            Catalogue::get(Provider::Anthropic, "claude-sonnet-4-5")
+                .unwrap()
+                .has(Capability::Reasoning)
+        );
+        assert!(
+            Catalogue::get(Provider::OpenAi, "text-embedding-3-small")
+                .unwrap()
+                .has(Capability::Embeddings)
+        );
+    }
+
+    #[test]
+    fn unknown_models_have_unknown_cost_and_snapshots_resolve() {
+        assert_eq!(
+            Catalogue::cost(Provider::OpenAi, "gpt-9-ultra", &Usage::default()),
+            None
+        );
+        assert_eq!(Catalogue::get(Provider::Anthropic, "gpt-4.1"), None);
+        assert_eq!(
+            Catalogue::get(Provider::OpenAi, "gpt-4o-2024-08-06")
+                .unwrap()
+                .id,
+            "gpt-4o"
+        );
+        assert_eq!(
+            Catalogue::get(Provider::Anthropic, "claude-sonnet-4-5-20250929")
+                .unwrap()
+                .id,
+            "claude-sonnet-4-5"
+        );
+        assert_eq!(
+            Catalogue::get(Provider::OpenAi, "gpt-4o-mini").unwrap().id,
+            "gpt-4o-mini"
+        );
+        assert_eq!(
+            Catalogue::get(Provider::OpenAi, "gpt-4o-mini-2024-07-18")
+                .unwrap()
+                .id,
+            "gpt-4o-mini"
+        );
+    }
+}

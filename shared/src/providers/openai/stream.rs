@@ -298,10 +298,11 @@ impl Encode {
 
 impl Encoder for Encode {
     fn encode(&mut self, delta: Delta, out: &mut Vec<StreamEvent>) {
-        if let Delta::Start { id } = &delta {
-            if !self.started && id.starts_with("chatcmpl") {
-                self.id = id.clone();
-            }
+        if let Delta::Start { id } = &delta
+            && !self.started
+            && id.starts_with("chatcmpl")
+        {
+            self.id = id.clone();
         }
         let content = match delta {
             Delta::Start { .. } | Delta::ReasoningSignature(_) => None,

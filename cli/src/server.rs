@@ -8,6 +8,7 @@ pub fn app(state: AppState) -> Router {
         .merge(byok_keys::routes())
         .merge(byok_manage::routes())
         .merge(byok_policies::routes())
+        .merge(byok_router::routes())
         .merge(byok_console::routes());
     byok_shared::http::finish(routes, state)
 }

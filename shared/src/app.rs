@@ -8,6 +8,11 @@ use crate::cipher::kms::KmsCipher;
 use crate::cipher::local::LocalCipher;
 use crate::config::{Backend, Config};
 use crate::domain::apikey::ApiKey;
+use crate::providers::ProviderClient;
+use crate::routing::cooldown::Cooldowns;
+use crate::routing::keys::KeyCache;
+use crate::routing::policies::PolicyCache;
+use crate::routing::spend::SpendCache;
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;
 use crate::store::sqlite::SqliteStore;
@@ -23,6 +28,11 @@ struct Inner {
     cipher: Arc<dyn Cipher>,
     /// Authenticated keys by secret hash (`None` = no such key), for `config.cache_ttl`.
     auth_cache: moka::future::Cache<String, Option<Arc<ApiKey>>>,
+    providers: ProviderClient,
+    keys: KeyCache,
+    cooldowns: Cooldowns,
+    policies: PolicyCache,
+    spend: SpendCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +54,24 @@ impl AppState {
             .max_capacity(100_000)
             .time_to_live(config.cache_ttl)
             .build();
+        let providers = ProviderClient::new(config.providers.clone());
+        let keys = KeyCache::new(config.cache_ttl);
+        let cooldowns = Cooldowns::default();
+        let policies = PolicyCache::new(config.cache_ttl);
+        let spend = SpendCache::default();
+        let inner = Inner {
+            config,
+            store,
+            cipher,
+            auth_cache,
+            providers,
+            keys,
+            cooldowns,
+            policies,
+            spend,
+        };
         Self {
-            inner: Arc::new(Inner {
-                config,
-                store,
-                cipher,
-                auth_cache,
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -88,6 +109,31 @@ impl AppState {
 
     pub fn cipher(&self) -> &dyn Cipher {
         self.inner.cipher.as_ref()
+    }
+
+    /// The pooled provider client (base URLs from configuration only).
+    pub fn providers(&self) -> &ProviderClient {
+        &self.inner.providers
+    }
+
+    /// Decrypted provider keys, cached for the TTL.
+    pub fn keys(&self) -> &KeyCache {
+        &self.inner.keys
+    }
+
+    /// Per-instance health of routing targets.
+    pub fn cooldowns(&self) -> &Cooldowns {
+        &self.inner.cooldowns
+    }
+
+    /// Policies with their references, cached for the TTL.
+    pub fn policies(&self) -> &PolicyCache {
+        &self.inner.policies
+    }
+
+    /// Monthly spend per API key, for the limit check.
+    pub fn spend(&self) -> &SpendCache {
+        &self.inner.spend
     }
 
     pub(crate) fn auth_cache(&self) -> &moka::future::Cache<String, Option<Arc<ApiKey>>> {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod providers;
 pub mod repo;
+pub mod routing;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -594,7 +594,7 @@ async fn usage_is_exact_grouped_and_windowed(kind: Backend) {
     assert_eq!(hourly.len(), 2);
     assert!(hourly.iter().all(|r| r["start"] == "2026-11-01T00:00:00Z"));
 
-    let org_rows = get(format!("/v1/manage/org/usage?start=2026-10-01T00:00:00Z&end=2026-12-01T00:00:00Z&resolution=month&group_by=api_key_id")).await;
+    let org_rows = get("/v1/manage/org/usage?start=2026-10-01T00:00:00Z&end=2026-12-01T00:00:00Z&resolution=month&group_by=api_key_id".to_owned()).await;
     let totals: Vec<(String, String, i64)> = org_rows
         .iter()
         .map(|r| {

@@ -14,12 +14,17 @@ async fn every_fixture_is_served() {
     let org = fixtures::org(store, "Acme").await;
     let new = NewKey {
         name: "seeded".into(),
-        permissions: Permissions { manage: Manage::None, completions: Completions::Write },
+        permissions: Permissions {
+            manage: Manage::None,
+            completions: Completions::Write,
+        },
         monthly_limit: 5.0,
         allowed_models: Vec::new(),
         expires_at: None,
     };
-    let (seeded, _) = apikeys::create(store, &org.org_id, new, None).await.unwrap();
+    let (seeded, _) = apikeys::create(store, &org.org_id, new, None)
+        .await
+        .unwrap();
     let app = byok_manage::router(backend.state(|_| {}));
     let expected = [
         ("apikey-create.json", StatusCode::CREATED),
@@ -31,5 +36,8 @@ async fn every_fixture_is_served() {
         ("org-usage.json", StatusCode::OK),
         ("apikey-delete.json", StatusCode::NO_CONTENT),
     ];
-    events::run_fixtures("byok-manage", &app, &org.admin, &expected, |text| text.replace(FIXTURE_ID, &seeded.api_key_id)).await;
+    events::run_fixtures("byok-manage", &app, &org.admin, &expected, |text| {
+        text.replace(FIXTURE_ID, &seeded.api_key_id)
+    })
+    .await;
 }

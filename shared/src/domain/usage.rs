@@ -74,8 +74,15 @@ pub fn months_between(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<String> {
     let mut cursor = bucket_start(start, Resolution::Month);
     while cursor < end && months.len() < 240 {
         months.push(month_key(cursor));
-        let (y, m) = if cursor.month() == 12 { (cursor.year() + 1, 1) } else { (cursor.year(), cursor.month() + 1) };
-        cursor = Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().unwrap_or(end);
+        let (y, m) = if cursor.month() == 12 {
+            (cursor.year() + 1, 1)
+        } else {
+            (cursor.year(), cursor.month() + 1)
+        };
+        cursor = Utc
+            .with_ymd_and_hms(y, m, 1, 0, 0, 0)
+            .single()
+            .unwrap_or(end);
     }
     months
 }
@@ -91,16 +98,28 @@ mod tests {
     #[test]
     fn buckets_are_utc_calendar_units() {
         let at = t("2026-11-30T23:59:59Z");
-        assert_eq!(bucket_start(at, Resolution::Hour), t("2026-11-30T23:00:00Z"));
+        assert_eq!(
+            bucket_start(at, Resolution::Hour),
+            t("2026-11-30T23:00:00Z")
+        );
         assert_eq!(bucket_start(at, Resolution::Day), t("2026-11-30T00:00:00Z"));
-        assert_eq!(bucket_start(at, Resolution::Month), t("2026-11-01T00:00:00Z"));
+        assert_eq!(
+            bucket_start(at, Resolution::Month),
+            t("2026-11-01T00:00:00Z")
+        );
         assert_eq!(month_key(at), "202611");
     }
 
     #[test]
     fn months_span_year_ends() {
-        assert_eq!(months_between(t("2026-11-15T00:00:00Z"), t("2027-01-02T00:00:00Z")), ["202611", "202612", "202701"]);
-        assert_eq!(months_between(t("2026-11-15T00:00:00Z"), t("2026-11-15T00:00:00Z")), Vec::<String>::new());
+        assert_eq!(
+            months_between(t("2026-11-15T00:00:00Z"), t("2027-01-02T00:00:00Z")),
+            ["202611", "202612", "202701"]
+        );
+        assert_eq!(
+            months_between(t("2026-11-15T00:00:00Z"), t("2026-11-15T00:00:00Z")),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use super::org_pk;
-use crate::domain::usage::{GroupBy, Resolution, UsageEvent, bucket_start, from_micros, month_key, months_between, to_micros};
+use crate::domain::usage::{
+    GroupBy, Resolution, UsageEvent, bucket_start, from_micros, month_key, months_between,
+    to_micros,
+};
 use crate::error::Result;
 use crate::store::{Counters, Store};
 
@@ -51,20 +54,42 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
         ("cached_tokens", event.cached_tokens as i64),
         ("reasoning_tokens", event.reasoning_tokens as i64),
         ("cost_micros", cost),
-        ("unpriced_requests", i64::from(event.cost.is_none() && !event.error)),
+        (
+            "unpriced_requests",
+            i64::from(event.cost.is_none() && !event.error),
+        ),
     ];
     store.add(&usage_pk(org_id, &month), &sk, &deltas).await?;
     let spend = [("cost_micros", cost), ("requests", 1)];
-    store.add(&org_pk(org_id), &spend_sk(&event.api_key_id, &month), &spend).await?;
-    store.add(&org_pk(org_id), &spend_sk(ORG_SPEND, &month), &spend).await?;
+    store
+        .add(
+            &org_pk(org_id),
+            &spend_sk(&event.api_key_id, &month),
+            &spend,
+        )
+        .await?;
+    store
+        .add(&org_pk(org_id), &spend_sk(ORG_SPEND, &month), &spend)
+        .await?;
     Ok(())
 }
 
 /// USD spent this month (UTC) by one key, or by the whole org with `api_key_id = None`.
-pub async fn month_spend(store: &dyn Store, org_id: &str, api_key_id: Option<&str>, now: DateTime<Utc>) -> Result<f64> {
+pub async fn month_spend(
+    store: &dyn Store,
+    org_id: &str,
+    api_key_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<f64> {
     let sk = spend_sk(api_key_id.unwrap_or(ORG_SPEND), &month_key(now));
-    let counters = store.get(&org_pk(org_id), &sk).await?.map(|i| i.counters).unwrap_or_default();
-    Ok(from_micros(counters.get("cost_micros").copied().unwrap_or(0)))
+    let counters = store
+        .get(&org_pk(org_id), &sk)
+        .await?
+        .map(|i| i.counters)
+        .unwrap_or_default();
+    Ok(from_micros(
+        counters.get("cost_micros").copied().unwrap_or(0),
+    ))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,7 +148,13 @@ fn parse_sk(sk: &str) -> Option<Key<'_>> {
 }
 
 fn group_value(key: &Key<'_>, by: GroupBy) -> (&'static str, serde_json::Value) {
-    let text = |s: &str| if s.is_empty() { serde_json::Value::Null } else { s.into() };
+    let text = |s: &str| {
+        if s.is_empty() {
+            serde_json::Value::Null
+        } else {
+            s.into()
+        }
+    };
     match by {
         GroupBy::Model => ("model", format!("{}/{}", key.provider, key.model).into()),
         GroupBy::Provider => ("provider", key.provider.into()),
@@ -151,14 +182,22 @@ pub async fn query(store: &dyn Store, org_id: &str, q: &UsageQuery<'_>) -> Resul
     for month in months_between(q.start, q.end) {
         let mut cursor: Option<String> = None;
         loop {
-            let page = store.query(&usage_pk(org_id, &month), "", 1000, cursor.as_deref()).await?;
+            let page = store
+                .query(&usage_pk(org_id, &month), "", 1000, cursor.as_deref())
+                .await?;
             for item in &page.items {
-                let Some(key) = parse_sk(&item.sk) else { continue };
-                if key.hour < q.start || key.hour >= q.end || q.api_key_id.is_some_and(|id| id != key.api_key_id) {
+                let Some(key) = parse_sk(&item.sk) else {
+                    continue;
+                };
+                if key.hour < q.start
+                    || key.hour >= q.end
+                    || q.api_key_id.is_some_and(|id| id != key.api_key_id)
+                {
                     continue;
                 }
                 let start = bucket_start(key.hour, q.resolution);
-                let group: BTreeMap<_, _> = q.group_by.iter().map(|by| group_value(&key, *by)).collect();
+                let group: BTreeMap<_, _> =
+                    q.group_by.iter().map(|by| group_value(&key, *by)).collect();
                 let id = serde_json::to_string(&group).unwrap_or_default();
                 let row = rows.entry((start, id)).or_insert_with(|| UsageRow {
                     start,

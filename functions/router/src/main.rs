@@ -1,0 +1,5 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let state = byok_shared::app::start_from_env().await?;
+    lambda_http::run_with_streaming_response(byok_router::router(state)).await
+}

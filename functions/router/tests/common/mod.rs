@@ -1,0 +1,156 @@
+//! A gateway on one backend with the four mock providers behind it, an org, and own/platform keys.
+
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use byok_mock_providers::{Kind, MockProvider, RecordedRequest};
+use byok_shared::domain::provider::Provider;
+use byok_shared::repo::platform_keys;
+use byok_shared::repo::provider_keys::{self, Owner};
+use byok_shared::secret::Secret;
+use byok_testkit::http::{Response, call};
+use byok_testkit::{Backend, TestBackend, fixtures};
+use serde_json::Value;
+
+pub struct Gateway {
+    pub backend: TestBackend,
+    pub app: Router,
+    pub org: fixtures::TestOrg,
+    pub openai: MockProvider,
+    pub anthropic: MockProvider,
+    pub google: MockProvider,
+    pub xai: MockProvider,
+}
+
+pub fn own_key(p: Provider) -> String {
+    format!("own-{p}-key-1111")
+}
+
+pub fn platform_key(p: Provider) -> String {
+    format!("platform-{p}-key-2222")
+}
+
+pub async fn gateway(kind: Backend, own: &[Provider], platform: &[Provider]) -> Gateway {
+    gateway_with(kind, own, platform, |_| {}).await
+}
+
+pub async fn gateway_with(
+    kind: Backend,
+    own: &[Provider],
+    platform: &[Provider],
+    configure: impl FnOnce(&mut byok_shared::config::Config),
+) -> Gateway {
+    let backend = TestBackend::new(kind).await;
+    let (openai, anthropic, google, xai) = (
+        MockProvider::start(Kind::OpenAi).await,
+        MockProvider::start(Kind::Anthropic).await,
+        MockProvider::start(Kind::Google).await,
+        MockProvider::start(Kind::Xai).await,
+    );
+    let state = backend.state(|c| {
+        c.providers.openai = openai.base_url();
+        c.providers.anthropic = anthropic.base_url();
+        c.providers.google = google.base_url();
+        c.providers.xai = xai.base_url();
+        configure(c);
+    });
+    let (store, cipher) = (backend.store.as_ref(), backend.cipher.as_ref());
+    let org = fixtures::org(store, "Acme").await;
+    for p in own {
+        provider_keys::create(
+            store,
+            cipher,
+            Owner::Org(&org.org_id),
+            *p,
+            &Secret::new(own_key(*p)),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    for p in platform {
+        platform_keys::set(store, cipher, *p, &Secret::new(platform_key(*p)))
+            .await
+            .unwrap();
+    }
+    let app = byok_cli_free_app(state);
+    Gateway {
+        backend,
+        app,
+        org,
+        openai,
+        anthropic,
+        google,
+        xai,
+    }
+}
+
+/// The router function's routes plus the management routes tests need (policies), as on the local server.
+fn byok_cli_free_app(state: byok_shared::AppState) -> Router {
+    let routes = Router::new()
+        .merge(byok_router::routes())
+        .merge(byok_policies::routes());
+    byok_shared::http::finish(routes, state)
+}
+
+impl Gateway {
+    pub fn mock(&self, p: Provider) -> &MockProvider {
+        match p {
+            Provider::OpenAi => &self.openai,
+            Provider::Anthropic => &self.anthropic,
+            Provider::Google => &self.google,
+            Provider::Xai => &self.xai,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        call(
+            &self.app,
+            Method::POST,
+            path,
+            Some(&self.org.admin),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn policy(&self, doc: Value) {
+        let r = self.post("/v1/policies", doc).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+}
+
+/// The provider key a recorded request carried, from the provider's own auth header.
+pub fn key_seen(p: Provider, request: &RecordedRequest) -> String {
+    match p {
+        Provider::OpenAi | Provider::Xai => request
+            .header("authorization")
+            .unwrap_or_default()
+            .trim_start_matches("Bearer ")
+            .to_owned(),
+        Provider::Anthropic => request.header("x-api-key").unwrap_or_default().to_owned(),
+        Provider::Google => request
+            .header("x-goog-api-key")
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// `data:` payloads of an SSE body, in order.
+pub fn sse_data(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn model_for(p: Provider) -> &'static str {
+    match p {
+        Provider::OpenAi => "openai/gpt-4.1-mini",
+        Provider::Anthropic => "anthropic/claude-sonnet-4-5",
+        Provider::Google => "google/gemini-2.5-flash",
+        Provider::Xai => "xai/grok-4",
+    }
+}

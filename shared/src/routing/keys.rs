@@ -1,0 +1,82 @@
+//! Provider keys for the hot path: decrypted once, then served from memory for the cache TTL. Entries are
+//! `Arc<Secret>`, so the plaintext is zeroized when the last user drops it after eviction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cipher::Cipher;
+use crate::domain::policy::KeyKind;
+use crate::domain::provider::Provider;
+use crate::error::Result;
+use crate::repo::provider_keys::{self, Owner};
+use crate::secret::Secret;
+use crate::store::Store;
+
+/// Whose key: `Some(org)` for an org's own, `None` for the platform's.
+type Slot = (Option<String>, Provider);
+
+pub struct KeyCache {
+    cache: moka::future::Cache<Slot, Option<Arc<Secret>>>,
+    /// Own keys whose last-used time this instance wrote within the last minute.
+    marked_used: moka::future::Cache<Slot, ()>,
+}
+
+/// How often one instance writes an own key's last-used time.
+const MARK_USED_EVERY: Duration = Duration::from_secs(60);
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            cache: moka::future::Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(ttl)
+                .build(),
+            marked_used: moka::future::Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(MARK_USED_EVERY)
+                .build(),
+        }
+    }
+
+    /// The plaintext key of this kind for `org_id` and `provider`, `None` when none is stored. Errors
+    /// (store or KMS down, a ciphertext that does not decrypt) are not cached.
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        cipher: &dyn Cipher,
+        org_id: &str,
+        provider: Provider,
+        kind: KeyKind,
+    ) -> Result<Option<Arc<Secret>>> {
+        let org = match kind {
+            KeyKind::Own => Some(org_id.to_owned()),
+            KeyKind::Platform => None,
+        };
+        let owner = match kind {
+            KeyKind::Own => Owner::Org(org_id),
+            KeyKind::Platform => Owner::Platform,
+        };
+        self.cache
+            .try_get_with((org, provider), async move {
+                provider_keys::decrypt(store, cipher, owner, provider)
+                    .await
+                    .map(|k| k.map(Arc::new))
+            })
+            .await
+            .map_err(|e| (*e).clone())
+    }
+
+    /// True at most once a minute per org and provider: whether to write the key's last-used time now.
+    pub async fn should_mark_used(&self, org_id: &str, provider: Provider) -> bool {
+        let slot = (Some(org_id.to_owned()), provider);
+        let entry = self.marked_used.entry(slot).or_insert(()).await;
+        entry.is_fresh()
+    }
+
+    /// Forget a key at once (after a change on this instance); other instances converge within the TTL.
+    pub async fn invalidate(&self, org_id: Option<&str>, provider: Provider) {
+        self.cache
+            .invalidate(&(org_id.map(str::to_owned), provider))
+            .await;
+    }
+}

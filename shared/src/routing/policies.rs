@@ -1,0 +1,55 @@
+//! Policies for the hot path: a policy and every policy it references, loaded once and served from memory
+//! for the cache TTL. Changes through the API on this instance invalidate at once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::policy::Policy;
+use crate::error::{Error, Result};
+use crate::repo::policies;
+use crate::store::Store;
+
+/// A policy with the nested policies it can reach.
+pub struct Loaded {
+    pub policy: Policy,
+    pub references: BTreeMap<String, Policy>,
+}
+
+pub struct PolicyCache {
+    cache: moka::future::Cache<(String, String), Arc<Loaded>>,
+}
+
+impl PolicyCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            cache: moka::future::Cache::builder()
+                .max_capacity(20_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// The org's policy `name` (404 when absent), with its references.
+    pub async fn get(&self, store: &dyn Store, org_id: &str, name: &str) -> Result<Arc<Loaded>> {
+        self.cache
+            .try_get_with((org_id.to_owned(), name.to_owned()), async {
+                let record = policies::get(store, org_id, name).await?.ok_or_else(|| {
+                    Error::not_found(format!("no policy named {name}")).with_param("model")
+                })?;
+                let references = policies::load_references(store, org_id, &record.policy).await?;
+                Ok(Arc::new(Loaded {
+                    policy: record.policy,
+                    references,
+                }))
+            })
+            .await
+            .map_err(|e: Arc<Error>| (*e).clone())
+    }
+
+    /// Forget every cached policy of the org: a change to one may change the routes of those nesting it.
+    pub fn invalidate_org(&self, org_id: &str) {
+        let org = org_id.to_owned();
+        let _ = self.cache.invalidate_entries_if(move |(o, _), _| *o == org);
+    }
+}

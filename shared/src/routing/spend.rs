@@ -1,0 +1,71 @@
+//! The monthly spend limit, checked before any provider is called (412 when reached).
+//!
+//! Spend is read from the store's monthly counter and kept in memory for a short while (and raised locally
+//! by every request this instance serves), so a warm request makes no store call for it. Across instances
+//! the overshoot is bounded by what they serve within that window.
+
+use std::time::Duration;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::Result;
+use crate::error::{Error, ErrorKind};
+use crate::repo::usage;
+
+const SPEND_TTL: Duration = Duration::from_secs(2);
+
+pub struct SpendCache {
+    cache: moka::future::Cache<String, f64>,
+}
+
+impl Default for SpendCache {
+    fn default() -> Self {
+        Self {
+            cache: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SPEND_TTL)
+                .build(),
+        }
+    }
+}
+
+impl SpendCache {
+    pub async fn check(&self, state: &AppState, caller: &Caller) -> Result<()> {
+        let limit = caller.key.monthly_limit;
+        if limit <= 0.0 {
+            return Ok(());
+        }
+        let id = caller.api_key_id().to_owned();
+        let spent = self
+            .cache
+            .try_get_with(id.clone(), async {
+                usage::month_spend(
+                    state.store(),
+                    caller.org_id(),
+                    Some(&id),
+                    chrono::Utc::now(),
+                )
+                .await
+            })
+            .await
+            .map_err(|e: std::sync::Arc<Error>| (*e).clone())?;
+        if spent >= limit {
+            return Err(Error::new(
+                ErrorKind::SpendLimit,
+                format!(
+                    "this API key reached its monthly limit of {limit} USD (spent {spent:.6} USD)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Raise the cached spend after serving a request on this instance.
+    pub async fn add(&self, api_key_id: &str, cost: f64) {
+        if let Some(current) = self.cache.get(api_key_id).await {
+            self.cache
+                .insert(api_key_id.to_owned(), current + cost)
+                .await;
+        }
+    }
+}

@@ -24,10 +24,17 @@ pub async fn run_fixtures(
     let mut listed: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
     names.sort();
     listed.sort();
-    assert_eq!(names, listed, "every fixture of events/{function} needs an expectation, and only those");
+    assert_eq!(
+        names, listed,
+        "every fixture of events/{function} needs an expectation, and only those"
+    );
     for (name, status) in expected {
         let text = &all.iter().find(|(n, _)| n == name).expect("listed").1;
         let response = send(app, request_from_event(&rewrite(text), key)).await;
-        assert_eq!(response.status, *status, "events/{function}/{name}: {}", response.text);
+        assert_eq!(
+            response.status, *status,
+            "events/{function}/{name}: {}",
+            response.text
+        );
     }
 }

@@ -5,9 +5,9 @@
 //! not find its variable fails with a message saying how to run the suite; it never passes silently.
 
 pub mod backends;
+pub mod events;
 pub mod fixtures;
 pub mod http;
-pub mod events;
 pub mod lambda;
 pub mod logs;
 

@@ -19,45 +19,108 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
     let a = fixtures::org(backend.store.as_ref(), "A").await;
     let b = fixtures::org(backend.store.as_ref(), "B").await;
     let admin_a = Some(a.admin.as_str());
-    let created = call(&app, Method::POST, "/v1/byok", admin_a, Some(json!({"provider": "openai", "api_key": "sk-org-a-secret"}))).await;
+    let created = call(
+        &app,
+        Method::POST,
+        "/v1/byok",
+        admin_a,
+        Some(json!({"provider": "openai", "api_key": "sk-org-a-secret"})),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED);
     let policy = json!({"name": "main", "type": "fallback", "steps": [{"model": "openai/gpt-4.1-mini", "key_source": "own"}]});
-    assert_eq!(call(&app, Method::POST, "/v1/policies", admin_a, Some(policy)).await.status, StatusCode::CREATED);
-    let key = call(&app, Method::POST, "/v1/manage/apikey", admin_a, Some(json!({"name": "app", "permissions": {"completions": "write"}}))).await;
+    assert_eq!(
+        call(&app, Method::POST, "/v1/policies", admin_a, Some(policy))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let key = call(
+        &app,
+        Method::POST,
+        "/v1/manage/apikey",
+        admin_a,
+        Some(json!({"name": "app", "permissions": {"completions": "write"}})),
+    )
+    .await;
     let key_id = key.body["api_key_id"].as_str().unwrap().to_owned();
 
     let before = snapshot(&app, &a.admin, &key_id).await;
     let requests: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, "/v1/byok/openai".into(), None),
-        (Method::PUT, "/v1/byok/openai".into(), Some(json!({"api_key": "sk-hijack"}))),
+        (
+            Method::PUT,
+            "/v1/byok/openai".into(),
+            Some(json!({"api_key": "sk-hijack"})),
+        ),
         (Method::DELETE, "/v1/byok/openai".into(), None),
         (Method::GET, "/v1/policies/main".into(), None),
-        (Method::PUT, "/v1/policies/main".into(), Some(json!({"type": "fallback", "steps": [{"model": "xai/grok-4"}], "version": 1}))),
+        (
+            Method::PUT,
+            "/v1/policies/main".into(),
+            Some(json!({"type": "fallback", "steps": [{"model": "xai/grok-4"}], "version": 1})),
+        ),
         (Method::DELETE, "/v1/policies/main".into(), None),
-        (Method::POST, "/v1/policies/main/explain".into(), Some(json!({}))),
+        (
+            Method::POST,
+            "/v1/policies/main/explain".into(),
+            Some(json!({})),
+        ),
         (Method::GET, format!("/v1/manage/apikey/{key_id}"), None),
-        (Method::POST, format!("/v1/manage/apikey/{key_id}/limit"), Some(json!({"monthly_limit": 1}))),
-        (Method::GET, format!("/v1/manage/apikey/{key_id}/usage"), None),
+        (
+            Method::POST,
+            format!("/v1/manage/apikey/{key_id}/limit"),
+            Some(json!({"monthly_limit": 1})),
+        ),
+        (
+            Method::GET,
+            format!("/v1/manage/apikey/{key_id}/usage"),
+            None,
+        ),
         (Method::DELETE, format!("/v1/manage/apikey/{key_id}"), None),
     ];
     for (method, path, body) in requests {
         let r = call(&app, method.clone(), &path, Some(&b.admin), body).await;
         assert_error(&r, StatusCode::NOT_FOUND);
-        assert!(!r.text.contains(&a.org_id) && !r.text.contains("sk-org-a"), "{method} {path} leaked: {}", r.text);
+        assert!(
+            !r.text.contains(&a.org_id) && !r.text.contains("sk-org-a"),
+            "{method} {path} leaked: {}",
+            r.text
+        );
     }
     // Lists are scoped too.
-    for path in ["/v1/byok", "/v1/policies", "/v1/manage/apikey", "/v1/byok/audit", "/v1/manage/org/usage"] {
+    for path in [
+        "/v1/byok",
+        "/v1/policies",
+        "/v1/manage/apikey",
+        "/v1/byok/audit",
+        "/v1/manage/org/usage",
+    ] {
         let r = call(&app, Method::GET, path, Some(&b.admin), None).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
-        assert!(!r.text.contains(&a.org_id) && !r.text.contains(&key_id) && !r.text.contains("\"main\""), "{path} leaked: {}", r.text);
+        assert!(
+            !r.text.contains(&a.org_id)
+                && !r.text.contains(&key_id)
+                && !r.text.contains("\"main\""),
+            "{path} leaked: {}",
+            r.text
+        );
     }
-    assert_eq!(snapshot(&app, &a.admin, &key_id).await, before, "org A's resources changed");
+    assert_eq!(
+        snapshot(&app, &a.admin, &key_id).await,
+        before,
+        "org A's resources changed"
+    );
 }
 
 /// Org A's resources as A sees them.
 async fn snapshot(app: &axum::Router, admin: &str, key_id: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for path in ["/v1/byok/openai".to_owned(), "/v1/policies/main".to_owned(), format!("/v1/manage/apikey/{key_id}")] {
+    for path in [
+        "/v1/byok/openai".to_owned(),
+        "/v1/policies/main".to_owned(),
+        format!("/v1/manage/apikey/{key_id}"),
+    ] {
         let r = call(app, Method::GET, &path, Some(admin), None).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
         out.push(r.body);
@@ -74,5 +137,10 @@ async fn oversized_bodies_get_413(kind: Backend) {
         let r = call(&app, Method::POST, path, Some(&a.admin), Some(huge.clone())).await;
         assert_error(&r, StatusCode::PAYLOAD_TOO_LARGE);
     }
-    assert_eq!(call(&app, Method::GET, "/v1/byok", Some(&a.admin), None).await.body["data"], json!([]));
+    assert_eq!(
+        call(&app, Method::GET, "/v1/byok", Some(&a.admin), None)
+            .await
+            .body["data"],
+        json!([])
+    );
 }

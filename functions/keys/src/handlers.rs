@@ -37,9 +37,15 @@ pub async fn create(
         Some(&actor),
     )
     .await?;
-    state.keys().invalidate(Some(caller.org_id()), provider).await;
+    state
+        .keys()
+        .invalidate(Some(caller.org_id()), provider)
+        .await;
     if let Some(at) = verified {
-        provider_keys::record_health(state.store(), owner, provider, |h| h.last_verified_at = Some(at)).await?;
+        provider_keys::record_health(state.store(), owner, provider, |h| {
+            h.last_verified_at = Some(at)
+        })
+        .await?;
         saved.health.last_verified_at = Some(at);
     }
     Ok((StatusCode::CREATED, Json(saved)))
@@ -86,7 +92,10 @@ pub async fn rotate(
         Some(&actor),
     )
     .await?;
-    state.keys().invalidate(Some(caller.org_id()), provider).await;
+    state
+        .keys()
+        .invalidate(Some(caller.org_id()), provider)
+        .await;
     Ok(Json(saved))
 }
 
@@ -105,6 +114,9 @@ pub async fn delete(
         Some(&actor),
     )
     .await?;
-    state.keys().invalidate(Some(caller.org_id()), provider).await;
+    state
+        .keys()
+        .invalidate(Some(caller.org_id()), provider)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,11 @@ use byok_shared::secret::Secret;
 use byok_shared::{AppState, Result};
 use chrono::{DateTime, Utc};
 
-pub async fn before_saving(state: &AppState, provider: Provider, key: &Secret) -> Result<DateTime<Utc>> {
+pub async fn before_saving(
+    state: &AppState,
+    provider: Provider,
+    key: &Secret,
+) -> Result<DateTime<Utc>> {
     match state.providers().list_models(provider, key).await {
         Ok(_) => Ok(Utc::now()),
         Err(e) if e.class == ErrorClass::KeyRejected => Err(Error::new(
@@ -19,7 +23,10 @@ pub async fn before_saving(state: &AppState, provider: Provider, key: &Secret) -
         .with_param("api_key")),
         Err(e) => Err(Error::new(
             ErrorKind::Upstream,
-            format!("{provider} could not be reached to verify the key: {}", e.message),
+            format!(
+                "{provider} could not be reached to verify the key: {}",
+                e.message
+            ),
         )),
     }
 }

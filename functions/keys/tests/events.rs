@@ -12,9 +12,17 @@ async fn every_fixture_is_served() {
     let (store, cipher) = (backend.store.as_ref(), backend.cipher.as_ref());
     let org = fixtures::org(store, "Acme").await;
     for provider in [Provider::Anthropic, Provider::Xai] {
-        provider_keys::create(store, cipher, Owner::Org(&org.org_id), provider, &Secret::new("seeded-key-1234"), None, None)
-            .await
-            .unwrap();
+        provider_keys::create(
+            store,
+            cipher,
+            Owner::Org(&org.org_id),
+            provider,
+            &Secret::new("seeded-key-1234"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
     }
     let app = byok_keys::router(backend.state(|_| {}));
     let expected = [

@@ -69,7 +69,9 @@ pub fn allowed_models(models: Vec<String>) -> Result<Vec<String>> {
         let well_formed = rest == "*"
             || (!rest.is_empty()
                 && rest.len() <= 128
-                && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b)));
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b)));
         if !known || !well_formed {
             return Err(Error::invalid(
                 &param,

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use byok_shared::domain::permissions::Manage;
-use byok_shared::domain::policy::route::Action;
 use byok_shared::domain::policy::RouteRequest;
+use byok_shared::domain::policy::route::Action;
 use byok_shared::error::Error;
 use byok_shared::http::Auth;
 use byok_shared::repo::policies;
@@ -61,8 +61,14 @@ pub async fn explain(
         trace_id: sample.trace_id.as_deref(),
     };
     // The router will pass its health state here; explain from the API sees no cooldowns yet.
-    let explanation =
-        policies::explain(state.store(), caller.org_id(), name, &request, state.cooldowns()).await?;
+    let explanation = policies::explain(
+        state.store(),
+        caller.org_id(),
+        name,
+        &request,
+        state.cooldowns(),
+    )
+    .await?;
     let would_use = explanation
         .plan
         .iter()

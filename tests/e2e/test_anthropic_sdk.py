@@ -1,0 +1,62 @@
+"""The official anthropic SDK against the gateway: x-api-key (the default) and Authorization: Bearer."""
+
+import anthropic
+import pytest
+from anthropic import Anthropic
+
+from conftest import MODELS
+
+
+@pytest.fixture(scope="module", params=["api_key", "auth_token"])
+def client(gateway, request):
+    # api_key= sends x-api-key; auth_token= sends Authorization: Bearer. Both must work.
+    return Anthropic(base_url=gateway["url"], max_retries=0, **{request.param: gateway["key"]})
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai", "google", "xai"])
+def test_messages_every_provider(client, provider):
+    r = client.messages.create(
+        model=MODELS[provider], max_tokens=64, system="Be brief.", messages=[{"role": "user", "content": "Hi"}]
+    )
+    assert r.model == MODELS[provider]
+    assert "mock" in r.content[0].text
+    assert r.usage.input_tokens > 0
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_streaming(client, provider):
+    with client.messages.stream(
+        model=MODELS[provider], max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert "mock" in text
+    assert final.usage.output_tokens > 0
+
+
+def test_tools(client):
+    r = client.messages.create(
+        model="anthropic/claude-sonnet-4-5-tool",
+        max_tokens=128,
+        tools=[{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}],
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
+    )
+    block = next(b for b in r.content if b.type == "tool_use")
+    assert block.name == "get_weather" and block.input == {"city": "Paris"}
+    assert r.stop_reason == "tool_use"
+
+
+def test_policy_and_errors(client):
+    r = client.messages.create(model="policy/main", max_tokens=32, messages=[{"role": "user", "content": "Hi"}])
+    assert r.model == "anthropic/claude-sonnet-4-5"
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.create(model="nope", max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+
+
+def test_a_stream_cut_after_the_first_token_raises(client):
+    with pytest.raises(anthropic.APIError):
+        with client.messages.stream(
+            model="anthropic/claude-sonnet-4-5-cut-4", max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+        ) as stream:
+            for _ in stream.text_stream:
+                pass

@@ -58,7 +58,7 @@ impl AppState {
         let keys = KeyCache::new(config.cache_ttl);
         let cooldowns = Cooldowns::default();
         let policies = PolicyCache::new(config.cache_ttl);
-        let spend = SpendCache::default();
+        let spend = SpendCache::new(config.cache_ttl);
         let inner = Inner {
             config,
             store,
@@ -90,7 +90,11 @@ impl AppState {
                 (Arc::new(store), Arc::new(cipher))
             }
             Backend::Aws { table, kms_key_id } => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                // Bounded DynamoDB/KMS calls (BYOK_AWS_TIMEOUT_MS): a hung backend gives 503, not a hang.
+                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .timeout_config(config.aws_timeouts())
+                    .load()
+                    .await;
                 let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
                 let cipher = KmsCipher::new(aws_sdk_kms::Client::new(&sdk), kms_key_id);
                 (Arc::new(store), Arc::new(cipher))

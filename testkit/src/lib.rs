@@ -5,11 +5,14 @@
 //! not find its variable fails with a message saying how to run the suite; it never passes silently.
 
 pub mod backends;
+pub mod counting;
 pub mod events;
+pub mod faults;
 pub mod fixtures;
 pub mod http;
 pub mod lambda;
 pub mod logs;
+pub mod secrets;
 
 pub use backends::{Backend, TestBackend};
 

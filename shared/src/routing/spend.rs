@@ -1,8 +1,8 @@
 //! The monthly spend limit, checked before any provider is called (412 when reached).
 //!
-//! Spend is read from the store's monthly counter and kept in memory for a short while (and raised locally
+//! Spend is read from the store's monthly counter and kept in memory for the cache TTL (and raised locally
 //! by every request this instance serves), so a warm request makes no store call for it. Across instances
-//! the overshoot is bounded by what they serve within that window.
+//! the overshoot is bounded by what the others serve within one TTL.
 
 use std::time::Duration;
 
@@ -12,24 +12,20 @@ use crate::error::Result;
 use crate::error::{Error, ErrorKind};
 use crate::repo::usage;
 
-const SPEND_TTL: Duration = Duration::from_secs(2);
-
 pub struct SpendCache {
     cache: moka::future::Cache<String, f64>,
 }
 
-impl Default for SpendCache {
-    fn default() -> Self {
+impl SpendCache {
+    pub fn new(ttl: Duration) -> Self {
         Self {
             cache: moka::future::Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(SPEND_TTL)
+                .time_to_live(ttl)
                 .build(),
         }
     }
-}
 
-impl SpendCache {
     pub async fn check(&self, state: &AppState, caller: &Caller) -> Result<()> {
         let limit = caller.key.monthly_limit;
         if limit <= 0.0 {

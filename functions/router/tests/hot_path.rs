@@ -1,0 +1,211 @@
+//! What a warm request asks of the store and the cipher before the provider call (nothing), and what
+//! happens when the client goes away mid-stream (the upstream call is cancelled, usage still recorded).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::http::{Method, Request, StatusCode};
+use byok_mock_providers::{Kind, MockProvider};
+use byok_shared::AppState;
+use byok_shared::cipher::{Cipher, CipherError, EncryptionContext};
+use byok_shared::config::Config;
+use byok_shared::domain::permissions::{Completions, Manage, Permissions};
+use byok_shared::domain::provider::Provider;
+use byok_shared::domain::usage::Resolution;
+use byok_shared::repo::apikeys::{self, NewKey};
+use byok_shared::repo::provider_keys::{self, Owner};
+use byok_shared::repo::usage::{self, UsageQuery};
+use byok_shared::secret::Secret;
+use byok_testkit::counting::CountingStore;
+use byok_testkit::http::call;
+use byok_testkit::{Backend, TestBackend, fixtures};
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+struct CountingCipher {
+    inner: Arc<dyn Cipher>,
+    decrypts: AtomicUsize,
+}
+
+#[async_trait]
+impl Cipher for CountingCipher {
+    async fn encrypt(
+        &self,
+        plaintext: &Secret,
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, CipherError> {
+        self.inner.encrypt(plaintext, context).await
+    }
+
+    async fn decrypt(
+        &self,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Secret, CipherError> {
+        self.decrypts.fetch_add(1, Ordering::SeqCst);
+        self.inner.decrypt(ciphertext, context).await
+    }
+}
+
+struct Setup {
+    _backend: TestBackend,
+    _mock: MockProvider,
+    state: AppState,
+    store: Arc<CountingStore>,
+    cipher: Arc<CountingCipher>,
+    org_id: String,
+    app_key: String,
+}
+
+async fn setup() -> Setup {
+    let backend = TestBackend::new(Backend::Embedded).await;
+    let mock = MockProvider::start(Kind::OpenAi).await;
+    let store = Arc::new(CountingStore::new(backend.store.clone()));
+    let cipher = Arc::new(CountingCipher {
+        inner: backend.cipher.clone(),
+        decrypts: AtomicUsize::new(0),
+    });
+    let mut config = Config::local(backend.dir.path().to_path_buf()).unwrap();
+    config.providers.openai = mock.base_url();
+    let state = AppState::new(config, store.clone(), cipher.clone());
+    let org = fixtures::org(store.as_ref(), "Acme").await;
+    let owner = Owner::Org(&org.org_id);
+    provider_keys::create(
+        store.as_ref(),
+        cipher.as_ref(),
+        owner,
+        Provider::OpenAi,
+        &Secret::new("own-openai-1111"),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let new = NewKey {
+        name: "app".into(),
+        permissions: Permissions {
+            manage: Manage::None,
+            completions: Completions::Write,
+        },
+        monthly_limit: 100.0,
+        allowed_models: Vec::new(),
+        expires_at: None,
+    };
+    let (_, secret) = apikeys::create(store.as_ref(), &org.org_id, new, None)
+        .await
+        .unwrap();
+    let policy =
+        json!({"name": "main", "type": "fallback", "steps": [{"model": "openai/gpt-4.1-mini"}]});
+    let policies = byok_policies::router(state.clone());
+    assert_eq!(
+        call(
+            &policies,
+            Method::POST,
+            "/v1/policies",
+            Some(&org.admin),
+            Some(policy)
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    Setup {
+        _backend: backend,
+        _mock: mock,
+        state,
+        store,
+        cipher,
+        org_id: org.org_id,
+        app_key: secret.expose().to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_warm_request_reads_nothing_before_the_provider_call() {
+    let s = setup().await;
+    let app = byok_router::router(s.state.clone());
+    let body = json!({"model": "policy/main", "messages": [{"role": "user", "content": "Hi"}]});
+    let cold = call(
+        &app,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(&s.app_key),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(cold.status, StatusCode::OK, "{}", cold.text);
+    let (cold_reads, _) = s.store.take();
+    assert!(
+        cold_reads > 0,
+        "the cold request loads key, policy, provider key and spend"
+    );
+    assert_eq!(s.cipher.decrypts.swap(0, Ordering::SeqCst), 1);
+
+    let warm = call(
+        &app,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(&s.app_key),
+        Some(body),
+    )
+    .await;
+    assert_eq!(warm.status, StatusCode::OK, "{}", warm.text);
+    let (reads, writes) = s.store.take();
+    assert_eq!(reads, 0, "a warm request read the store");
+    assert_eq!(
+        writes, 3,
+        "usage bucket, key spend and org spend, as atomic adds"
+    );
+    assert_eq!(
+        s.cipher.decrypts.load(Ordering::SeqCst),
+        0,
+        "a warm request called the cipher (KMS)"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_cancels_the_stream_and_usage_is_still_recorded() {
+    let s = setup().await;
+    let app = byok_router::router(s.state.clone());
+    let body = json!({"model": "openai/gpt-4.1-mini-chunkdelay-400", "stream": true,
+        "messages": [{"role": "user", "content": "Hi"}]});
+    let request = Request::post("/v1/chat/completions")
+        .header("authorization", format!("Bearer {}", s.app_key))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let first = body.frame().await.expect("a first frame").unwrap();
+    assert!(first.data_ref().is_some());
+    drop(body); // the client disconnects
+
+    // Without cancellation the stream would run to its clean end (several 400 ms chunks) and record a
+    // success; with it, the next send fails, the upstream is dropped and an error is recorded.
+    let now = chrono::Utc::now();
+    let q = UsageQuery {
+        start: now - chrono::Duration::hours(1),
+        end: now + chrono::Duration::hours(1),
+        resolution: Resolution::Month,
+        group_by: &[],
+        api_key_id: None,
+    };
+    let mut recorded = None;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let rows = usage::query(s.store.as_ref(), &s.org_id, &q).await.unwrap();
+        if let Some(row) = rows.first() {
+            recorded = Some((row.requests, row.errors));
+            break;
+        }
+    }
+    assert_eq!(
+        recorded,
+        Some((1, 1)),
+        "the abandoned stream is recorded once, as an error"
+    );
+}

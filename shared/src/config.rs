@@ -52,6 +52,9 @@ pub struct Config {
     pub cache_ttl: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Deadline of one DynamoDB or KMS operation, retries included, so that a hung or unreachable store
+    /// or KMS gives a 503 in seconds instead of holding the request until the function's own timeout.
+    pub aws_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,7 @@ pub struct ConfigError {
 
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub const DEFAULT_AWS_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Config {
     /// A local configuration rooted at `data_dir`, with provider URLs and tuning from the environment.
@@ -115,12 +119,29 @@ impl Config {
             None => DEFAULT_MAX_BODY_BYTES,
             Some(v) => number(&v, "BYOK_MAX_BODY_BYTES", 1024, 64 * 1024 * 1024)? as usize,
         };
+        let aws_timeout = match env("BYOK_AWS_TIMEOUT_MS") {
+            None => DEFAULT_AWS_TIMEOUT,
+            Some(v) => Duration::from_millis(number(&v, "BYOK_AWS_TIMEOUT_MS", 100, 120_000)?),
+        };
         Ok(Self {
             backend,
             providers,
             cache_ttl,
             max_body_bytes,
+            aws_timeout,
         })
+    }
+
+    /// The AWS SDK timeouts for DynamoDB and KMS clients: the whole operation within `aws_timeout`, each
+    /// attempt within half of it (so a hung connection still leaves time for one retry). The SDK's own
+    /// default has no operation or read timeout: a store that accepts connections but never answers would
+    /// hold every request until Lambda kills it.
+    pub fn aws_timeouts(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.aws_timeout / 2)
+            .operation_attempt_timeout(self.aws_timeout / 2)
+            .operation_timeout(self.aws_timeout)
+            .build()
     }
 }
 
@@ -205,6 +226,8 @@ mod tests {
         assert_eq!(err.variable, "BYOK_OPENAI_BASE_URL");
         let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_CACHE_TTL_MS", "-1")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_CACHE_TTL_MS");
+        let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_AWS_TIMEOUT_MS", "5")]).unwrap_err();
+        assert_eq!(err.variable, "BYOK_AWS_TIMEOUT_MS");
         let err = config(&[("BYOK_BACKEND", "mars")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_BACKEND");
     }

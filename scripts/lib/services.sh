@@ -248,6 +248,7 @@ byok_services_start() {
   export BYOK_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$pd"
   export BYOK_TEST_KMS_ENDPOINT="http://127.0.0.1:$pm"
   export BYOK_TEST_VENV="$BYOK_VENV"
+  export BYOK_TEST_DYNAMODB_JAR="$ddb_dir/DynamoDBLocal.jar" # for tests that run their own (tests/tests/faults_store.rs)
   export AWS_ACCESS_KEY_ID=testing
   export AWS_SECRET_ACCESS_KEY=testing
   export AWS_REGION=us-east-1

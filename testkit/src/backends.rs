@@ -28,6 +28,8 @@ pub struct TestBackend {
     /// The DynamoDB table (AWS backend), for raw scans in tests.
     pub table: Option<String>,
     pub dynamo: Option<aws_sdk_dynamodb::Client>,
+    /// The KMS key on moto (AWS backend).
+    pub kms_key_id: Option<String>,
 }
 
 fn endpoint(variable: &str) -> String {
@@ -81,6 +83,7 @@ impl TestBackend {
                     dir,
                     table: None,
                     dynamo: None,
+                    kms_key_id: None,
                 }
             }
             Backend::Aws => {
@@ -97,13 +100,40 @@ impl TestBackend {
                 Self {
                     backend,
                     store: Arc::new(DynamoStore::new(client.clone(), &table)),
-                    cipher: Arc::new(KmsCipher::new(kms, key_id)),
+                    cipher: Arc::new(KmsCipher::new(kms, key_id.clone())),
                     dir,
                     table: Some(table),
                     dynamo: Some(client),
+                    kms_key_id: Some(key_id),
                 }
             }
         }
+    }
+
+    /// The environment a function's `bootstrap` needs to use this (AWS) backend, as on Lambda: the table,
+    /// the key, and service-specific endpoint URLs pointing at DynamoDB Local and moto.
+    pub fn lambda_env(&self) -> Vec<(&'static str, String)> {
+        let table = self
+            .table
+            .clone()
+            .expect("lambda_env needs the AWS backend");
+        vec![
+            ("BYOK_BACKEND", "aws".into()),
+            ("BYOK_TABLE", table),
+            (
+                "BYOK_KMS_KEY_ID",
+                self.kms_key_id.clone().unwrap_or_default(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                endpoint("BYOK_TEST_DYNAMODB_ENDPOINT"),
+            ),
+            ("AWS_ENDPOINT_URL_KMS", endpoint("BYOK_TEST_KMS_ENDPOINT")),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
     }
 
     /// An application state on this backend, with provider URLs from `providers` (or the defaults).

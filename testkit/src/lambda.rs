@@ -47,3 +47,13 @@ pub fn fixtures(function: &str) -> Vec<(String, String)> {
     out.sort();
     out
 }
+
+/// One fixture's JSON text with the placeholder bearer replaced by `key`, ready for a real bootstrap.
+pub fn fixture_with_key(function: &str, name: &str, key: &str) -> String {
+    fixtures(function)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no fixture events/{function}/{name}"))
+        .1
+        .replace(FIXTURE_KEY, key)
+}

@@ -55,6 +55,8 @@ pub struct Config {
     /// Deadline of one DynamoDB or KMS operation, retries included, so that a hung or unreachable store
     /// or KMS gives a 503 in seconds instead of holding the request until the function's own timeout.
     pub aws_timeout: Duration,
+    /// Longest a streamed answer may run before the gateway ends it with an error event.
+    pub max_stream: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,8 @@ pub struct ConfigError {
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_AWS_TIMEOUT: Duration = Duration::from_secs(5);
+/// API Gateway's own limit on a streamed response.
+pub const DEFAULT_MAX_STREAM: Duration = Duration::from_secs(900);
 
 impl Config {
     /// A local configuration rooted at `data_dir`, with provider URLs and tuning from the environment.
@@ -123,12 +127,17 @@ impl Config {
             None => DEFAULT_AWS_TIMEOUT,
             Some(v) => Duration::from_millis(number(&v, "BYOK_AWS_TIMEOUT_MS", 100, 120_000)?),
         };
+        let max_stream = match env("BYOK_MAX_STREAM_SECS") {
+            None => DEFAULT_MAX_STREAM,
+            Some(v) => Duration::from_secs(number(&v, "BYOK_MAX_STREAM_SECS", 1, 3600)?),
+        };
         Ok(Self {
             backend,
             providers,
             cache_ttl,
             max_body_bytes,
             aws_timeout,
+            max_stream,
         })
     }
 

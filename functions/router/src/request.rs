@@ -40,6 +40,8 @@ pub struct Parsed {
 }
 
 const MAX_ID_LEN: usize = 256;
+/// Most messages (chat) or inputs (embeddings) one request may carry; OpenAI's embeddings cap is 2048.
+pub const MAX_ITEMS: usize = 2048;
 
 pub fn parse(mut body: Value) -> Result<Parsed> {
     let obj = body
@@ -60,6 +62,18 @@ pub fn parse(mut body: Value) -> Result<Parsed> {
             ));
         }
     };
+    for field in ["messages", "input"] {
+        if obj
+            .get(field)
+            .and_then(Value::as_array)
+            .is_some_and(|items| items.len() > MAX_ITEMS)
+        {
+            return Err(Error::invalid(
+                field,
+                format!("{field} may hold at most {MAX_ITEMS} items"),
+            ));
+        }
+    }
     let stream = match obj.get("stream") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -155,5 +169,10 @@ mod tests {
             Some("byok")
         );
         assert!(parse(json!([1])).is_err());
+        let many = vec![json!({"role": "user", "content": "x"}); MAX_ITEMS + 1];
+        let e = parse(json!({"model": "x/y", "messages": many}))
+            .err()
+            .unwrap();
+        assert_eq!(e.param.as_deref(), Some("messages"));
     }
 }

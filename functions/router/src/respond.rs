@@ -67,6 +67,7 @@ pub fn stream(
     rest: EventStream,
     headers: HeaderMap,
     finish: Finish,
+    max_duration: std::time::Duration,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(32);
     tokio::spawn(async move {
@@ -74,7 +75,22 @@ pub fn stream(
         let mut held: Vec<StreamEvent> = Vec::new();
         let mut failure: Option<Error> = None;
         let mut gone = false;
-        while let Some(item) = events.next().await {
+        let deadline = tokio::time::Instant::now() + max_duration;
+        loop {
+            let item = match tokio::time::timeout_at(deadline, events.next()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(_) => {
+                    failure = Some(Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "the stream ran past the gateway's limit of {} s",
+                            max_duration.as_secs()
+                        ),
+                    ));
+                    break;
+                }
+            };
             match item {
                 Ok(event) if !held.is_empty() || event.usage.is_some() => held.push(event),
                 Ok(event) => {

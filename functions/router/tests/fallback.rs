@@ -399,3 +399,31 @@ async fn load_balancing_is_sticky_and_failing_targets_cool_down() {
         "a cooling-down target is not called"
     );
 }
+
+#[tokio::test]
+async fn a_stream_past_the_duration_limit_ends_with_an_error_event() {
+    let g = gateway_with(Backend::Embedded, &[Provider::OpenAi], &[], |c| {
+        c.max_stream = Duration::from_secs(1)
+    })
+    .await;
+    let started = Instant::now();
+    let r = g
+        .post(
+            "/v1/chat/completions",
+            chat("openai/gpt-4.1-mini-chunkdelay-700", true),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    let last: Value = serde_json::from_str(sse_data(&r.text).last().unwrap()).unwrap();
+    assert!(
+        last["error"]["message"].as_str().unwrap().contains("limit"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("[DONE]"));
+}

@@ -142,6 +142,7 @@ async fn handle(
             Ok(respond::json(body, headers))
         }
         Answer::Stream { head, rest } => {
+            let limit = state.config().max_stream;
             let (provider, key) = (served.provider, served.key);
             let finish: respond::Finish = Box::new(move |final_usage, failed| {
                 Box::pin(async move {
@@ -159,7 +160,7 @@ async fn handle(
                     cost
                 })
             });
-            Ok(respond::stream(format, head, rest, headers, finish))
+            Ok(respond::stream(format, head, rest, headers, finish, limit))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+pub mod openapi;
 pub mod server;
 
 pub use args::Cli;

@@ -9,7 +9,11 @@ pub fn app(state: AppState) -> Router {
         .merge(byok_manage::routes())
         .merge(byok_policies::routes())
         .merge(byok_router::routes())
-        .merge(byok_console::routes());
+        .merge(byok_console::routes())
+        .route(
+            crate::openapi::PATH,
+            axum::routing::get(crate::openapi::openapi_json),
+        );
     byok_shared::http::finish(routes, state)
 }
 

@@ -8,6 +8,7 @@
 //! API Gateway. `/console/` redirects (relatively) to `../console`, keeping the stage prefix.
 
 mod assets;
+pub mod openapi;
 
 use axum::Router;
 use axum::extract::Path;
@@ -47,12 +48,19 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/console/{*path}", get(asset))
 }
 
-async fn index(headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/console", tag = "console", operation_id = "console_page",
+    responses(
+        (status = 200, description = "The console's page", content_type = "text/html; charset=utf-8", body = String),
+        (status = 304, description = "Unchanged (If-None-Match matched the ETag)"),
+    ))]
+pub async fn index(headers: HeaderMap) -> Response {
     serve(assets::INDEX, &headers)
 }
 
 /// `/console/` → `../console`: relative, so that behind API Gateway the stage prefix is kept.
-async fn slash() -> Response {
+#[utoipa::path(get, path = "/console/", tag = "console", operation_id = "console_slash",
+    responses((status = 308, description = "Redirect to `../console`")))]
+pub async fn slash() -> Response {
     let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
     response
         .headers_mut()
@@ -60,7 +68,16 @@ async fn slash() -> Response {
     with_security_headers(response)
 }
 
-async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/console/{path}", tag = "console", operation_id = "console_asset",
+    params(("path" = String, Path, description = "An asset's name, e.g. `app.js`")),
+    responses(
+        (status = 200, description = "The asset",
+            content((String = "text/html; charset=utf-8"), (String = "text/css; charset=utf-8"),
+                (String = "text/javascript; charset=utf-8"), (String = "image/svg+xml"))),
+        (status = 304, description = "Unchanged (If-None-Match matched the ETag)"),
+        (status = 404, description = "No such asset"),
+    ))]
+pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     // API Gateway may hand `/console/` to the `/console` resource, so the page's `console/app.js` can
     // arrive as `/console/console/app.js`: serve it all the same.
     let name = path.strip_prefix("console/").unwrap_or(&path);

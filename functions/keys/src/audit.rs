@@ -8,14 +8,21 @@ use byok_shared::repo::provider_keys;
 use byok_shared::{AppState, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// Entries per page, 1-500 (default 100).
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/byok/audit", tag = "keys", operation_id = "provider_key_audit",
+    params(Page),
+    responses((status = 200, description = "Who changed which provider key, newest first", body = crate::openapi::AuditList)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -8,29 +8,38 @@ use byok_shared::error::Error;
 use byok_shared::repo::provider_keys::Actor;
 use byok_shared::secret::Secret;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 const MAX_LABEL: usize = 100;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
+    #[schema(value_type = Provider)]
     pub provider: String,
+    /// The provider's API key (stored encrypted, never shown again).
+    #[schema(value_type = String, format = Password)]
     pub api_key: Secret,
+    /// 1-100 printable characters.
     pub label: Option<String>,
 }
 
 /// `POST /v1/byok?verify=true`: check the key with the provider before saving it.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CreateOptions {
+    /// Check the key with the provider (a free list-models call) before saving it.
     pub verify: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {
+    #[schema(value_type = String, format = Password)]
     pub api_key: Secret,
     pub label: Option<String>,
+    /// The version it was read at: a stale one is refused with 409.
     pub version: Option<u64>,
 }
 

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use byok_shared::domain::permissions::Manage;
+use byok_shared::domain::provider::Provider;
 use byok_shared::http::{Auth, JsonBody, QueryParams};
 use byok_shared::repo::provider_keys::{self, MaskedKey, Owner};
 use byok_shared::{AppState, Result};
@@ -11,6 +12,14 @@ use serde_json::{Value, json};
 
 use crate::body::{self, CreateKey, CreateOptions, RotateKey};
 
+#[utoipa::path(post, path = "/v1/byok", tag = "keys", operation_id = "create_provider_key",
+    params(CreateOptions), request_body = CreateKey,
+    responses(
+        (status = 201, description = "The masked record (never the key)", body = MaskedKey),
+        (status = 409, description = "This provider already has a key"),
+        (status = 422, description = "With ?verify=true: the provider rejected the key"),
+        (status = 502, description = "With ?verify=true: the provider could not be reached"),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -51,12 +60,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(saved)))
 }
 
+#[utoipa::path(get, path = "/v1/byok", tag = "keys", operation_id = "list_provider_keys",
+    responses((status = 200, description = "The org's provider keys, masked", body = crate::openapi::KeyList)))]
 pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
     caller.require_manage(Manage::Read)?;
     let keys = provider_keys::list(state.store(), Owner::Org(caller.org_id())).await?;
     Ok(Json(json!({ "object": "list", "data": keys })))
 }
 
+#[utoipa::path(get, path = "/v1/byok/{provider}", tag = "keys", operation_id = "get_provider_key", params(("provider" = Provider, Path, description = "openai, anthropic, google or xai")),
+    responses(
+        (status = 200, description = "The masked record", body = MaskedKey),
+        (status = 404, description = "No key stored for this provider"),
+    ))]
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -69,6 +85,13 @@ pub async fn get_one(
     ))
 }
 
+#[utoipa::path(put, path = "/v1/byok/{provider}", tag = "keys", operation_id = "rotate_provider_key", params(("provider" = Provider, Path, description = "openai, anthropic, google or xai")),
+    request_body = RotateKey,
+    responses(
+        (status = 200, description = "The rotated record", body = MaskedKey),
+        (status = 404, description = "No key stored for this provider"),
+        (status = 409, description = "`version` is stale"),
+    ))]
 pub async fn rotate(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -99,6 +122,11 @@ pub async fn rotate(
     Ok(Json(saved))
 }
 
+#[utoipa::path(delete, path = "/v1/byok/{provider}", tag = "keys", operation_id = "delete_provider_key", params(("provider" = Provider, Path, description = "openai, anthropic, google or xai")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No key stored for this provider"),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -4,6 +4,7 @@
 mod audit;
 mod body;
 mod handlers;
+pub mod openapi;
 mod verify;
 
 use axum::Router;

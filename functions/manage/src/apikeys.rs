@@ -47,6 +47,12 @@ pub async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKey>
         .ok_or_else(not_found)
 }
 
+#[utoipa::path(post, path = "/v1/manage/apikey", tag = "manage", operation_id = "create_api_key",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "The new key; `api_key` is shown only this once", body = crate::openapi::CreatedKey),
+        (status = 403, description = "The key lacks manage:write, or would grant permissions beyond its own"),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -79,6 +85,8 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/manage/apikey", tag = "manage", operation_id = "list_api_keys",
+    responses((status = 200, description = "The org's gateway API keys (never the secret)", body = crate::openapi::ApiKeyList)))]
 pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
     caller.require_manage(Manage::Read)?;
     let mut data = Vec::new();
@@ -88,6 +96,11 @@ pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<J
     Ok(Json(json!({ "object": "list", "data": data })))
 }
 
+#[utoipa::path(get, path = "/v1/manage/apikey/{id}", tag = "manage", operation_id = "get_api_key", params(("id" = String, Path, description = "The key's api_key_id (`key_...`)")),
+    responses(
+        (status = 200, description = "The key (never the secret)", body = crate::openapi::ApiKeyView),
+        (status = 404, description = "No such key in the caller's org"),
+    ))]
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -98,6 +111,11 @@ pub async fn get_one(
     Ok(Json(view(&state, &key).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/manage/apikey/{id}", tag = "manage", operation_id = "delete_api_key", params(("id" = String, Path, description = "The key's api_key_id (`key_...`)")),
+    responses(
+        (status = 204, description = "Deleted; the key stops working"),
+        (status = 404, description = "No such key in the caller's org"),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -110,6 +128,12 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/manage/apikey/{id}/limit", tag = "manage", operation_id = "set_api_key_limit", params(("id" = String, Path, description = "The key's api_key_id (`key_...`)")),
+    request_body = SetLimit,
+    responses(
+        (status = 204, description = "The limit is set"),
+        (status = 404, description = "No such key in the caller's org"),
+    ))]
 pub async fn set_limit(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -6,22 +6,28 @@ use byok_shared::domain::provider::Provider;
 use byok_shared::error::Error;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
+    /// 1-100 printable characters.
     pub name: String,
+    /// USD per month, 0 (unlimited, the default) to 1e9.
     #[serde(default)]
     pub monthly_limit: f64,
     pub permissions: Permissions,
+    /// `<provider>/<model>`, `<provider>/*`, `policy/<name>` or `policy/*`; empty allows every model.
     #[serde(default)]
     pub allowed_models: Vec<String>,
+    /// When the key stops working (must be in the future).
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetLimit {
+    /// USD per month, 0 (unlimited) to 1e9.
     pub monthly_limit: f64,
 }
 

@@ -3,6 +3,7 @@
 
 mod apikeys;
 mod body;
+pub mod openapi;
 mod org;
 mod usage;
 

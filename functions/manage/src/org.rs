@@ -8,6 +8,8 @@ use byok_shared::repo::{orgs, usage};
 use byok_shared::{AppState, Result};
 use serde_json::{Value, json};
 
+#[utoipa::path(get, path = "/v1/manage/org", tag = "manage", operation_id = "get_org",
+    responses((status = 200, description = "The caller's organisation and its spend this month (UTC)", body = crate::openapi::OrgView)))]
 pub async fn get_org(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
     caller.require_manage(Manage::Read)?;
     let org = orgs::get(state.store(), caller.org_id()).await?;

@@ -11,12 +11,17 @@ use byok_shared::{AppState, Result};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
+    /// RFC 3339; default: the start of this month (UTC).
     start: Option<DateTime<Utc>>,
+    /// RFC 3339; default: now. The window spans at most 366 days.
     end: Option<DateTime<Utc>>,
+    #[param(inline)]
     #[serde(default)]
     resolution: Resolution,
     /// Comma-separated: model, provider, is_byok, user_id (and api_key_id for the org).
@@ -88,6 +93,12 @@ async fn respond(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/manage/apikey/{id}/usage", tag = "manage", operation_id = "api_key_usage",
+    params(("id" = String, Path, description = "The key's api_key_id"), Params),
+    responses(
+        (status = 200, description = "Usage buckets", body = crate::openapi::UsageReport),
+        (status = 404, description = "No such key in the caller's org"),
+    ))]
 pub async fn key_usage(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -100,6 +111,9 @@ pub async fn key_usage(
     respond(&state, caller.org_id(), &p, &groups, Some(&id)).await
 }
 
+#[utoipa::path(get, path = "/v1/manage/org/usage", tag = "manage", operation_id = "org_usage",
+    params(Params),
+    responses((status = 200, description = "Usage buckets", body = crate::openapi::UsageReport)))]
 pub async fn org_usage(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -12,6 +12,13 @@ use serde_json::Value;
 
 use crate::view;
 
+#[utoipa::path(post, path = "/v1/policies", tag = "policies", operation_id = "create_policy",
+    request_body = crate::openapi::PolicyDocument,
+    responses(
+        (status = 201, description = "The saved policy, version 1", body = crate::openapi::PolicyView),
+        (status = 404, description = "A `policy/<name>` entry names no stored policy"),
+        (status = 409, description = "A policy with this name exists, or the references would form a cycle or nest too deep"),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Auth(caller): Auth,

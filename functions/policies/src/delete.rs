@@ -9,6 +9,12 @@ use byok_shared::{AppState, Result};
 
 use crate::path;
 
+#[utoipa::path(delete, path = "/v1/policies/{name}", tag = "policies", operation_id = "delete_policy", params(("name" = String, Path, description = "The policy's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such policy"),
+        (status = 409, description = "Another policy still refers to it"),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -47,6 +47,12 @@ fn sample(body: &[u8]) -> Result<Sample> {
     Ok(sample)
 }
 
+#[utoipa::path(post, path = "/v1/policies/{name}/explain", tag = "policies", operation_id = "explain_policy", params(("name" = String, Path, description = "The policy's name")),
+    request_body(content = Option<crate::openapi::ExplainSample>, description = "Optional sample request (an empty body is fine)"),
+    responses(
+        (status = 200, description = "The ordered attempts a request would make now", body = crate::openapi::Explanation),
+        (status = 404, description = "No such policy"),
+    ))]
 pub async fn explain(
     State(state): State<AppState>,
     Auth(caller): Auth,

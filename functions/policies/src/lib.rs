@@ -5,6 +5,7 @@
 mod create;
 mod delete;
 mod explain;
+pub mod openapi;
 mod path;
 mod read;
 mod update;

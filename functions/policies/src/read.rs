@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use crate::{path, view};
 
+#[utoipa::path(get, path = "/v1/policies", tag = "policies", operation_id = "list_policies",
+    responses((status = 200, description = "The org's policies", body = crate::openapi::PolicyList)))]
 pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
     caller.require_manage(Manage::Read)?;
     let all = policies::list(state.store(), caller.org_id()).await?;
@@ -17,6 +19,11 @@ pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<J
     Ok(Json(json!({ "object": "list", "data": data })))
 }
 
+#[utoipa::path(get, path = "/v1/policies/{name}", tag = "policies", operation_id = "get_policy", params(("name" = String, Path, description = "The policy's name")),
+    responses(
+        (status = 200, description = "The policy", body = crate::openapi::PolicyView),
+        (status = 404, description = "No such policy"),
+    ))]
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(caller): Auth,

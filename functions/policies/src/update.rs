@@ -12,6 +12,13 @@ use serde_json::Value;
 
 use crate::{path, view};
 
+#[utoipa::path(put, path = "/v1/policies/{name}", tag = "policies", operation_id = "update_policy", params(("name" = String, Path, description = "The policy's name")),
+    request_body = crate::openapi::PolicyDocument,
+    responses(
+        (status = 200, description = "The saved policy, its version incremented", body = crate::openapi::PolicyView),
+        (status = 404, description = "No such policy, or a `policy/<name>` entry names none"),
+        (status = 409, description = "`version` is stale, or the references would form a cycle or nest too deep"),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -5,6 +5,7 @@ mod chat;
 mod embeddings;
 mod idempotency;
 mod models;
+pub mod openapi;
 mod request;
 mod resolve;
 mod respond;

@@ -11,6 +11,13 @@ use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::{AppState, Result};
 use serde_json::{Value, json};
 
+#[utoipa::path(post, path = "/v1/byok/{provider}/verify", tag = "keys", operation_id = "verify_provider_key",
+    params(("provider" = byok_shared::domain::provider::Provider, Path, description = "openai, anthropic, google or xai")),
+    responses(
+        (status = 200, description = "Whether the provider accepts the stored key (recorded on its health)", body = crate::openapi::Verified),
+        (status = 404, description = "No key stored for this provider"),
+        (status = 502, description = "The provider could not be reached"),
+    ))]
 pub async fn verify(
     State(state): State<AppState>,
     Auth(caller): Auth,

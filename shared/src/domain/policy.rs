@@ -55,7 +55,7 @@ pub const MAX_DEPTH: usize = 4;
 pub const MAX_ROUTE_LEN: usize = 64;
 
 /// Which provider key an attempt may use, in which order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeySource {
     Own,
@@ -89,7 +89,19 @@ impl KeySource {
 }
 
 /// One concrete key: the org's own, or the operator's platform key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyKind {
     Own,
@@ -112,7 +124,19 @@ impl fmt::Display for KeyKind {
 }
 
 /// A failure class that may move a request on to the next step or target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// The attempt's timeout passed.
@@ -154,7 +178,7 @@ impl ErrorClass {
 }
 
 /// What a load-balancing policy keeps requests sticky by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sticky {
     TraceId,
@@ -165,9 +189,10 @@ pub enum Sticky {
 
 /// A fallback step. For a `policy/<name>` step, `key_source`, `retries` and `timeout_ms` are `None`
 /// (the nested policy decides); for a provider model they are always set after validation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    #[schema(value_type = String, example = "openai/gpt-4.1-mini")]
     pub model: ModelRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_source: Option<KeySource>,
@@ -178,9 +203,10 @@ pub struct Step {
 }
 
 /// A load-balancing target. For a `policy/<name>` target, `key_source` is `None`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
+    #[schema(value_type = String, example = "anthropic/claude-sonnet-4-5")]
     pub model: ModelRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_source: Option<KeySource>,

@@ -4,6 +4,7 @@
 mod error;
 mod extract;
 mod layers;
+pub mod openapi;
 
 pub use error::error_body;
 pub use extract::{Auth, JsonBody, QueryParams};

@@ -45,7 +45,7 @@ impl Owner<'_> {
 }
 
 /// The gateway API key that made a change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     pub api_key_id: String,
     pub name: String,
@@ -65,7 +65,7 @@ struct Record {
     updated_by: Option<Actor>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {
     pub last_verified_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -73,7 +73,7 @@ pub struct Health {
 }
 
 /// The record as shown to users: never the key, never the ciphertext.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MaskedKey {
     pub provider: Provider,
     pub label: Option<String>,
@@ -87,7 +87,7 @@ pub struct MaskedKey {
     pub health: Health,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub action: String,

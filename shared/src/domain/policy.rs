@@ -20,6 +20,8 @@ pub mod allow;
 pub mod graph;
 pub mod model_ref;
 pub mod parse;
+#[cfg(test)]
+mod parse_props;
 pub mod route;
 pub mod weighted;
 

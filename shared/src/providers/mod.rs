@@ -50,6 +50,8 @@ mod google;
 pub mod ir;
 mod openai;
 mod sse;
+#[cfg(test)]
+mod stream_props;
 mod translate;
 mod xai;
 

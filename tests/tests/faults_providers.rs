@@ -96,7 +96,7 @@ async fn forward(
             request = request.header(name, value);
         }
     }
-    if n % FAULT_EVERY == 0 {
+    if n.is_multiple_of(FAULT_EVERY) {
         let fault = FAULTS[(n / FAULT_EVERY) as usize % FAULTS.len()];
         let (b, counted) = behaviour(fault, stream);
         *p.injected
@@ -164,7 +164,11 @@ fn tokens(usage: &Value) -> (i64, i64) {
 }
 
 fn request_body(i: usize) -> (&'static str, Value) {
-    let policy = if i % 2 == 0 { "policy/fa" } else { "policy/fb" };
+    let policy = if i.is_multiple_of(2) {
+        "policy/fa"
+    } else {
+        "policy/fb"
+    };
     let anthropic_format = (i / 2) % 2 == 1;
     let stream = (i / 4) % 2 == 1;
     let messages = json!([{"role": "user", "content": format!("request {i}")}]);

@@ -118,48 +118,24 @@ async fn handle(
     let served = match execute(&state, caller.org_id(), &route, work).await {
         Ok(served) => served,
         Err(failed) => {
-            if let Some(step) = route.attempts().next() {
-                let failed_usage = usage::Served {
-                    provider: step.provider,
-                    model: &step.model,
-                    key: None,
-                    usage: Default::default(),
-                    cost: None,
-                    error: true,
-                };
-                usage::record(&state, &caller, &parsed.metadata, failed_usage).await;
+            if let Some(billing) = usage::Billing::failed(&route) {
+                billing
+                    .bill(&state, &caller, &parsed.metadata, Default::default(), true)
+                    .await;
             }
             if let Some(slot) = slot {
                 slot.abandon(&state).await;
             }
-            return Ok(respond::error(
-                failed.error,
-                respond::meta_headers(None, None, &failed.attempts),
-            ));
+            return Ok(respond::failed(failed));
         }
     };
-    let headers = respond::meta_headers(
-        Some(&served.model),
-        Some(served.key.as_str()),
-        &served.attempts,
-    );
-    let model = served
-        .model
-        .split_once('/')
-        .map(|(_, m)| m.to_owned())
-        .unwrap_or_default();
+    let headers = respond::served_headers(&served);
+    let billing = usage::Billing::of(&served);
     match served.answer {
         Answer::Complete(done) => {
-            let cost = usage::cost(served.provider, &model, &done.usage);
-            let billed = usage::Served {
-                provider: served.provider,
-                model: &model,
-                key: Some(served.key),
-                usage: done.usage,
-                cost,
-                error: false,
-            };
-            usage::record(&state, &caller, &parsed.metadata, billed).await;
+            let cost = billing
+                .bill(&state, &caller, &parsed.metadata, done.usage, false)
+                .await;
             let body = respond::with_cost(done, cost);
             if let Some(slot) = slot {
                 let tried = attempts::header_value(&served.attempts);
@@ -170,21 +146,12 @@ async fn handle(
         }
         Answer::Stream { head, rest } => {
             let limit = state.config().max_stream;
-            let (provider, key) = (served.provider, served.key);
             let finish: respond::Finish = Box::new(move |final_usage, failed| {
                 Box::pin(async move {
                     let used = final_usage.unwrap_or_default();
-                    let cost = usage::cost(provider, &model, &used);
-                    let billed = usage::Served {
-                        provider,
-                        model: &model,
-                        key: Some(key),
-                        usage: used,
-                        cost,
-                        error: failed,
-                    };
-                    usage::record(&state, &caller, &parsed.metadata, billed).await;
-                    cost
+                    billing
+                        .bill(&state, &caller, &parsed.metadata, used, failed)
+                        .await
                 })
             });
             Ok(respond::stream(format, head, rest, headers, finish, limit))

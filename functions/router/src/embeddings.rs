@@ -43,34 +43,21 @@ pub async fn embeddings(
     {
         Ok(served) => served,
         Err(failed) => {
-            return Ok(respond::error(
-                failed.error,
-                respond::meta_headers(None, None, &failed.attempts),
-            ));
+            if let Some(billing) = usage::Billing::failed(&route) {
+                billing
+                    .bill(&state, &caller, &parsed.metadata, Default::default(), true)
+                    .await;
+            }
+            return Ok(respond::failed(failed));
         }
     };
-    let headers = respond::meta_headers(
-        Some(&served.model),
-        Some(served.key.as_str()),
-        &served.attempts,
-    );
+    let headers = respond::served_headers(&served);
+    let billing = usage::Billing::of(&served);
     let Answer::Complete(done) = served.answer else {
         return Err(Error::internal("an embeddings call returned a stream"));
     };
-    let model = served
-        .model
-        .split_once('/')
-        .map(|(_, m)| m.to_owned())
-        .unwrap_or_default();
-    let cost = usage::cost(served.provider, &model, &done.usage);
-    let billed = usage::Served {
-        provider: served.provider,
-        model: &model,
-        key: Some(served.key),
-        usage: done.usage,
-        cost,
-        error: false,
-    };
-    usage::record(&state, &caller, &parsed.metadata, billed).await;
+    let cost = billing
+        .bill(&state, &caller, &parsed.metadata, done.usage, false)
+        .await;
     Ok(respond::json(respond::with_cost(done, cost), headers))
 }

@@ -10,6 +10,7 @@ use byok_shared::error::{Error, ErrorKind};
 use byok_shared::providers::{ClientFormat, Completed, EventStream, StreamEvent, Usage};
 use byok_shared::routing::attempts::{self, Attempt};
 use byok_shared::routing::sse;
+use byok_shared::routing::{Failed, Served};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::Value;
@@ -34,6 +35,21 @@ pub fn meta_headers(model: Option<&str>, key: Option<&str>, tried: &[Attempt]) -
     headers
 }
 
+/// The headers of a served answer: the model that answered, whose key, and every attempt.
+pub fn served_headers(served: &Served) -> HeaderMap {
+    meta_headers(
+        Some(&served.model),
+        Some(served.key.as_str()),
+        &served.attempts,
+    )
+}
+
+/// The error of a request no attempt could serve, with every attempt listed.
+pub fn failed(failed: Failed) -> Response {
+    let headers = meta_headers(None, None, &failed.attempts);
+    error(failed.error, headers)
+}
+
 /// Set `usage.cost` on a whole answer.
 pub fn with_cost(mut done: Completed, cost: Option<f64>) -> Value {
     if let Some(usage) = done.body.get_mut("usage").and_then(Value::as_object_mut) {
@@ -46,7 +62,7 @@ pub fn json(body: Value, headers: HeaderMap) -> Response {
     (StatusCode::OK, headers, axum::Json(body)).into_response()
 }
 
-pub fn error(error: Error, headers: HeaderMap) -> Response {
+fn error(error: Error, headers: HeaderMap) -> Response {
     let mut response = error.into_response();
     response.headers_mut().extend(headers);
     response

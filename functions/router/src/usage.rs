@@ -5,29 +5,80 @@ use byok_shared::AppState;
 use byok_shared::auth::Caller;
 use byok_shared::catalogue::Catalogue;
 use byok_shared::domain::policy::KeyKind;
+use byok_shared::domain::policy::route::Route;
 use byok_shared::domain::provider::Provider;
 use byok_shared::domain::usage::UsageEvent;
 use byok_shared::providers::Usage;
 use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::usage;
+use byok_shared::routing;
 
 use crate::request::Metadata;
 
-/// USD for `usage` of `provider/model`; `None` when the catalogue has no price for it.
-pub fn cost(provider: Provider, model: &str, usage: &Usage) -> Option<f64> {
-    Catalogue::cost(provider, model, usage)
+/// Who answered: what a served request is billed as.
+#[derive(Debug, Clone)]
+pub struct Billing {
+    provider: Provider,
+    /// The model as the provider knows it (no `provider/` prefix).
+    model: String,
+    key: Option<KeyKind>,
 }
 
-pub struct Served<'a> {
-    pub provider: Provider,
-    pub model: &'a str,
-    pub key: Option<KeyKind>,
-    pub usage: Usage,
-    pub cost: Option<f64>,
-    pub error: bool,
+impl Billing {
+    pub fn of(served: &routing::Served) -> Self {
+        let model = served
+            .model
+            .split_once('/')
+            .map_or(served.model.as_str(), |(_, m)| m);
+        Self {
+            provider: served.provider,
+            model: model.to_owned(),
+            key: Some(served.key),
+        }
+    }
+
+    /// A request no attempt answered, billed to the route's first model.
+    pub fn failed(route: &Route) -> Option<Self> {
+        route.attempts().next().map(|step| Self {
+            provider: step.provider,
+            model: step.model.clone(),
+            key: None,
+        })
+    }
+
+    /// Record `usage` and return its cost (USD; `None` when the catalogue has no price for the model).
+    pub async fn bill(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        metadata: &Metadata,
+        usage: Usage,
+        error: bool,
+    ) -> Option<f64> {
+        let cost = Catalogue::cost(self.provider, &self.model, &usage);
+        let served = Served {
+            provider: self.provider,
+            model: &self.model,
+            key: self.key,
+            usage,
+            cost,
+            error,
+        };
+        record(state, caller, metadata, served).await;
+        cost
+    }
 }
 
-pub async fn record(state: &AppState, caller: &Caller, metadata: &Metadata, served: Served<'_>) {
+struct Served<'a> {
+    provider: Provider,
+    model: &'a str,
+    key: Option<KeyKind>,
+    usage: Usage,
+    cost: Option<f64>,
+    error: bool,
+}
+
+async fn record(state: &AppState, caller: &Caller, metadata: &Metadata, served: Served<'_>) {
     let event = UsageEvent {
         at: chrono::Utc::now(),
         api_key_id: caller.api_key_id().to_owned(),

@@ -2,6 +2,11 @@
 //!
 //! Every write is one SQLite transaction (`BEGIN IMMEDIATE`), so a kill -9 leaves either the whole change or
 //! none of it, and several processes (the local server and the CLI) can share one file.
+//!
+//! Counter `add`s are group-committed: concurrent adds queue up and one blocking task applies every queued
+//! add in one transaction, then answers each caller. An add still returns only after its transaction has
+//! committed, but under load many share one commit instead of queueing for the connection one by one
+//! (usage recording makes three adds per request).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -30,6 +35,94 @@ CREATE TABLE IF NOT EXISTS items (
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    adds: Arc<Mutex<AddQueue>>,
+}
+
+/// One queued `add` and where its result goes.
+struct PendingAdd {
+    pk: String,
+    sk: String,
+    deltas: Vec<(String, i64)>,
+    done: tokio::sync::oneshot::Sender<Result<Counters, StoreError>>,
+}
+
+/// Adds waiting for the next group commit; `draining` while a blocking task is committing them.
+#[derive(Default)]
+struct AddQueue {
+    pending: Vec<PendingAdd>,
+    draining: bool,
+}
+
+fn lock_queue(adds: &Mutex<AddQueue>) -> std::sync::MutexGuard<'_, AddQueue> {
+    adds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Clears the queue's state if the committing task panics, so later adds do not wait forever (their
+/// callers get an error when the senders drop).
+struct DrainGuard<'a>(&'a Mutex<AddQueue>);
+
+impl Drop for DrainGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut q = lock_queue(self.0);
+            q.draining = false;
+            q.pending.clear();
+        }
+    }
+}
+
+/// Commit queued adds, a batch per transaction, until the queue is empty.
+fn drain_adds(conn: &Mutex<Connection>, adds: &Mutex<AddQueue>) {
+    let _guard = DrainGuard(adds);
+    loop {
+        let batch = {
+            let mut q = lock_queue(adds);
+            if q.pending.is_empty() {
+                q.draining = false;
+                return;
+            }
+            std::mem::take(&mut q.pending)
+        };
+        let results = match conn.lock() {
+            Ok(mut c) => in_transaction(&mut c, |tx| {
+                batch.iter().map(|p| apply_add(tx, p)).collect::<Result<Vec<_>, _>>()
+            }),
+            Err(_) => Err(StoreError::Unavailable("store lock poisoned".into())),
+        };
+        match results {
+            Ok(each) => {
+                for (p, r) in batch.into_iter().zip(each) {
+                    let _ = p.done.send(r);
+                }
+            }
+            Err(e) => {
+                for p in batch {
+                    let _ = p.done.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// One add inside the batch's transaction. The outer error (a failed write) rolls the whole batch back;
+/// the inner one (an unreadable item, an overflow) fails only this add, which then writes nothing.
+fn apply_add(
+    tx: &Connection,
+    p: &PendingAdd,
+) -> Result<Result<Counters, StoreError>, StoreError> {
+    let mut item = match load(tx, &p.pk, &p.sk) {
+        Ok(found) => found.unwrap_or_else(|| Item::new(&p.pk, &p.sk, serde_json::Value::Null)),
+        Err(e) => return Ok(Err(e)),
+    };
+    for (name, delta) in &p.deltas {
+        let slot = item.counters.entry(name.clone()).or_insert(0);
+        match slot.checked_add(*delta) {
+            Some(v) => *slot = v,
+            None => return Ok(Err(StoreError::Invalid("counter overflow".into()))),
+        }
+    }
+    write(tx, &item)?;
+    Ok(Ok(item.counters))
 }
 
 impl SqliteStore {
@@ -46,6 +139,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            adds: Arc::new(Mutex::new(AddQueue::default())),
         })
     }
 
@@ -261,24 +355,24 @@ impl Store for SqliteStore {
         if let Some((bad, _)) = deltas.iter().find(|(n, _)| !valid_counter_name(n)) {
             return Err(StoreError::Invalid(format!("invalid counter name {bad:?}")));
         }
-        let deltas: Vec<(String, i64)> =
-            deltas.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect();
-        let (pk, sk) = (pk.to_owned(), sk.to_owned());
-        self.run(move |c| {
-            in_transaction(c, |tx| {
-                let mut item = load(tx, &pk, &sk)?
-                    .unwrap_or_else(|| Item::new(&pk, &sk, serde_json::Value::Null));
-                for (name, delta) in &deltas {
-                    let slot = item.counters.entry(name.clone()).or_insert(0);
-                    *slot = slot
-                        .checked_add(*delta)
-                        .ok_or_else(|| StoreError::Invalid("counter overflow".into()))?;
-                }
-                write(tx, &item)?;
-                Ok(item.counters)
-            })
-        })
-        .await
+        let (done, result) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut q = lock_queue(&self.adds);
+            q.pending.push(PendingAdd {
+                pk: pk.to_owned(),
+                sk: sk.to_owned(),
+                deltas: deltas.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect(),
+                done,
+            });
+            !std::mem::replace(&mut q.draining, true)
+        };
+        if start {
+            let (conn, adds) = (self.conn.clone(), self.adds.clone());
+            tokio::task::spawn_blocking(move || drain_adds(&conn, &adds));
+        }
+        result
+            .await
+            .map_err(|_| StoreError::Unavailable("store task failed".into()))?
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

@@ -54,7 +54,8 @@ struct AddQueue {
 }
 
 fn lock_queue(adds: &Mutex<AddQueue>) -> std::sync::MutexGuard<'_, AddQueue> {
-    adds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    adds.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Clears the queue's state if the committing task panics, so later adds do not wait forever (their
@@ -85,7 +86,10 @@ fn drain_adds(conn: &Mutex<Connection>, adds: &Mutex<AddQueue>) {
         };
         let results = match conn.lock() {
             Ok(mut c) => in_transaction(&mut c, |tx| {
-                batch.iter().map(|p| apply_add(tx, p)).collect::<Result<Vec<_>, _>>()
+                batch
+                    .iter()
+                    .map(|p| apply_add(tx, p))
+                    .collect::<Result<Vec<_>, _>>()
             }),
             Err(_) => Err(StoreError::Unavailable("store lock poisoned".into())),
         };
@@ -106,10 +110,7 @@ fn drain_adds(conn: &Mutex<Connection>, adds: &Mutex<AddQueue>) {
 
 /// One add inside the batch's transaction. The outer error (a failed write) rolls the whole batch back;
 /// the inner one (an unreadable item, an overflow) fails only this add, which then writes nothing.
-fn apply_add(
-    tx: &Connection,
-    p: &PendingAdd,
-) -> Result<Result<Counters, StoreError>, StoreError> {
+fn apply_add(tx: &Connection, p: &PendingAdd) -> Result<Result<Counters, StoreError>, StoreError> {
     let mut item = match load(tx, &p.pk, &p.sk) {
         Ok(found) => found.unwrap_or_else(|| Item::new(&p.pk, &p.sk, serde_json::Value::Null)),
         Err(e) => return Ok(Err(e)),

@@ -19,6 +19,12 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve until Ctrl-C / SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // SSE frames are small writes in quick succession: without TCP_NODELAY, Nagle holds each one back until
+    // the previous one is acknowledged.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown())
         .await

@@ -106,6 +106,12 @@ impl MockProvider {
         let shared = Arc::new(Shared::default());
         let app = server::router(kind, shared.clone());
         let task = tokio::spawn(async move {
+            // TCP_NODELAY, as real providers' front ends do: without it Nagle holds a stream's next small
+            // event until the previous one is acknowledged, adding up to a delayed ACK (~40 ms) per chunk.
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app).await;
         });
         Ok(Self {

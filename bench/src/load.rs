@@ -1,0 +1,383 @@
+//! The load: one client process driving every target (direct to the mock, through each gateway, any extra
+//! `--target`), interleaved, with bounded counts and times. Only a base URL, a key and a model are used, so
+//! any OpenAI-compatible endpoint can be a target.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+/// An OpenAI-compatible endpoint to measure.
+#[derive(Clone)]
+pub struct Target {
+    pub name: String,
+    /// The SDK-style base URL, ending in `/v1`.
+    pub base_url: String,
+    pub key: String,
+    pub model: String,
+    pub http: reqwest::Client,
+}
+
+impl Target {
+    pub fn new(name: &str, base_url: &str, key: &str, model: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .expect("a reqwest client");
+        Self {
+            name: name.to_owned(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            key: key.to_owned(),
+            model: model.to_owned(),
+            http,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/chat/completions", self.base_url)
+    }
+
+    pub fn body(&self, stream: bool) -> Bytes {
+        let mut body = json!({
+            "model": self.model,
+            "max_tokens": 64,
+            "messages": [
+                {"role": "system", "content": "You are a helpful assistant."},
+                {"role": "user", "content": "Say hello in one short sentence."}
+            ]
+        });
+        if stream {
+            body["stream"] = true.into();
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        Bytes::from(body.to_string())
+    }
+
+    async fn send(&self, body: &Bytes) -> Result<reqwest::Response, String> {
+        let r = self
+            .http
+            .post(self.url())
+            .bearer_auth(&self.key)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        if r.status().as_u16() != 200 {
+            let status = r.status();
+            let text = r.text().await.unwrap_or_default();
+            return Err(format!(
+                "{}: HTTP {status}: {}",
+                self.name,
+                text.chars().take(300).collect::<String>()
+            ));
+        }
+        Ok(r)
+    }
+
+    /// One non-streaming request, the whole answer read: milliseconds and the answer's size.
+    pub async fn once(&self, body: &Bytes) -> Result<(f64, usize), String> {
+        let started = Instant::now();
+        let r = self.send(body).await?;
+        let bytes = r.bytes().await.map_err(|e| format!("{}: {e}", self.name))?;
+        Ok((started.elapsed().as_secs_f64() * 1e3, bytes.len()))
+    }
+}
+
+/// Samples and error count of one target in one measurement.
+#[derive(Default, Clone)]
+pub struct Samples {
+    pub ms: Vec<f64>,
+    pub errors: usize,
+    pub last_error: Option<String>,
+    pub answer_bytes: usize,
+}
+
+impl Samples {
+    fn push(&mut self, r: Result<(f64, usize), String>) {
+        match r {
+            Ok((ms, size)) => {
+                self.ms.push(ms);
+                self.answer_bytes = size;
+            }
+            Err(e) => {
+                self.errors += 1;
+                self.last_error = Some(e);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Samples) {
+        self.ms.extend(other.ms);
+        self.errors += other.errors;
+        if other.last_error.is_some() {
+            self.last_error = other.last_error;
+        }
+        if other.answer_bytes > 0 {
+            self.answer_bytes = other.answer_bytes;
+        }
+    }
+}
+
+/// Concurrency 1: request `i` goes to every target in turn, the order rotating, `n` rounds.
+pub async fn sequential(targets: &[Target], n: usize, limit: Duration) -> Vec<Samples> {
+    let bodies: Vec<Bytes> = targets.iter().map(|t| t.body(false)).collect();
+    let mut out = vec![Samples::default(); targets.len()];
+    let started = Instant::now();
+    for i in 0..n {
+        if started.elapsed() > limit {
+            break;
+        }
+        for j in 0..targets.len() {
+            let t = (i + j) % targets.len();
+            out[t].push(targets[t].once(&bodies[t]).await);
+        }
+    }
+    out
+}
+
+/// `total` requests to one target from `concurrency` workers.
+async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
+    let body = target.body(false);
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (target, body, next) = (target.clone(), body.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut s = Samples::default();
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    s.push(target.once(&body).await);
+                }
+                s
+            })
+        })
+        .collect();
+    let mut all = Samples::default();
+    for w in workers {
+        if let Ok(s) = w.await {
+            all.merge(s);
+        }
+    }
+    all
+}
+
+/// Concurrency > 1: alternating rounds, each target alone in its round (so each is measured under its own
+/// load only), the order rotating between rounds.
+pub async fn concurrent(
+    targets: &[Target],
+    concurrency: usize,
+    rounds: usize,
+    per_round: usize,
+    limit: Duration,
+) -> Vec<Samples> {
+    let mut out = vec![Samples::default(); targets.len()];
+    let started = Instant::now();
+    for r in 0..rounds {
+        if started.elapsed() > limit {
+            break;
+        }
+        for j in 0..targets.len() {
+            let t = (r + j) % targets.len();
+            out[t].merge(burst(&targets[t], concurrency, per_round).await);
+        }
+    }
+    out
+}
+
+/// Requests per second of one target, closed loop at `concurrency`, for about `secs`.
+async fn rate(target: &Target, concurrency: usize, secs: f64) -> (usize, f64, usize) {
+    let body = target.body(false);
+    let started = Instant::now();
+    let until = started + Duration::from_secs_f64(secs);
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (target, body) = (target.clone(), body.clone());
+            tokio::spawn(async move {
+                let (mut ok, mut errors) = (0usize, 0usize);
+                while Instant::now() < until {
+                    match target.once(&body).await {
+                        Ok(_) => ok += 1,
+                        Err(_) => errors += 1,
+                    }
+                }
+                (ok, errors)
+            })
+        })
+        .collect();
+    let (mut ok, mut errors) = (0, 0);
+    for w in workers {
+        if let Ok((o, e)) = w.await {
+            ok += o;
+            errors += e;
+        }
+    }
+    (ok, started.elapsed().as_secs_f64(), errors)
+}
+
+/// Throughput per target: completed requests and seconds summed over alternating rounds.
+pub struct Rate {
+    pub ok: usize,
+    pub secs: f64,
+    pub errors: usize,
+}
+
+pub async fn throughput(
+    targets: &[Target],
+    concurrency: usize,
+    rounds: usize,
+    secs: f64,
+) -> Vec<Rate> {
+    let mut out: Vec<Rate> = targets
+        .iter()
+        .map(|_| Rate {
+            ok: 0,
+            secs: 0.0,
+            errors: 0,
+        })
+        .collect();
+    for r in 0..rounds {
+        for j in 0..targets.len() {
+            let t = (r + j) % targets.len();
+            let (ok, s, e) = rate(&targets[t], concurrency, secs).await;
+            out[t].ok += ok;
+            out[t].secs += s;
+            out[t].errors += e;
+        }
+    }
+    out
+}
+
+/// One stream's timings: time to the first content chunk, and the gaps between content chunks.
+#[derive(Default, Clone)]
+pub struct StreamSamples {
+    pub ttft_ms: Vec<f64>,
+    pub gap_ms: Vec<f64>,
+    pub chunks: Vec<usize>,
+    pub errors: usize,
+    pub last_error: Option<String>,
+}
+
+/// Does an SSE event carry content (a non-empty `choices[0].delta.content`)?
+fn is_content(event: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(event);
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|d| *d != "[DONE]")
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .any(|v| {
+            v.pointer("/choices/0/delta/content")
+                .and_then(Value::as_str)
+                .is_some_and(|c| !c.is_empty())
+        })
+}
+
+/// Read an SSE answer, timestamping every content event at the arrival of the bytes that complete it.
+async fn stream_once(target: &Target, body: &Bytes) -> Result<(f64, Vec<f64>), String> {
+    let started = Instant::now();
+    let mut r = target.send(body).await?;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut content_at: Vec<Instant> = Vec::new();
+    while let Some(chunk) = r
+        .chunk()
+        .await
+        .map_err(|e| format!("{}: {e}", target.name))?
+    {
+        let now = Instant::now();
+        buf.extend_from_slice(&chunk);
+        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+            let event: Vec<u8> = buf.drain(..end + 2).collect();
+            if is_content(&event) {
+                content_at.push(now);
+            }
+        }
+    }
+    let first = content_at
+        .first()
+        .ok_or_else(|| format!("{}: the stream carried no content", target.name))?;
+    let ttft = first.duration_since(started).as_secs_f64() * 1e3;
+    let gaps = content_at
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).as_secs_f64() * 1e3)
+        .collect();
+    Ok((ttft, gaps))
+}
+
+/// `n` streams per target at concurrency 1, interleaved.
+pub async fn streams(targets: &[Target], n: usize, limit: Duration) -> Vec<StreamSamples> {
+    let bodies: Vec<Bytes> = targets.iter().map(|t| t.body(true)).collect();
+    let mut out = vec![StreamSamples::default(); targets.len()];
+    let started = Instant::now();
+    for i in 0..n {
+        if started.elapsed() > limit {
+            break;
+        }
+        for j in 0..targets.len() {
+            let t = (i + j) % targets.len();
+            match stream_once(&targets[t], &bodies[t]).await {
+                Ok((ttft, gaps)) => {
+                    out[t].ttft_ms.push(ttft);
+                    out[t].chunks.push(gaps.len() + 1);
+                    out[t].gap_ms.extend(gaps);
+                }
+                Err(e) => {
+                    out[t].errors += 1;
+                    out[t].last_error = Some(e);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Open `n` streams at once and hold each after its first content chunk; `measure` runs once all are open
+/// (or `limit` passes), then every stream is dropped. Returns how many were open when measured.
+pub async fn hold_streams<F: FnOnce() -> T, T>(
+    target: &Target,
+    n: usize,
+    limit: Duration,
+    measure: F,
+) -> (usize, T) {
+    let body = target.body(true);
+    let open = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (target, body, open, release) =
+                (target.clone(), body.clone(), open.clone(), release.clone());
+            tokio::spawn(async move {
+                let released = release.notified();
+                let Ok(mut r) = target.send(&body).await else {
+                    return;
+                };
+                let mut buf = Vec::new();
+                while let Ok(Some(chunk)) = r.chunk().await {
+                    buf.extend_from_slice(&chunk);
+                    if is_content(&buf) {
+                        break;
+                    }
+                }
+                open.fetch_add(1, Ordering::SeqCst);
+                released.await;
+                drop(r);
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while open.load(Ordering::SeqCst) < n && started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let the allocator and the server's tasks settle before reading memory.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let count = open.load(Ordering::SeqCst);
+    let value = measure();
+    release.notify_waiters();
+    for t in tasks {
+        t.abort();
+    }
+    (count, value)
+}

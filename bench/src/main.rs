@@ -1,0 +1,314 @@
+//! `byok-bench`: measures what the gateway adds on top of a provider. It starts the release `mock-providers`
+//! and `byok serve` (one instance per `--log-levels` entry, each with an org, an own OpenAI key, a platform
+//! key and a fallback policy), then drives direct-to-mock and through-the-gateway requests, interleaved,
+//! from one client in one run, plus any `--target name=URL,key=K,model=M`. It prints a table and writes
+//! JSON. Every loop is bounded in count and time; only 127.0.0.1 (and the URLs of `--target`) are called.
+
+mod load;
+mod procs;
+mod report;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::json;
+
+use load::Target;
+use procs::Res;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "byok-bench",
+    about = "Gateway overhead benchmark against the mock providers"
+)]
+pub struct Args {
+    /// Where `byok` and `mock-providers` are (default: this binary's directory, i.e. target/release).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Write the results as JSON here.
+    #[arg(long, default_value = "target/bench/byok-bench.json")]
+    json: PathBuf,
+    /// Extra OpenAI-compatible target, `name=NAME,url=BASE_URL,key=KEY,model=MODEL` (base URL as the
+    /// OpenAI SDK takes it, ending in /v1). Repeatable.
+    #[arg(long = "target", value_parser = parse_target)]
+    targets: Vec<ExtraTarget>,
+    /// One gateway per RUST_LOG level, all measured in the same run; the first one is also measured for
+    /// memory and start time.
+    #[arg(long, value_delimiter = ',', default_value = "info,warn")]
+    log_levels: Vec<String>,
+    /// The model the mock is asked for (directly, and by the policy's steps).
+    #[arg(long, default_value = "gpt-4.1-mini")]
+    model: String,
+    /// Concurrency-1 requests per target.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// Concurrency-32 rounds per target, and requests per round.
+    #[arg(long, default_value_t = 6)]
+    rounds: usize,
+    #[arg(long, default_value_t = 2000)]
+    round_requests: usize,
+    /// Concurrency-64 throughput: rounds per target and seconds per round.
+    #[arg(long, default_value_t = 3)]
+    throughput_rounds: usize,
+    #[arg(long, default_value_t = 2.0)]
+    throughput_secs: f64,
+    /// Streams per target, the mock's time to first content token and interval between chunks, and the
+    /// number of content chunks per stream.
+    #[arg(long, default_value_t = 20)]
+    streams: usize,
+    #[arg(long, default_value_t = 50)]
+    ttft_ms: u64,
+    #[arg(long, default_value_t = 10)]
+    chunk_ms: u64,
+    #[arg(long, default_value_t = 20)]
+    chunks: usize,
+    /// Concurrent open streams for the per-stream memory figure.
+    #[arg(long, default_value_t = 1000)]
+    open_streams: usize,
+    /// Cold starts of `byok serve` to time.
+    #[arg(long, default_value_t = 5)]
+    starts: usize,
+    /// Small counts everywhere (a smoke run).
+    #[arg(long)]
+    quick: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExtraTarget {
+    name: String,
+    url: String,
+    key: String,
+    model: String,
+}
+
+fn parse_target(s: &str) -> Result<ExtraTarget, String> {
+    let mut t = ExtraTarget {
+        name: String::new(),
+        url: String::new(),
+        key: String::new(),
+        model: String::new(),
+    };
+    for part in s.split(',') {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?}: expected key=value"))?;
+        match k {
+            "name" => t.name = v.into(),
+            "url" => t.url = v.into(),
+            "key" => t.key = v.into(),
+            "model" => t.model = v.into(),
+            other => {
+                return Err(format!(
+                    "unknown target field {other:?} (name, url, key, model)"
+                ));
+            }
+        }
+    }
+    if t.name.is_empty() || t.url.is_empty() || t.model.is_empty() {
+        return Err("a target needs name=, url= and model= (key= optional)".into());
+    }
+    Ok(t)
+}
+
+/// Words the mock answers with; a stream sends them two per chunk.
+fn answer_text(chunks: usize) -> String {
+    (0..chunks * 2)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let mut args = Args::parse();
+    if args.quick {
+        args.requests = args.requests.min(200);
+        args.rounds = args.rounds.min(2);
+        args.round_requests = args.round_requests.min(320);
+        args.throughput_rounds = 1;
+        args.throughput_secs = args.throughput_secs.min(1.0);
+        args.streams = args.streams.min(5);
+        args.open_streams = args.open_streams.min(200);
+        args.starts = args.starts.min(2);
+    }
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("byok-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Res<()> {
+    let bin_dir = match &args.bin_dir {
+        Some(d) => d.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .parent()
+            .ok_or("no binary directory")?
+            .to_path_buf(),
+    };
+    let machine_before = report::machine();
+    eprintln!("byok-bench: load before: {}", machine_before["loadavg"]);
+    let (mock, mock_url) = procs::start_mock(&bin_dir)?;
+    eprintln!("byok-bench: mock OpenAI at {mock_url}");
+    let tmp = tempfile::Builder::new()
+        .prefix("byok-bench-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let mut gateways = Vec::new();
+    for level in &args.log_levels {
+        let dir = tmp.path().join(format!("data-{level}"));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let g = procs::start_gateway(&bin_dir, &dir, &mock_url, level, &args.model).await?;
+        eprintln!(
+            "byok-bench: gateway (RUST_LOG={level}) at {} (pid {})",
+            g.base_url,
+            g.proc.pid()
+        );
+        gateways.push(g);
+    }
+    let primary = gateways.first().ok_or("--log-levels is empty")?;
+    let rss_after_start = procs::rss_kb(primary.proc.pid());
+
+    let mut targets = vec![Target::new(
+        "direct",
+        &format!("{mock_url}/v1"),
+        "sk-bench-direct-000000000000",
+        &args.model,
+    )];
+    for g in &gateways {
+        targets.push(Target::new(
+            &format!("byok (RUST_LOG={})", g.rust_log),
+            &format!("{}/v1", g.base_url),
+            &g.api_key,
+            &format!("policy/{}", procs::POLICY),
+        ));
+    }
+    for t in &args.targets {
+        targets.push(Target::new(&t.name, &t.url, &t.key, &t.model));
+    }
+
+    let limit = Duration::from_secs(120);
+    let reset = || async {
+        procs::mock_control(&mock_url, "reset", json!({})).await?;
+        procs::mock_control(&mock_url, "default", json!({})).await
+    };
+
+    eprintln!("byok-bench: warm-up");
+    reset().await?;
+    let warm = load::concurrent(&targets, 8, 1, 400, limit).await;
+    for (t, s) in targets.iter().zip(&warm) {
+        if s.ms.is_empty() {
+            return Err(format!(
+                "{} answers nothing: {}",
+                t.name,
+                s.last_error.clone().unwrap_or_default()
+            ));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_idle = procs::rss_kb(primary.proc.pid());
+
+    eprintln!(
+        "byok-bench: concurrency 1, {} requests per target",
+        args.requests
+    );
+    reset().await?;
+    let c1 = load::sequential(&targets, args.requests, limit).await;
+    eprintln!(
+        "byok-bench: concurrency 32, {} x {} requests per target",
+        args.rounds, args.round_requests
+    );
+    reset().await?;
+    let c32 = load::concurrent(&targets, 32, args.rounds, args.round_requests, limit).await;
+    eprintln!(
+        "byok-bench: throughput at concurrency 64, {} x {} s per target",
+        args.throughput_rounds, args.throughput_secs
+    );
+    reset().await?;
+    let tput = load::throughput(&targets, 64, args.throughput_rounds, args.throughput_secs).await;
+
+    eprintln!(
+        "byok-bench: streaming, {} streams per target, ttft {} ms, {} chunks every {} ms",
+        args.streams, args.ttft_ms, args.chunks, args.chunk_ms
+    );
+    // The mock sends the role chunk after `delay_ms`, then each content chunk one interval later.
+    reset().await?;
+    procs::mock_control(
+        &mock_url,
+        "default",
+        json!({"delay_ms": args.ttft_ms.saturating_sub(args.chunk_ms), "chunk_delay_ms": args.chunk_ms,
+               "text": answer_text(args.chunks)}),
+    )
+    .await?;
+    let streamed = load::streams(&targets, args.streams, limit).await;
+
+    eprintln!("byok-bench: memory with {} open streams", args.open_streams);
+    reset().await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before_streams = procs::rss_kb(primary.proc.pid());
+    procs::mock_control(
+        &mock_url,
+        "default",
+        json!({"chunk_delay_ms": 2000, "text": answer_text(10)}),
+    )
+    .await?;
+    let pid = primary.proc.pid();
+    let gateway_target = &targets[1];
+    let (open, rss_streams) = load::hold_streams(
+        gateway_target,
+        args.open_streams,
+        Duration::from_secs(30),
+        || procs::rss_kb(pid),
+    )
+    .await;
+    reset().await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_after = procs::rss_kb(pid);
+
+    eprintln!("byok-bench: {} cold starts of byok serve", args.starts);
+    let start_dir = tmp.path().join(format!("data-{}", primary.rust_log));
+    let starts = procs::start_times(&bin_dir, &start_dir, &mock_url, args.starts)?;
+    let binaries = report::binaries(&bin_dir);
+
+    let machine_after = report::machine();
+    let results = report::Results {
+        args: &args,
+        machine_before,
+        machine_after,
+        targets: &targets,
+        c1,
+        c32,
+        tput,
+        streamed,
+        memory: report::Memory {
+            after_start_kb: rss_after_start,
+            idle_kb: rss_idle,
+            before_streams_kb: rss_before_streams,
+            streams_open: open,
+            with_streams_kb: rss_streams,
+            after_streams_kb: rss_after,
+        },
+        first_start_ms: primary.started_in.as_secs_f64() * 1e3,
+        starts,
+        binaries,
+    };
+    let (table, doc) = results.render();
+    println!("{table}");
+    if let Some(dir) = args.json.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(
+        &args.json,
+        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", args.json.display()))?;
+    eprintln!("byok-bench: JSON written to {}", args.json.display());
+    drop(gateways);
+    drop(mock);
+    Ok(())
+}

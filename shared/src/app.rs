@@ -11,6 +11,7 @@ use crate::domain::apikey::ApiKey;
 use crate::providers::ProviderClient;
 use crate::routing::cooldown::Cooldowns;
 use crate::routing::keys::KeyCache;
+use crate::routing::last_used::LastUsed;
 use crate::routing::policies::PolicyCache;
 use crate::routing::spend::SpendCache;
 use crate::store::Store;
@@ -33,6 +34,7 @@ struct Inner {
     cooldowns: Cooldowns,
     policies: PolicyCache,
     spend: SpendCache,
+    last_used: LastUsed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,7 @@ impl AppState {
             cooldowns,
             policies,
             spend,
+            last_used: LastUsed::default(),
         };
         Self {
             inner: Arc::new(inner),
@@ -133,6 +136,11 @@ impl AppState {
     /// Policies with their references, cached for the TTL.
     pub fn policies(&self) -> &PolicyCache {
         &self.inner.policies
+    }
+
+    /// Throttle of "last used" writes (provider keys and gateway API keys).
+    pub fn last_used(&self) -> &LastUsed {
+        &self.inner.last_used
     }
 
     /// Monthly spend per API key, for the limit check.

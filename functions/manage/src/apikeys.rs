@@ -23,6 +23,7 @@ async fn view(state: &AppState, key: &ApiKey) -> Result<Value> {
         chrono::Utc::now(),
     )
     .await?;
+    let last_used = apikeys::last_used(state.store(), &key.org_id, &key.api_key_id).await?;
     Ok(json!({
         "api_key_id": key.api_key_id,
         "name": key.name,
@@ -33,6 +34,7 @@ async fn view(state: &AppState, key: &ApiKey) -> Result<Value> {
         "expires_at": key.expires_at,
         "created_at": key.created_at,
         "created_by": key.created_by,
+        "last_used_at": last_used,
     }))
 }
 

@@ -10,7 +10,7 @@ use byok_shared::domain::provider::Provider;
 use byok_shared::domain::usage::UsageEvent;
 use byok_shared::providers::Usage;
 use byok_shared::repo::provider_keys::{self, Owner};
-use byok_shared::repo::usage;
+use byok_shared::repo::{apikeys, usage};
 use byok_shared::routing;
 
 use crate::request::Metadata;
@@ -100,20 +100,22 @@ async fn record(state: &AppState, caller: &Caller, metadata: &Metadata, served: 
         .spend()
         .add(caller.api_key_id(), served.cost.unwrap_or(0.0))
         .await;
-    if served.key == Some(KeyKind::Own)
-        && !served.error
-        && state
-            .keys()
-            .should_mark_used(caller.org_id(), served.provider)
-            .await
-    {
+    let now = chrono::Utc::now();
+    let marks = state.last_used();
+    let api_key = format!("apikey#{}", caller.api_key_id());
+    if !served.error && marks.first_in_window(api_key).await {
+        let marked = apikeys::mark_used(state.store(), caller.org_id(), caller.api_key_id(), now);
+        if let Err(e) = marked.await {
+            tracing::warn!(error = %e.message, "API key last-used time could not be recorded");
+        }
+    }
+    let own_key = format!("byok#{}#{}", caller.org_id(), served.provider);
+    if served.key == Some(KeyKind::Own) && !served.error && marks.first_in_window(own_key).await {
         let owner = Owner::Org(caller.org_id());
-        let now = chrono::Utc::now();
-        if let Err(e) = provider_keys::record_health(state.store(), owner, served.provider, |h| {
+        let update = provider_keys::record_health(state.store(), owner, served.provider, |h| {
             h.last_used_at = Some(now)
-        })
-        .await
-        {
+        });
+        if let Err(e) = update.await {
             tracing::warn!(error = %e.message, "key last-used time could not be recorded");
         }
     }

@@ -175,3 +175,37 @@ pub async fn update(
     store.put_if_version(&next, item.version).await?;
     Ok(key)
 }
+
+fn used_sk(api_key_id: &str) -> String {
+    format!("APIKEYUSED#{api_key_id}")
+}
+
+/// Record that a key was used at `at` (last writer wins; callers throttle it, see `routing::last_used`).
+pub async fn mark_used(
+    store: &dyn Store,
+    org_id: &str,
+    api_key_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let body = serde_json::json!({ "last_used_at": at });
+    store
+        .put(&Item::new(org_pk(org_id), used_sk(api_key_id), body))
+        .await?;
+    Ok(())
+}
+
+/// When the key was last used, to the minute; `None` if never.
+pub async fn last_used(
+    store: &dyn Store,
+    org_id: &str,
+    api_key_id: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let Some(item) = store.get(&org_pk(org_id), &used_sk(api_key_id)).await? else {
+        return Ok(None);
+    };
+    item.body
+        .get("last_used_at")
+        .cloned()
+        .map(from_body)
+        .transpose()
+}

@@ -17,12 +17,7 @@ type Slot = (Option<String>, Provider);
 
 pub struct KeyCache {
     cache: moka::future::Cache<Slot, Option<Arc<Secret>>>,
-    /// Own keys whose last-used time this instance wrote within the last minute.
-    marked_used: moka::future::Cache<Slot, ()>,
 }
-
-/// How often one instance writes an own key's last-used time.
-const MARK_USED_EVERY: Duration = Duration::from_secs(60);
 
 impl KeyCache {
     pub fn new(ttl: Duration) -> Self {
@@ -30,10 +25,6 @@ impl KeyCache {
             cache: moka::future::Cache::builder()
                 .max_capacity(50_000)
                 .time_to_live(ttl)
-                .build(),
-            marked_used: moka::future::Cache::builder()
-                .max_capacity(50_000)
-                .time_to_live(MARK_USED_EVERY)
                 .build(),
         }
     }
@@ -64,13 +55,6 @@ impl KeyCache {
             })
             .await
             .map_err(|e| (*e).clone())
-    }
-
-    /// True at most once a minute per org and provider: whether to write the key's last-used time now.
-    pub async fn should_mark_used(&self, org_id: &str, provider: Provider) -> bool {
-        let slot = (Some(org_id.to_owned()), provider);
-        let entry = self.marked_used.entry(slot).or_insert(()).await;
-        entry.is_fresh()
     }
 
     /// Forget a key at once (after a change on this instance); other instances converge within the TTL.

@@ -7,6 +7,7 @@ pub mod attempts;
 pub mod cooldown;
 pub mod engine;
 pub mod keys;
+pub mod last_used;
 pub mod policies;
 pub mod retry;
 pub mod spend;

@@ -78,6 +78,22 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
             None,
         ),
         (Method::DELETE, format!("/v1/manage/apikey/{key_id}"), None),
+        (Method::POST, "/v1/byok/openai/verify".into(), None),
+        (
+            Method::POST,
+            "/v1/chat/completions".into(),
+            Some(json!({"model": "policy/main", "messages": []})),
+        ),
+        (
+            Method::POST,
+            "/v1/messages".into(),
+            Some(json!({"model": "policy/main", "max_tokens": 8, "messages": []})),
+        ),
+        (
+            Method::POST,
+            "/v1/embeddings".into(),
+            Some(json!({"model": "policy/main", "input": ["x"]})),
+        ),
     ];
     for (method, path, body) in requests {
         let r = call(&app, method.clone(), &path, Some(&b.admin), body).await;
@@ -95,6 +111,7 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
         "/v1/manage/apikey",
         "/v1/byok/audit",
         "/v1/manage/org/usage",
+        "/v1/models",
     ] {
         let r = call(&app, Method::GET, path, Some(&b.admin), None).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");

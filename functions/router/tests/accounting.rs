@@ -319,11 +319,24 @@ async fn verify_records_the_outcome_on_the_key() {
 async fn use_is_recorded_on_the_api_key_and_the_own_key() {
     let g = gateway(Backend::Embedded, &[Provider::OpenAi], &[]).await;
     let store = g.backend.store.as_ref();
-    assert_eq!(apikeys::last_used(store, &g.org.org_id, &g.org.admin_key_id).await.unwrap(), None);
+    assert_eq!(
+        apikeys::last_used(store, &g.org.org_id, &g.org.admin_key_id)
+            .await
+            .unwrap(),
+        None
+    );
     let before = chrono::Utc::now();
-    assert_eq!(g.post("/v1/chat/completions", chat()).await.status, StatusCode::OK);
-    let used = apikeys::last_used(store, &g.org.org_id, &g.org.admin_key_id).await.unwrap();
+    assert_eq!(
+        g.post("/v1/chat/completions", chat()).await.status,
+        StatusCode::OK
+    );
+    let used = apikeys::last_used(store, &g.org.org_id, &g.org.admin_key_id)
+        .await
+        .unwrap();
     assert!(used.is_some_and(|t| t >= before), "{used:?}");
-    let health = provider_keys::get(store, Owner::Org(&g.org.org_id), Provider::OpenAi).await.unwrap().health;
+    let health = provider_keys::get(store, Owner::Org(&g.org.org_id), Provider::OpenAi)
+        .await
+        .unwrap()
+        .health;
     assert!(health.last_used_at.is_some_and(|t| t >= before));
 }

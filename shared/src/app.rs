@@ -29,7 +29,9 @@ struct Inner {
     cipher: Arc<dyn Cipher>,
     /// Authenticated keys by secret hash (`None` = no such key), for `config.cache_ttl`.
     auth_cache: moka::future::Cache<String, Option<Arc<ApiKey>>>,
-    providers: ProviderClient,
+    /// Built on first use: the policy and manage functions never call a provider, so their cold start
+    /// does not pay for a TLS client.
+    providers: std::sync::OnceLock<ProviderClient>,
     keys: KeyCache,
     cooldowns: Cooldowns,
     policies: PolicyCache,
@@ -56,7 +58,7 @@ impl AppState {
             .max_capacity(100_000)
             .time_to_live(config.cache_ttl)
             .build();
-        let providers = ProviderClient::new(config.providers.clone());
+        let providers = std::sync::OnceLock::new();
         let keys = KeyCache::new(config.cache_ttl);
         let cooldowns = Cooldowns::default();
         let policies = PolicyCache::new(config.cache_ttl);
@@ -120,7 +122,9 @@ impl AppState {
 
     /// The pooled provider client (base URLs from configuration only).
     pub fn providers(&self) -> &ProviderClient {
-        &self.inner.providers
+        self.inner
+            .providers
+            .get_or_init(|| ProviderClient::new(self.inner.config.providers.clone()))
     }
 
     /// Decrypted provider keys, cached for the TTL.

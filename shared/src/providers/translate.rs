@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::ir::{ChatRequest, Delta, Reply};
 use super::sse::Decoder;
-use super::{ClientFormat, ProviderError, StreamEvent};
+use super::{ChatOutcome, ClientFormat, Completed, ProviderError, StreamEvent, Usage};
 use crate::domain::provider::Provider;
 
 /// A provider stream read as neutral deltas.
@@ -91,4 +91,36 @@ pub(crate) fn encode_reply(format: ClientFormat, reply: &Reply, model: &str) -> 
         ClientFormat::OpenAi => super::openai::response::encode(reply, model),
         ClientFormat::Anthropic => super::anthropic::response::encode(reply, model),
     }
+}
+
+/// How one provider reads its own whole answers: its usage object, and the answer in neutral form.
+pub(crate) struct Reader {
+    pub usage: fn(&Value) -> Usage,
+    pub parse: fn(&Value) -> Result<Reply, ProviderError>,
+}
+
+/// A whole upstream answer for the client: when the client speaks the provider's own format, passed
+/// through with only `model` replaced; otherwise parsed and encoded in the client's format.
+pub(crate) fn complete(
+    mut answer: Value,
+    passthrough: bool,
+    format: ClientFormat,
+    response_model: &str,
+    reader: Reader,
+) -> Result<ChatOutcome, ProviderError> {
+    if passthrough {
+        let usage = (reader.usage)(answer.get("usage").unwrap_or(&Value::Null));
+        if let Some(obj) = answer.as_object_mut() {
+            obj.insert("model".into(), response_model.into());
+        }
+        return Ok(ChatOutcome::Complete(Completed {
+            body: answer,
+            usage,
+        }));
+    }
+    let reply = (reader.parse)(&answer)?;
+    Ok(ChatOutcome::Complete(Completed {
+        body: encode_reply(format, &reply, response_model),
+        usage: reply.usage,
+    }))
 }

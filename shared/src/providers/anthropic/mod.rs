@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::client::{Call, wants_stream};
 use super::sse::drive;
 use super::translate::{self, Translator};
-use super::{ChatOutcome, ClientFormat, Completed, ProviderError};
+use super::{ChatOutcome, ClientFormat, ProviderError};
 
 pub(crate) const VERSION: &str = "2023-06-01";
 const MESSAGES: &str = "/v1/messages";
@@ -54,22 +54,12 @@ pub(crate) async fn chat(
         };
         return Ok(ChatOutcome::Stream(events));
     }
-    let mut answer = call.post_json(MESSAGES, &upstream).await?;
-    if passthrough {
-        let usage = response::usage(answer.get("usage").unwrap_or(&Value::Null));
-        if let Some(obj) = answer.as_object_mut() {
-            obj.insert("model".into(), response_model.into());
-        }
-        return Ok(ChatOutcome::Complete(Completed {
-            body: answer,
-            usage,
-        }));
-    }
-    let reply = response::parse(&answer)?;
-    Ok(ChatOutcome::Complete(Completed {
-        body: translate::encode_reply(format, &reply, response_model),
-        usage: reply.usage,
-    }))
+    let answer = call.post_json(MESSAGES, &upstream).await?;
+    let reader = translate::Reader {
+        usage: response::usage,
+        parse: response::parse,
+    };
+    translate::complete(answer, passthrough, format, response_model, reader)
 }
 
 pub(crate) async fn list_models(call: Call<'_>) -> Result<Vec<String>, ProviderError> {

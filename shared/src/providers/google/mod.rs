@@ -60,11 +60,12 @@ pub(crate) async fn chat(
     let answer = call
         .post_json(&format!("{path}:generateContent"), &upstream)
         .await?;
-    let reply = response::parse(&answer)?;
-    Ok(ChatOutcome::Complete(Completed {
-        body: translate::encode_reply(format, &reply, response_model),
-        usage: reply.usage,
-    }))
+    // Gemini's native format is never a client format: always translated.
+    let reader = translate::Reader {
+        usage: response::usage,
+        parse: response::parse,
+    };
+    translate::complete(answer, false, format, response_model, reader)
 }
 
 /// OpenAI embeddings request → `embedContent` (one input) or `batchEmbedContents` (several); the answer is

@@ -73,22 +73,12 @@ pub(crate) async fn chat(
         };
         return Ok(ChatOutcome::Stream(events));
     }
-    let mut answer = call.post_json(CHAT, &upstream).await?;
-    if passthrough {
-        let usage = response::usage(answer.get("usage").unwrap_or(&Value::Null));
-        if let Some(obj) = answer.as_object_mut() {
-            obj.insert("model".into(), response_model.into());
-        }
-        return Ok(ChatOutcome::Complete(Completed {
-            body: answer,
-            usage,
-        }));
-    }
-    let reply = response::parse(&answer)?;
-    Ok(ChatOutcome::Complete(Completed {
-        body: translate::encode_reply(format, &reply, response_model),
-        usage: reply.usage,
-    }))
+    let answer = call.post_json(CHAT, &upstream).await?;
+    let reader = translate::Reader {
+        usage: response::usage,
+        parse: response::parse,
+    };
+    translate::complete(answer, passthrough, format, response_model, reader)
 }
 
 pub(crate) async fn embeddings(

@@ -22,13 +22,6 @@ use crate::{resolve, respond, usage};
     responses(
         (status = 200, description = "The completion (OpenAI format; `model` names the model that answered, `usage.cost` the cost in USD), or with `stream: true` an SSE stream of chunks ending in `data: [DONE]`, or in an error event after a failure",
             content((crate::openapi::ChatCompletion = "application/json"), (crate::openapi::SseEvent = "text/event-stream"))),
-        (status = 404, description = "The policy (or the provider's model) does not exist"),
-        (status = 412, description = "The key's or organisation's monthly spend limit is reached"),
-        (status = 422, description = "No provider key is available for the route, or the provider refused the request"),
-        (status = 429, description = "The provider rate-limited every attempt"),
-        (status = 502, description = "Every attempt failed at the provider"),
-        (status = 503, description = "No target is available"),
-        (status = 504, description = "The provider or the policy's deadline timed out"),
     ))]
 pub async fn openai(
     state: State<AppState>,
@@ -45,13 +38,6 @@ pub async fn openai(
     responses(
         (status = 200, description = "The message (Anthropic format), or with `stream: true` an SSE stream of Anthropic events",
             content((crate::openapi::Message = "application/json"), (crate::openapi::SseEvent = "text/event-stream"))),
-        (status = 404, description = "The policy (or the provider's model) does not exist"),
-        (status = 412, description = "The key's or organisation's monthly spend limit is reached"),
-        (status = 422, description = "No provider key is available for the route, or the provider refused the request"),
-        (status = 429, description = "The provider rate-limited every attempt"),
-        (status = 502, description = "Every attempt failed at the provider"),
-        (status = 503, description = "No target is available"),
-        (status = 504, description = "The provider or the policy's deadline timed out"),
     ))]
 pub async fn anthropic(
     state: State<AppState>,

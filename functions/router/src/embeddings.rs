@@ -14,13 +14,6 @@ use crate::{chat, request, resolve, respond, usage};
     request_body = crate::openapi::EmbeddingsRequest,
     responses(
         (status = 200, description = "The embeddings (OpenAI format)", body = crate::openapi::Embeddings),
-        (status = 404, description = "The policy (or the provider's model) does not exist"),
-        (status = 412, description = "The key's or organisation's monthly spend limit is reached"),
-        (status = 422, description = "No provider key is available for the route, or the provider refused the request"),
-        (status = 429, description = "The provider rate-limited every attempt"),
-        (status = 502, description = "Every attempt failed at the provider"),
-        (status = 503, description = "No target is available"),
-        (status = 504, description = "The provider or the policy's deadline timed out"),
     ))]
 pub async fn embeddings(
     State(state): State<AppState>,

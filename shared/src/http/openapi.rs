@@ -38,6 +38,10 @@ struct ErrorSchemas;
 /// Tags whose operations need no gateway key (the console's static files, the API document).
 pub const PUBLIC_TAGS: &[&str] = &["console", "meta"];
 
+/// Operations with this tag and a body (chat, messages, embeddings) go through the routing engine and share
+/// its error statuses.
+pub const INFERENCE_TAG: &str = "inference";
+
 /// The security scheme names used in the document.
 pub const BEARER: &str = "bearer";
 pub const X_API_KEY: &str = "x_api_key";
@@ -61,7 +65,8 @@ fn describe(status: &str) -> &'static str {
 }
 
 /// Add the security schemes, mark public operations, and give every operation the error statuses the
-/// common layers produce (400; 401/403 when authenticated; 413 when it takes a body), each error
+/// common layers produce (400; 401/403 when authenticated; 413 when it takes a body; the routing engine's
+/// 404/412/422/429/502/503/504 on inference routes), each error
 /// response with [`ErrorBody`] as `application/json`.
 pub fn finish_document(doc: &mut OpenApi) {
     doc.merge(ErrorSchemas::openapi());
@@ -116,6 +121,11 @@ fn finish_operation(op: &mut Operation) {
     }
     if op.request_body.is_some() {
         statuses.extend(["400", "413"]);
+    }
+    let routed = op.request_body.is_some() && op.tags.iter().flatten().any(|t| t == INFERENCE_TAG);
+    if routed {
+        // What the routing engine answers when no attempt succeeds, for every routed request at once.
+        statuses.extend(["404", "412", "422", "429", "502", "503", "504"]);
     }
     for status in statuses {
         op.responses

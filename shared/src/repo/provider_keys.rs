@@ -312,12 +312,21 @@ pub async fn get(store: &dyn Store, owner: Owner<'_>, provider: Provider) -> Res
     Ok(mask(record, version, health(store, owner, provider).await?))
 }
 
+/// Every key of the owner, in provider order. One query: records (`BYOK#…`) and health items
+/// (`BYOKHEALTH#…`) share the `BYOK` prefix.
 pub async fn list(store: &dyn Store, owner: Owner<'_>) -> Result<Vec<MaskedKey>> {
+    let page = store.query(&owner.pk(), "BYOK", 100, None).await?;
     let mut out = Vec::new();
     for provider in Provider::ALL {
-        if let Some((record, version)) = load(store, owner, provider).await? {
-            out.push(mask(record, version, health(store, owner, provider).await?));
-        }
+        let find = |sk: String| page.items.iter().find(|i| i.sk == sk);
+        let Some(item) = find(record_sk(provider)) else {
+            continue;
+        };
+        let health = match find(health_sk(provider)) {
+            Some(h) => from_body(h.body.clone())?,
+            None => Health::default(),
+        };
+        out.push(mask(from_body(item.body.clone())?, item.version, health));
     }
     Ok(out)
 }

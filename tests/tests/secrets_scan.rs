@@ -302,7 +302,7 @@ async fn no_key_material_anywhere(kind: Backend) {
     let logged = logs::captured();
     let raw = backend.raw_dump().await;
     assert!(
-        logged.contains("inference request"),
+        logged.contains("inference request") && logged.contains("policy/"),
         "the logs captured the flow"
     );
     assert!(

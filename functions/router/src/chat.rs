@@ -68,9 +68,24 @@ async fn handle(
     format: ClientFormat,
 ) -> Result<Response> {
     let parsed = request::parse(body)?;
+    let note = respond::note(&parsed);
+    tracing::debug!(tags = ?parsed.metadata.tags, trace_id = ?parsed.metadata.trace_id,
+        extra = parsed.metadata.extra.len(), "inference request");
+    Ok(respond::noted(
+        serve(state, caller, headers, parsed, format).await,
+        note,
+    ))
+}
+
+/// An admitted, parsed request: idempotency, route, the engine, billing and the response.
+async fn serve(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    parsed: Parsed,
+    format: ClientFormat,
+) -> Result<Response> {
     admit(&state, &caller, &parsed).await?;
-    tracing::info!(model = %parsed.model, stream = parsed.stream, tags = ?parsed.metadata.tags,
-        trace_id = ?parsed.metadata.trace_id, extra = parsed.metadata.extra.len(), "inference request");
     let slot = match idempotency::begin(&state, &caller, &headers, parsed.stream).await? {
         Begin::Replay(r) => {
             let headers = respond::meta_headers(Some(&r.model), Some(&r.key_source), &[]);

@@ -2,12 +2,14 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use byok_shared::auth::Caller;
 use byok_shared::error::Error;
 use byok_shared::http::{Auth, JsonBody};
 use byok_shared::routing::{Answer, Work, execute};
 use byok_shared::{AppState, Result};
 use serde_json::Value;
 
+use crate::request::Parsed;
 use crate::{chat, request, resolve, respond, usage};
 
 #[utoipa::path(post, path = "/v1/embeddings", tag = "inference", operation_id = "embeddings",
@@ -21,6 +23,11 @@ pub async fn embeddings(
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
     let parsed = request::parse(body)?;
+    let note = respond::note(&parsed);
+    Ok(respond::noted(serve(state, caller, parsed).await, note))
+}
+
+async fn serve(state: AppState, caller: Caller, parsed: Parsed) -> Result<Response> {
     if parsed.stream {
         return Err(Error::invalid("stream", "embeddings do not stream"));
     }

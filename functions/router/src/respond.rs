@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use byok_shared::error::{Error, ErrorKind};
+use byok_shared::http::AccessNote;
 use byok_shared::providers::{ClientFormat, Completed, EventStream, StreamEvent, Usage};
 use byok_shared::routing::attempts::{self, Attempt};
 use byok_shared::routing::sse;
@@ -56,6 +57,21 @@ pub fn with_cost(mut done: Completed, cost: Option<f64>) -> Value {
         usage.insert("cost".into(), cost.map_or(Value::Null, Value::from));
     }
     done.body
+}
+
+/// The request's part of its access log line.
+pub fn note(parsed: &crate::request::Parsed) -> AccessNote {
+    AccessNote {
+        model: parsed.model.clone(),
+        stream: parsed.stream,
+    }
+}
+
+/// The response (an error in the OpenAI error shape when `result` failed), noted for the access log.
+pub fn noted(result: byok_shared::Result<Response>, note: AccessNote) -> Response {
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    response.extensions_mut().insert(note);
+    response
 }
 
 pub fn json(body: Value, headers: HeaderMap) -> Response {

@@ -1,4 +1,10 @@
 //! The layers every router gets: body limit, request id + structured access log, JSON 404/405.
+//!
+//! The access log is one JSON line per request, written after the response is built: the request id, the
+//! route template, status, time, and what a handler added through [`AccessNote`]. Events raised while the
+//! request runs carry the request id through the `request` span. One line (not one at the start and one at
+//! the end) and no span re-serialisation for it: under load the log lines were about a fifth of the
+//! gateway's CPU.
 
 use std::time::Instant;
 
@@ -13,6 +19,14 @@ use crate::app::AppState;
 use crate::error::Error;
 
 const REQUEST_ID: &str = "x-request-id";
+
+/// What an inference handler adds to the request's access line, as a response extension: the model the
+/// caller asked for (`policy/<name>` or `<provider>/<model>`) and whether it streamed. Nothing secret.
+#[derive(Debug, Clone)]
+pub struct AccessNote {
+    pub model: String,
+    pub stream: bool,
+}
 
 /// Apply the common layers and turn the router into a service-ready one.
 pub fn finish(router: Router<AppState>, state: AppState) -> Router {
@@ -56,14 +70,18 @@ async fn access_log(mut request: Request, next: Next) -> Response {
     }
     let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
-    span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            ms = started.elapsed().as_secs_f64() * 1e3,
-            "served"
-        )
-    });
+    let mut response = next.run(request).instrument(span).await;
+    let note = response.extensions_mut().remove::<AccessNote>();
+    tracing::info!(
+        request_id = %id,
+        %method,
+        route = %route,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        model = note.as_ref().map(|n| n.model.as_str()),
+        stream = note.as_ref().map(|n| n.stream),
+        "served"
+    );
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }

@@ -77,7 +77,10 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve { addr, backend } => {
             byok_shared::telemetry::init();
-            let state = state(&backend).await?;
+            // A long-lived process: usage is written behind the response (see routing::usage_writes).
+            let mut config = config(&backend)?;
+            config.usage_behind_response = true;
+            let state = AppState::from_config(config).await?;
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| CliError::Failed(format!("cannot listen on {addr}: {e}")))?;

@@ -1,13 +1,22 @@
 //! The all-in-one local server: every function's routes merged behind the common layers.
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use byok_shared::AppState;
 
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new()
+    // Usage writes may run behind inference responses here; management reads (usage, spend, last-used
+    // times) first wait for those already started, so a caller reads what it was just billed.
+    let settle = middleware::from_fn_with_state(state.clone(), settle_usage);
+    let management = Router::new()
         .merge(byok_keys::routes())
         .merge(byok_manage::routes())
         .merge(byok_policies::routes())
+        .route_layer(settle);
+    let routes = Router::new()
+        .merge(management)
         .merge(byok_router::routes())
         .merge(byok_console::routes())
         .route(
@@ -17,7 +26,12 @@ pub fn app(state: AppState) -> Router {
     byok_shared::http::finish(routes, state)
 }
 
-/// Serve until Ctrl-C / SIGTERM.
+async fn settle_usage(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    state.usage_writes().settled().await;
+    next.run(request).await
+}
+
+/// Serve until Ctrl-C / SIGTERM, then wait for the usage writes still running.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     // SSE frames are small writes in quick succession: without TCP_NODELAY, Nagle holds each one back until
@@ -25,9 +39,11 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown())
-        .await
+        .await?;
+    state.usage_writes().settled().await;
+    Ok(())
 }
 
 async fn shutdown() {

@@ -19,10 +19,15 @@ impl Drop for Server {
 }
 
 fn serve(data_dir: &std::path::Path) -> Server {
+    serve_with(data_dir, &[])
+}
+
+fn serve_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env_remove("BYOK_BACKEND")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -161,4 +166,86 @@ fn aws_backend_without_table_fails_naming_the_variable() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BYOK_TABLE"));
+}
+
+async fn chat(http: &reqwest::Client, base: &str, key: &str) -> f64 {
+    let response = http
+        .post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"model": "openai/gpt-4.1-mini",
+            "messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["usage"]["cost"].as_f64().expect("a priced answer")
+}
+
+/// Requests and cost this month from `GET /v1/manage/org/usage` (one row without grouping).
+async fn org_usage(http: &reqwest::Client, base: &str, key: &str) -> (i64, f64) {
+    let body: serde_json::Value = http
+        .get(format!("{base}/v1/manage/org/usage"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .unwrap();
+    let rows = body["data"].as_array().expect("usage rows");
+    rows.iter().fold((0, 0.0), |(n, c), r| {
+        (
+            n + r["requests"].as_i64().unwrap(),
+            c + r["cost"].as_f64().unwrap(),
+        )
+    })
+}
+
+/// `serve` writes usage behind the response: a usage read right after the answers still counts every one of
+/// them, and SIGTERM lets the writes in flight finish before the process exits.
+#[tokio::test]
+async fn serve_bills_behind_the_response_without_losing_or_hiding_usage() {
+    let mock = byok_mock_providers::MockProvider::start(byok_mock_providers::Kind::OpenAi).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mock_url = mock.base_url();
+    let env = [("BYOK_OPENAI_BASE_URL", mock_url.as_str())];
+    let server = serve_with(dir.path(), &env);
+    let out = byok(&["org", "create", "Acme"], dir.path(), None);
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    let out = byok(
+        &["platform-key", "set", "openai"],
+        dir.path(),
+        Some("sk-platform-1234\n"),
+    );
+    assert!(out.status.success());
+
+    let http = reqwest::Client::new();
+    let answers = futures::future::join_all((0..40).map(|_| chat(&http, &server.base, &key))).await;
+    let billed: f64 = answers.iter().sum();
+    let (requests, cost) = org_usage(&http, &server.base, &key).await;
+    assert_eq!(
+        requests, 40,
+        "a usage read right after the answers sees all of them"
+    );
+    assert!(
+        (cost - billed).abs() < 1e-6,
+        "usage cost {cost} vs answered {billed}"
+    );
+
+    // Answers, then SIGTERM at once: the writes still in flight land before the process exits.
+    let more = futures::future::join_all((0..20).map(|_| chat(&http, &server.base, &key))).await;
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(term.success());
+    assert!(
+        server.child.wait().unwrap().success(),
+        "a clean exit on SIGTERM"
+    );
+    let server = serve_with(dir.path(), &env);
+    let (requests, cost) = org_usage(&http, &server.base, &key).await;
+    assert_eq!(requests, 60, "nothing billed before SIGTERM was lost");
+    assert!((cost - billed - more.iter().sum::<f64>()).abs() < 1e-6);
 }

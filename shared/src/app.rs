@@ -14,6 +14,7 @@ use crate::routing::keys::KeyCache;
 use crate::routing::last_used::LastUsed;
 use crate::routing::policies::PolicyCache;
 use crate::routing::spend::SpendCache;
+use crate::routing::usage_writes::UsageWrites;
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;
 use crate::store::sqlite::SqliteStore;
@@ -37,6 +38,7 @@ struct Inner {
     policies: PolicyCache,
     spend: SpendCache,
     last_used: LastUsed,
+    usage_writes: UsageWrites,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,11 @@ impl AppState {
         let cooldowns = Cooldowns::default();
         let policies = PolicyCache::new(config.cache_ttl);
         let spend = SpendCache::new(config.cache_ttl);
+        let usage_writes = if config.usage_behind_response {
+            UsageWrites::behind_response()
+        } else {
+            UsageWrites::inline()
+        };
         let inner = Inner {
             config,
             store,
@@ -74,6 +81,7 @@ impl AppState {
             policies,
             spend,
             last_used: LastUsed::default(),
+            usage_writes,
         };
         Self {
             inner: Arc::new(inner),
@@ -150,6 +158,11 @@ impl AppState {
     /// Monthly spend per API key, for the limit check.
     pub fn spend(&self) -> &SpendCache {
         &self.inner.spend
+    }
+
+    /// Where usage writes run (in the request, or behind the response in the local server).
+    pub fn usage_writes(&self) -> &UsageWrites {
+        &self.inner.usage_writes
     }
 
     pub(crate) fn auth_cache(&self) -> &moka::future::Cache<String, Option<Arc<ApiKey>>> {

@@ -57,6 +57,9 @@ pub struct Config {
     pub aws_timeout: Duration,
     /// Longest a streamed answer may run before the gateway ends it with an error event.
     pub max_stream: Duration,
+    /// Usage writes run behind the response instead of inside it: only for a long-lived process (`byok
+    /// serve`), never in Lambda, which may freeze right after a response. See `routing::usage_writes`.
+    pub usage_behind_response: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +141,7 @@ impl Config {
             max_body_bytes,
             aws_timeout,
             max_stream,
+            usage_behind_response: false,
         })
     }
 

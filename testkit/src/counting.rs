@@ -10,6 +10,8 @@ pub struct CountingStore {
     inner: Arc<dyn Store>,
     reads: AtomicUsize,
     writes: AtomicUsize,
+    /// How long every counter `add` waits before it reaches the store (a slow store's usage writes).
+    add_delay: std::time::Duration,
 }
 
 impl CountingStore {
@@ -18,7 +20,14 @@ impl CountingStore {
             inner,
             reads: AtomicUsize::new(0),
             writes: AtomicUsize::new(0),
+            add_delay: std::time::Duration::ZERO,
         }
+    }
+
+    /// Every counter `add` waits `delay` first.
+    pub fn with_add_delay(mut self, delay: std::time::Duration) -> Self {
+        self.add_delay = delay;
+        self
     }
 
     /// (reads, writes) since the last reset.
@@ -83,6 +92,7 @@ impl Store for CountingStore {
         deltas: &[(&str, i64)],
     ) -> Result<Counters, StoreError> {
         self.write();
+        tokio::time::sleep(self.add_delay).await;
         self.inner.add(pk, sk, deltas).await
     }
 

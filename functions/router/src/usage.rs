@@ -47,6 +47,7 @@ impl Billing {
     }
 
     /// Record `usage` and return its cost (USD; `None` when the catalogue has no price for the model).
+    /// The spend cache is raised at once; the store writes run where `state.usage_writes()` says.
     pub async fn bill(
         &self,
         state: &AppState,
@@ -56,63 +57,49 @@ impl Billing {
         error: bool,
     ) -> Option<f64> {
         let cost = Catalogue::cost(self.provider, &self.model, &usage);
-        let served = Served {
-            provider: self.provider,
-            model: &self.model,
-            key: self.key,
-            usage,
+        state
+            .spend()
+            .add(caller.api_key_id(), cost.unwrap_or(0.0))
+            .await;
+        let event = UsageEvent {
+            at: chrono::Utc::now(),
+            api_key_id: caller.api_key_id().to_owned(),
+            provider: self.provider.as_str().to_owned(),
+            model: self.model.clone(),
+            is_byok: self.key == Some(KeyKind::Own),
+            user_id: metadata.user_id.clone(),
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cached_tokens: usage.cached_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
             cost,
             error,
         };
-        record(state, caller, metadata, served).await;
+        let write = record(state.clone(), caller.clone(), self.provider, event);
+        state.usage_writes().run(write).await;
         cost
     }
 }
 
-struct Served<'a> {
-    provider: Provider,
-    model: &'a str,
-    key: Option<KeyKind>,
-    usage: Usage,
-    cost: Option<f64>,
-    error: bool,
-}
-
-async fn record(state: &AppState, caller: &Caller, metadata: &Metadata, served: Served<'_>) {
-    let event = UsageEvent {
-        at: chrono::Utc::now(),
-        api_key_id: caller.api_key_id().to_owned(),
-        provider: served.provider.as_str().to_owned(),
-        model: served.model.to_owned(),
-        is_byok: served.key == Some(KeyKind::Own),
-        user_id: metadata.user_id.clone(),
-        input_tokens: served.usage.input_tokens,
-        output_tokens: served.usage.output_tokens,
-        cached_tokens: served.usage.cached_tokens,
-        reasoning_tokens: served.usage.reasoning_tokens,
-        cost: served.cost,
-        error: served.error,
-    };
+/// The store writes of one request: its usage counters, and (at most once a minute per instance) the
+/// last-used times of the API key and of the own provider key.
+async fn record(state: AppState, caller: Caller, provider: Provider, event: UsageEvent) {
     if let Err(e) = usage::record(state.store(), caller.org_id(), &event).await {
         tracing::error!(error = %e.message, "usage could not be recorded");
     }
-    state
-        .spend()
-        .add(caller.api_key_id(), served.cost.unwrap_or(0.0))
-        .await;
-    let now = chrono::Utc::now();
+    let now = event.at;
     let marks = state.last_used();
     let api_key = format!("apikey#{}", caller.api_key_id());
-    if !served.error && marks.first_in_window(api_key).await {
+    if !event.error && marks.first_in_window(api_key).await {
         let marked = apikeys::mark_used(state.store(), caller.org_id(), caller.api_key_id(), now);
         if let Err(e) = marked.await {
             tracing::warn!(error = %e.message, "API key last-used time could not be recorded");
         }
     }
-    let own_key = format!("byok#{}#{}", caller.org_id(), served.provider);
-    if served.key == Some(KeyKind::Own) && !served.error && marks.first_in_window(own_key).await {
+    let own_key = format!("byok#{}#{}", caller.org_id(), provider);
+    if event.is_byok && !event.error && marks.first_in_window(own_key).await {
         let owner = Owner::Org(caller.org_id());
-        let update = provider_keys::record_health(state.store(), owner, served.provider, |h| {
+        let update = provider_keys::record_health(state.store(), owner, provider, |h| {
             h.last_used_at = Some(now)
         });
         if let Err(e) = update.await {

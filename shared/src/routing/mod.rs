@@ -12,6 +12,7 @@ pub mod policies;
 pub mod retry;
 pub mod spend;
 pub mod sse;
+pub mod usage_writes;
 
 pub use attempts::Attempt;
 pub use engine::{Answer, Failed, Served, Work, execute};

@@ -35,6 +35,8 @@ impl SpendCache {
         let spent = self
             .cache
             .try_get_with(id.clone(), async {
+                // Writes still running behind earlier responses count too.
+                state.usage_writes().settled().await;
                 usage::month_spend(
                     state.store(),
                     caller.org_id(),

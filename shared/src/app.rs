@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::cipher::Cipher;
 use crate::cipher::kms::KmsCipher;
+#[cfg(feature = "local")]
 use crate::cipher::local::LocalCipher;
 use crate::config::{Backend, Config};
 use crate::domain::apikey::ApiKey;
@@ -17,6 +18,7 @@ use crate::routing::spend::SpendCache;
 use crate::routing::usage_writes::UsageWrites;
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;
+#[cfg(feature = "local")]
 use crate::store::sqlite::SqliteStore;
 
 #[derive(Clone)]
@@ -52,6 +54,10 @@ pub enum StartError {
     },
     #[error("cannot open the local store: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error(
+        "this build has no local backend (a Lambda function runs on DynamoDB and KMS): set BYOK_BACKEND=aws"
+    )]
+    NoLocalBackend,
 }
 
 impl AppState {
@@ -91,6 +97,9 @@ impl AppState {
     /// Build the ports the configuration names: SQLite + AES-GCM under the data dir, or DynamoDB + KMS.
     pub async fn from_config(config: Config) -> Result<Self, StartError> {
         let (store, cipher): (Arc<dyn Store>, Arc<dyn Cipher>) = match &config.backend {
+            #[cfg(not(feature = "local"))]
+            Backend::Local { .. } => return Err(StartError::NoLocalBackend),
+            #[cfg(feature = "local")]
             Backend::Local { data_dir } => {
                 let local = |source| StartError::Local {
                     path: data_dir.display().to_string(),

@@ -4,6 +4,7 @@
 //! encryption context, AES-GCM associated data), so a ciphertext copied to another row fails to decrypt.
 
 pub mod kms;
+#[cfg(feature = "local")]
 pub mod local;
 
 use std::collections::BTreeMap;

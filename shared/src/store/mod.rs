@@ -6,6 +6,7 @@
 
 mod cursor;
 pub mod dynamo;
+#[cfg(feature = "local")]
 pub mod sqlite;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,7 @@
 //! from one client in one run, plus any `--target name=URL,key=K,model=M`. It prints a table and writes
 //! JSON. Every loop is bounded in count and time; only 127.0.0.1 (and the URLs of `--target`) are called.
 
+mod floor;
 mod load;
 mod procs;
 mod report;
@@ -73,6 +74,12 @@ pub struct Args {
     /// Small counts everywhere (a smoke run).
     #[arg(long)]
     quick: bool,
+    /// Leave out the floor target (a do-nothing pass-through proxy on the gateway's HTTP stack).
+    #[arg(long)]
+    no_floor: bool,
+    /// Internal: run as the floor proxy in front of this upstream URL.
+    #[arg(long, hide = true)]
+    floor_upstream: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +119,9 @@ fn parse_target(s: &str) -> Result<ExtraTarget, String> {
     Ok(t)
 }
 
+/// The name of the floor target in the tables.
+pub const FLOOR: &str = "floor (pass-through proxy)";
+
 /// Words the mock answers with; a stream sends them two per chunk.
 fn answer_text(chunks: usize) -> String {
     (0..chunks * 2)
@@ -123,6 +133,15 @@ fn answer_text(chunks: usize) -> String {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut args = Args::parse();
+    if let Some(upstream) = &args.floor_upstream {
+        return match floor::serve(upstream).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("byok-bench floor proxy: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     if args.quick {
         args.requests = args.requests.min(200);
         args.rounds = args.rounds.min(2);
@@ -188,6 +207,19 @@ async fn run(args: Args) -> Res<()> {
             &format!("policy/{}", procs::POLICY),
         ));
     }
+    let floor = if args.no_floor {
+        None
+    } else {
+        let (proc, url) = floor::start(&mock_url)?;
+        eprintln!("byok-bench: floor proxy at {url}");
+        targets.push(Target::new(
+            FLOOR,
+            &format!("{url}/v1"),
+            "sk-bench-direct-000000000000",
+            &args.model,
+        ));
+        Some(proc)
+    };
     for t in &args.targets {
         targets.push(Target::new(&t.name, &t.url, &t.key, &t.model));
     }
@@ -309,6 +341,7 @@ async fn run(args: Args) -> Res<()> {
     .map_err(|e| format!("{}: {e}", args.json.display()))?;
     eprintln!("byok-bench: JSON written to {}", args.json.display());
     drop(gateways);
+    drop(floor);
     drop(mock);
     Ok(())
 }

@@ -17,6 +17,10 @@ pub struct Proc {
 }
 
 impl Proc {
+    pub fn new(child: Child) -> Self {
+        Self { child }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -8,6 +8,8 @@
 //! committed, but under load many share one commit instead of queueing for the connection one by one
 //! (usage recording makes three adds per request).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -85,12 +87,7 @@ fn drain_adds(conn: &Mutex<Connection>, adds: &Mutex<AddQueue>) {
             std::mem::take(&mut q.pending)
         };
         let results = match conn.lock() {
-            Ok(mut c) => in_transaction(&mut c, |tx| {
-                batch
-                    .iter()
-                    .map(|p| apply_add(tx, p))
-                    .collect::<Result<Vec<_>, _>>()
-            }),
+            Ok(mut c) => in_transaction(&mut c, |tx| apply_adds(tx, &batch)),
             Err(_) => Err(StoreError::Unavailable("store lock poisoned".into())),
         };
         match results {
@@ -108,22 +105,53 @@ fn drain_adds(conn: &Mutex<Connection>, adds: &Mutex<AddQueue>) {
     }
 }
 
-/// One add inside the batch's transaction. The outer error (a failed write) rolls the whole batch back;
-/// the inner one (an unreadable item, an overflow) fails only this add, which then writes nothing.
-fn apply_add(tx: &Connection, p: &PendingAdd) -> Result<Result<Counters, StoreError>, StoreError> {
-    let mut item = match load(tx, &p.pk, &p.sk) {
-        Ok(found) => found.unwrap_or_else(|| Item::new(&p.pk, &p.sk, serde_json::Value::Null)),
-        Err(e) => return Ok(Err(e)),
-    };
-    for (name, delta) in &p.deltas {
-        let slot = item.counters.entry(name.clone()).or_insert(0);
-        match slot.checked_add(*delta) {
-            Some(v) => *slot = v,
-            None => return Ok(Err(StoreError::Invalid("counter overflow".into()))),
+/// A batch of adds inside one transaction, in queue order. Each row is read once and written once however
+/// many adds of the batch touch it (under load most adds hit the same few usage and spend rows), and each
+/// caller still gets the counters as they were right after its own add. The outer error (a failed write)
+/// rolls the whole batch back; an inner one (an unreadable row, an overflow) fails only that add, which
+/// then changes nothing.
+fn apply_adds(
+    tx: &Connection,
+    batch: &[PendingAdd],
+) -> Result<Vec<Result<Counters, StoreError>>, StoreError> {
+    struct Row {
+        item: Item,
+        dirty: bool,
+    }
+    let mut rows: HashMap<(&str, &str), Row> = HashMap::new();
+    let mut results = Vec::with_capacity(batch.len());
+    for p in batch {
+        let row = match rows.entry((p.pk.as_str(), p.sk.as_str())) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => match load(tx, &p.pk, &p.sk) {
+                Ok(found) => e.insert(Row {
+                    item: found.unwrap_or_else(|| Item::new(&p.pk, &p.sk, serde_json::Value::Null)),
+                    dirty: false,
+                }),
+                Err(err) => {
+                    results.push(Err(err));
+                    continue;
+                }
+            },
+        };
+        let mut counters = row.item.counters.clone();
+        let applied = p.deltas.iter().try_for_each(|(name, delta)| {
+            let slot = counters.entry(name.clone()).or_insert(0);
+            *slot = slot.checked_add(*delta)?;
+            Some(())
+        });
+        if applied.is_some() {
+            row.item.counters = counters.clone();
+            row.dirty = true;
+            results.push(Ok(counters));
+        } else {
+            results.push(Err(StoreError::Invalid("counter overflow".into())));
         }
     }
-    write(tx, &item)?;
-    Ok(Ok(item.counters))
+    for row in rows.values().filter(|r| r.dirty) {
+        write(tx, &row.item)?;
+    }
+    Ok(results)
 }
 
 impl SqliteStore {
@@ -379,5 +407,39 @@ impl Store for SqliteStore {
         let ops = ops.to_vec();
         self.run(move |c| in_transaction(c, |tx| ops.iter().try_for_each(|op| apply(tx, op))))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(pk: &str, sk: &str, deltas: &[(&str, i64)]) -> PendingAdd {
+        PendingAdd {
+            pk: pk.into(),
+            sk: sk.into(),
+            deltas: deltas.iter().map(|(n, d)| ((*n).into(), *d)).collect(),
+            done: tokio::sync::oneshot::channel().0,
+        }
+    }
+
+    #[test]
+    fn a_batch_answers_each_add_in_order_and_an_overflow_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let batch = [
+            pending("A", "x", &[("n", 1)]),
+            pending("A", "y", &[("n", 5)]),
+            pending("A", "x", &[("n", i64::MAX), ("m", 1)]),
+            pending("A", "x", &[("n", 2)]),
+        ];
+        let mut conn = store.conn.lock().unwrap();
+        let results = in_transaction(&mut conn, |tx| apply_adds(tx, &batch)).unwrap();
+        let n = |i: usize| results[i].as_ref().unwrap()["n"];
+        assert_eq!((n(0), n(1), n(3)), (1, 5, 3));
+        assert!(matches!(results[2], Err(StoreError::Invalid(_))));
+        let x = load(&conn, "A", "x").unwrap().unwrap().counters;
+        assert_eq!((x.get("n"), x.get("m")), (Some(&3), None));
+        assert_eq!(load(&conn, "A", "y").unwrap().unwrap().counters["n"], 5);
     }
 }

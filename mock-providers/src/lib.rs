@@ -25,6 +25,7 @@ pub mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,8 @@ pub(crate) struct Shared {
     pub requests: Mutex<Vec<RecordedRequest>>,
     pub queue: Mutex<VecDeque<Behaviour>>,
     pub default: Mutex<Option<Behaviour>>,
+    /// TCP connections accepted so far.
+    pub connections: AtomicUsize,
 }
 
 /// A running mock provider on an ephemeral loopback port; stops when dropped.
@@ -105,11 +108,13 @@ impl MockProvider {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let app = server::router(kind, shared.clone());
+        let counted = shared.clone();
         let task = tokio::spawn(async move {
             // TCP_NODELAY, as real providers' front ends do: without it Nagle holds a stream's next small
             // event until the previous one is acknowledged, adding up to a delayed ACK (~40 ms) per chunk.
             use axum::serve::ListenerExt;
-            let listener = listener.tap_io(|tcp| {
+            let listener = listener.tap_io(move |tcp| {
+                counted.connections.fetch_add(1, Ordering::Relaxed);
                 let _ = tcp.set_nodelay(true);
             });
             let _ = axum::serve(listener, app).await;
@@ -120,6 +125,11 @@ impl MockProvider {
             shared,
             task,
         })
+    }
+
+    /// How many TCP connections the mock has accepted (a pooled client reuses one).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::Relaxed)
     }
 
     pub fn kind(&self) -> Kind {

@@ -102,6 +102,19 @@ pub fn stream(
     max_duration: std::time::Duration,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(32);
+    // The head (the first content event and what came before it) is queued before the response leaves,
+    // so the first body poll after the headers finds it ready: headers and first token go out together,
+    // without waiting for the task below to be scheduled.
+    let mut rest_of_head = Vec::new();
+    for event in head {
+        // In order: once one event waits (a usage event is held for its cost), every later one does too.
+        if !rest_of_head.is_empty() || event.usage.is_some() {
+            rest_of_head.push(event);
+        } else if tx.try_send(sse::encode(&event)).is_err() {
+            rest_of_head.push(event); // the channel is full (a head of more than 32 events)
+        }
+    }
+    let head = rest_of_head;
     tokio::spawn(async move {
         let mut events = futures::stream::iter(head.into_iter().map(Ok)).chain(rest);
         let mut held: Vec<StreamEvent> = Vec::new();

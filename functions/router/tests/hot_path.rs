@@ -52,7 +52,7 @@ impl Cipher for CountingCipher {
 
 struct Setup {
     _backend: TestBackend,
-    _mock: MockProvider,
+    mock: MockProvider,
     state: AppState,
     store: Arc<CountingStore>,
     cipher: Arc<CountingCipher>,
@@ -114,7 +114,7 @@ async fn setup() -> Setup {
     );
     Setup {
         _backend: backend,
-        _mock: mock,
+        mock,
         state,
         store,
         cipher,
@@ -207,5 +207,35 @@ async fn a_client_that_goes_away_cancels_the_stream_and_usage_is_still_recorded(
         recorded,
         Some((1, 1)),
         "the abandoned stream is recorded once, as an error"
+    );
+}
+
+/// A stream's upstream connection goes back to the pool when the provider's answer is complete, so the
+/// next request does not pay a new TCP (on the internet, TLS) handshake.
+#[tokio::test]
+async fn sequential_streams_reuse_one_upstream_connection() {
+    let s = setup().await;
+    let app = byok_router::router(s.state.clone());
+    // Chunks 5 ms apart, as a provider sends them: the body's end arrives after the terminator event.
+    let body = json!({"model": "openai/gpt-4.1-mini-chunkdelay-5", "stream": true,
+        "messages": [{"role": "user", "content": "Hi"}]});
+    let mut before = None;
+    for _ in 0..4 {
+        let r = call(
+            &app,
+            Method::POST,
+            "/v1/chat/completions",
+            Some(&s.app_key),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert!(r.text.contains("[DONE]"), "{}", r.text);
+        before.get_or_insert(s.mock.connections());
+    }
+    assert_eq!(
+        s.mock.connections(),
+        before.unwrap(),
+        "later streams opened new upstream connections"
     );
 }

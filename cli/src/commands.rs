@@ -76,7 +76,7 @@ async fn state(args: &BackendArgs) -> Result<AppState, CliError> {
 pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve { addr, backend } => {
-            byok_shared::telemetry::init();
+            let _logs = byok_shared::telemetry::init_background();
             // A long-lived process: usage is written behind the response (see routing::usage_writes).
             let mut config = config(&backend)?;
             config.usage_behind_response = true;

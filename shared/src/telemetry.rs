@@ -20,17 +20,40 @@ pub fn filter(value: Option<&str>) -> Targets {
     }
 }
 
-pub fn init() {
-    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
-    let format = tracing_subscriber::fmt::layer()
+fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(true)
         .with_span_list(false)
-        .with_writer(std::io::stderr);
+        .with_writer(writer)
+        .with_filter(filter(std::env::var("RUST_LOG").ok().as_deref()))
+}
+
+/// Logs written to stderr as they happen: a Lambda function, whose sandbox may freeze right after a
+/// response, must not leave lines in a buffer.
+pub fn init() {
     // A second init (tests, or a binary that calls it twice) is harmless.
     let _ = tracing_subscriber::registry()
-        .with(format.with_filter(filter))
+        .with(json_layer(std::io::stderr))
         .try_init();
+}
+
+/// Logs handed to a writer thread (the long-lived local server): the write no longer sits between a
+/// handler and its response's first bytes. Nothing is dropped (a full queue makes the caller wait);
+/// keep the guard until exit, it flushes what is queued.
+#[cfg(feature = "local")]
+pub fn init_background() -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
+    let _ = tracing_subscriber::registry()
+        .with(json_layer(writer))
+        .try_init();
+    guard
 }
 
 #[cfg(test)]

@@ -10,9 +10,7 @@ use byok_mock_providers::{Kind, MockProvider};
 use byok_shared::AppState;
 use byok_shared::config::Config;
 use byok_shared::domain::provider::Provider;
-use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::usage::{self, UsageQuery};
-use byok_shared::secret::Secret;
 use byok_testkit::backends::{Backend, TestBackend};
 use byok_testkit::counting::CountingStore;
 use byok_testkit::fixtures;
@@ -38,17 +36,14 @@ async fn setup(behind_response: bool) -> Setup {
     config.usage_behind_response = behind_response;
     let state = AppState::new(config, store.clone(), backend.cipher.clone());
     let org = fixtures::org(store.as_ref(), "Acme").await;
-    provider_keys::create(
+    fixtures::own_key(
         store.as_ref(),
         backend.cipher.as_ref(),
-        Owner::Org(&org.org_id),
+        &org.org_id,
         Provider::OpenAi,
-        &Secret::new("own-openai-1111"),
-        None,
-        None,
+        "own-openai-1111",
     )
-    .await
-    .unwrap();
+    .await;
     Setup {
         _backend: backend,
         _mock: mock,

@@ -42,3 +42,24 @@ pub async fn key(
         .expect("create key");
     secret.expose().to_owned()
 }
+
+/// Store `secret` as `org_id`'s own key for `provider` (no label, no base URL), as `POST /v1/byok` would.
+pub async fn own_key(
+    store: &dyn Store,
+    cipher: &dyn byok_shared::cipher::Cipher,
+    org_id: &str,
+    provider: byok_shared::domain::provider::Provider,
+    secret: &str,
+) {
+    byok_shared::repo::provider_keys::create(
+        store,
+        cipher,
+        byok_shared::repo::provider_keys::Owner::Org(org_id),
+        provider,
+        &byok_shared::secret::Secret::new(secret),
+        None,
+        None,
+    )
+    .await
+    .expect("store an own provider key");
+}

@@ -15,7 +15,6 @@ use byok_shared::domain::permissions::{Completions, Manage, Permissions};
 use byok_shared::domain::provider::Provider;
 use byok_shared::domain::usage::Resolution;
 use byok_shared::repo::apikeys::{self, NewKey};
-use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::usage::{self, UsageQuery};
 use byok_shared::secret::Secret;
 use byok_testkit::counting::CountingStore;
@@ -72,18 +71,14 @@ async fn setup() -> Setup {
     config.providers.openai = mock.base_url();
     let state = AppState::new(config, store.clone(), cipher.clone());
     let org = fixtures::org(store.as_ref(), "Acme").await;
-    let owner = Owner::Org(&org.org_id);
-    provider_keys::create(
+    fixtures::own_key(
         store.as_ref(),
         cipher.as_ref(),
-        owner,
+        &org.org_id,
         Provider::OpenAi,
-        &Secret::new("own-openai-1111"),
-        None,
-        None,
+        "own-openai-1111",
     )
-    .await
-    .unwrap();
+    .await;
     let new = NewKey {
         name: "app".into(),
         permissions: Permissions {

@@ -4,7 +4,7 @@
 //! the two extra socket hops on the same machine, so it shows how much of the gap to direct is the hop
 //! itself and how much is the gateway's own work. It runs as a separate process (this binary, re-executed).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use crate::procs::{Proc, Res};
+use crate::procs::{Proc, Res, spawn_announcing};
 
 /// The headers forwarded each way.
 const REQUEST_HEADERS: [&str; 2] = ["authorization", "content-type"];
@@ -83,19 +83,9 @@ pub async fn serve(upstream: &str) -> Res<()> {
 
 /// Start the floor proxy (this binary with `--floor-upstream`) in front of `upstream`; returns its base URL.
 pub fn start(upstream: &str) -> Res<(Proc, String)> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Command::new(exe)
-        .args(["--floor-upstream", upstream])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start the floor proxy: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let proc = Proc::new(child);
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-        .map_err(|e| format!("floor proxy: {e}"))?;
+    let mut command = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+    command.args(["--floor-upstream", upstream]);
+    let (proc, line) = spawn_announcing(command, "the floor proxy")?;
     let url = line.trim().to_owned();
     if !url.starts_with("http://") {
         return Err(format!("the floor proxy printed {line:?}"));

@@ -17,10 +17,6 @@ pub struct Proc {
 }
 
 impl Proc {
-    pub fn new(child: Child) -> Self {
-        Self { child }
-    }
-
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -45,20 +41,27 @@ pub fn exe(bin_dir: &Path, name: &str) -> Res<PathBuf> {
     }
 }
 
-/// Start `mock-providers` and return it with the OpenAI mock's base URL (no `/v1`).
-pub fn start_mock(bin_dir: &Path) -> Res<(Proc, String)> {
-    let mut child = Command::new(exe(bin_dir, "mock-providers")?)
+/// Spawn `command` and read the first line it prints (its address); the child is killed when dropped.
+pub fn spawn_announcing(mut command: Command, what: &str) -> Res<(Proc, String)> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start mock-providers: {e}"))?;
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let proc = Proc { child };
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
-        .map_err(|e| format!("mock-providers: {e}"))?;
+        .map_err(|e| format!("{what}: {e}"))?;
+    Ok((proc, line))
+}
+
+/// Start `mock-providers` and return it with the OpenAI mock's base URL (no `/v1`).
+pub fn start_mock(bin_dir: &Path) -> Res<(Proc, String)> {
+    let command = Command::new(exe(bin_dir, "mock-providers")?);
+    let (proc, line) = spawn_announcing(command, "mock-providers")?;
     let urls: Value =
         serde_json::from_str(&line).map_err(|e| format!("mock-providers printed {line:?}: {e}"))?;
     let openai = urls["openai"]

@@ -78,7 +78,9 @@ pub async fn serve(upstream: &str) -> Res<()> {
         let _ = tcp.set_nodelay(true);
     });
     let app = Router::new().fallback(forward).with_state(floor);
-    axum::serve(listener, app).await.map_err(|e| e.to_string())
+    axum::serve(listener, app.into_make_service())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Start the floor proxy (this binary with `--floor-upstream`) in front of `upstream`; returns its base URL.

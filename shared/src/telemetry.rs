@@ -42,6 +42,10 @@ pub fn init() {
         .try_init();
 }
 
+/// Lines the background writer may hold before a logging caller waits.
+#[cfg(feature = "local")]
+const BACKGROUND_LINES: usize = 8192;
+
 /// Logs handed to a writer thread (the long-lived local server): the write no longer sits between a
 /// handler and its response's first bytes. Nothing is dropped (a full queue makes the caller wait);
 /// keep the guard until exit, it flushes what is queued.
@@ -49,6 +53,8 @@ pub fn init() {
 pub fn init_background() -> tracing_appender::non_blocking::WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        // The queue is allocated whole up front: the default 128,000 lines took 4 MB of resident memory.
+        .buffered_lines_limit(BACKGROUND_LINES)
         .finish(std::io::stderr());
     let _ = tracing_subscriber::registry()
         .with(json_layer(writer))

@@ -1,18 +1,17 @@
 //! `byok org create` and `byok platform-key set` with `--backend aws`, as an operator bootstraps a deployed
 //! stack: against DynamoDB Local and KMS on moto, through the standard AWS environment.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 
 use byok_shared::domain::provider::Provider;
 use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::{apikeys, orgs};
 use byok_testkit::{Backend, TestBackend};
 
-const BIN: &str = env!("CARGO_BIN_EXE_byok");
-
 fn byok(b: &TestBackend, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    let mut command = Command::new(BIN);
+    let mut command = Command::new(common::BIN);
     command.args(args).args([
         "--backend",
         "aws",
@@ -26,23 +25,7 @@ fn byok(b: &TestBackend, args: &[&str], stdin: Option<&str>) -> std::process::Ou
             command.env(k, v);
         }
     }
-    let mut child = command
-        .env_remove("BYOK_BACKEND")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    common::run(command, stdin)
 }
 
 #[tokio::test]

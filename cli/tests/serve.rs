@@ -1,10 +1,12 @@
 //! The real `byok` binary: `serve` on the embedded store, `org create` and `platform-key set` against the
 //! same data directory while it runs, a kill -9 and a restart that keeps every committed change.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_byok");
+use common::BIN;
 
 struct Server {
     child: Child,
@@ -48,26 +50,9 @@ fn serve_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
 }
 
 fn byok(args: &[&str], data_dir: &std::path::Path, stdin: Option<&str>) -> std::process::Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("BYOK_BACKEND")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run byok");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
+    let mut command = Command::new(BIN);
+    command.args(args).arg("--data-dir").arg(data_dir);
+    common::run(command, stdin)
 }
 
 async fn get_org(base: &str, key: &str) -> (u16, serde_json::Value) {

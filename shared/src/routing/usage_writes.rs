@@ -34,10 +34,6 @@ impl UsageWrites {
         }
     }
 
-    pub fn is_behind_response(&self) -> bool {
-        self.gate.is_some()
-    }
-
     /// Run `write`: now, or on its own task once it holds the gate.
     pub async fn run(&self, write: impl Future<Output = ()> + Send + 'static) {
         match &self.gate {

@@ -44,7 +44,7 @@ BYOK_ROOT="${BYOK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 BYOK_TOOLS="${BYOK_TOOLS:-$BYOK_ROOT/.tools}"
 BYOK_VENV="$BYOK_TOOLS/venv"
 BYOK_NODE="$BYOK_TOOLS/node"
-BYOK_LOGS="$BYOK_TOOLS/logs"
+BYOK_LOGS="${BYOK_LOGS:-$BYOK_TOOLS/logs}" # overridable: concurrent runs sharing one .tools
 BYOK_SERVICE_TIMEOUT="${BYOK_SERVICE_TIMEOUT:-60}" # seconds, per service
 BYOK_PYTHON="${BYOK_PYTHON:-python3}"              # interpreter the venv is made from
 

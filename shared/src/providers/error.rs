@@ -29,25 +29,6 @@ pub enum ErrorClass {
     Refusal,
 }
 
-impl ErrorClass {
-    /// Worth trying again (same or next step).
-    pub fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorClass::Timeout
-                | ErrorClass::Connect
-                | ErrorClass::RateLimited
-                | ErrorClass::Overloaded
-                | ErrorClass::Server
-        )
-    }
-
-    /// Worth falling over to another key or provider (retryable, or the key was rejected).
-    pub fn falls_over(self) -> bool {
-        self.is_retryable() || self == ErrorClass::KeyRejected
-    }
-}
-
 /// A failed provider call. `message` is the provider's own message, scrubbed of key material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderError {
@@ -268,11 +249,15 @@ fn parse_seconds(value: &str) -> Option<Duration> {
     clamp(value.trim().parse::<f64>().ok()?)
 }
 
+/// A provider's hint as a duration of at most [`MAX_RETRY_AFTER`]: clamped *before* the conversion, which
+/// panics past `u64::MAX` seconds (a `retry-after: 1e20` once aborted the whole server).
 fn clamp(secs: f64) -> Option<Duration> {
     if !secs.is_finite() || secs < 0.0 {
         return None;
     }
-    Some(Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER))
+    Some(Duration::from_secs_f64(
+        secs.min(MAX_RETRY_AFTER.as_secs_f64()),
+    ))
 }
 
 /// Remove the key, and anything that looks like a (masked) key, from a provider's message.
@@ -364,17 +349,39 @@ mod tests {
         assert_eq!(err(503, google_unavailable).class, ErrorClass::Overloaded);
     }
 
+    /// A hostile or broken provider's retry hints never panic (`Duration::from_secs_f64` does past
+    /// `u64::MAX` seconds) and never ask for more than an hour.
     #[test]
-    fn retryable_classes() {
-        use ErrorClass::*;
-        for c in [Timeout, Connect, RateLimited, Overloaded, Server] {
-            assert!(c.is_retryable() && c.falls_over());
+    fn absurd_retry_hints_are_clamped_not_fatal() {
+        for (name, value) in [
+            ("retry-after", "1e20"),
+            ("retry-after", "18446744073709551616"),
+            ("retry-after-ms", "1e30"),
+            ("retry-after-ms", "1.8e22"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, value.parse().unwrap());
+            assert_eq!(
+                retry_after(&headers),
+                Some(MAX_RETRY_AFTER),
+                "{name}: {value}"
+            );
         }
-        for c in [KeyRejected, CallerError, Refusal] {
-            assert!(!c.is_retryable());
+        for value in ["inf", "NaN", "-5", "soon"] {
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", value.parse().unwrap());
+            assert_eq!(retry_after(&headers), None, "{value}");
         }
-        assert!(KeyRejected.falls_over());
-        assert!(!CallerError.falls_over() && !Refusal.falls_over());
+        let body = json!({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED",
+            "details": [{"retryDelay": "1e20s"}]}});
+        let e = ProviderError::from_response(
+            Provider::Google,
+            429,
+            &HeaderMap::new(),
+            body.to_string().as_bytes(),
+            "k",
+        );
+        assert_eq!(e.retry_after, Some(MAX_RETRY_AFTER));
     }
 
     #[test]

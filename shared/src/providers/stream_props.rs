@@ -213,7 +213,7 @@ fn summary(items: &Items) -> Vec<String> {
         .collect()
 }
 
-fn config() -> ProptestConfig {
+pub(super) fn config() -> ProptestConfig {
     // PROPTEST_CASES overrides (ProptestConfig::default reads it); 64 when unset.
     let cases = std::env::var("PROPTEST_CASES")
         .ok()

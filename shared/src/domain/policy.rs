@@ -125,7 +125,9 @@ impl fmt::Display for KeyKind {
     }
 }
 
-/// A failure class that may move a request on to the next step or target.
+/// A failure class that may move a request on to the next step or target: the vocabulary of a policy's
+/// `fallover_on`. Which failure falls under which class is decided in one place, the engine's
+/// `routing::classify`.
 #[derive(
     Debug,
     Clone,
@@ -165,18 +167,6 @@ impl ErrorClass {
         ErrorClass::OwnKeyRejected,
         ErrorClass::PlatformKeyRejected,
     ];
-
-    /// The class of a provider's HTTP status, for the key that was used. `None` for statuses that must
-    /// never fall over: the caller's invalid request (400, 404, 413, 422, ...) and content refusals.
-    pub fn of_status(status: u16, key: KeyKind) -> Option<ErrorClass> {
-        match (status, key) {
-            (429, _) => Some(ErrorClass::RateLimited),
-            (500..=599, _) => Some(ErrorClass::ServerError),
-            (401..=403, KeyKind::Own) => Some(ErrorClass::OwnKeyRejected),
-            (401..=403, KeyKind::Platform) => Some(ErrorClass::PlatformKeyRejected),
-            _ => None,
-        }
-    }
 }
 
 /// What a load-balancing policy keeps requests sticky by.
@@ -257,12 +247,6 @@ impl Policy {
             .unwrap_or_else(|| ErrorClass::ALL.to_vec())
     }
 
-    pub fn falls_over_on(&self, class: ErrorClass) -> bool {
-        self.fallover_on
-            .as_ref()
-            .is_none_or(|classes| classes.contains(&class))
-    }
-
     /// Every entry's model with the request field it came from (`steps[1].model`, `targets[0].model`).
     pub fn entries(&self) -> Vec<(String, &ModelRef)> {
         match &self.rule {
@@ -291,33 +275,6 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn status_classes_never_include_the_callers_own_errors() {
-        for status in [400, 404, 409, 413, 422] {
-            assert_eq!(
-                ErrorClass::of_status(status, KeyKind::Own),
-                None,
-                "{status}"
-            );
-        }
-        assert_eq!(
-            ErrorClass::of_status(429, KeyKind::Platform),
-            Some(ErrorClass::RateLimited)
-        );
-        assert_eq!(
-            ErrorClass::of_status(503, KeyKind::Own),
-            Some(ErrorClass::ServerError)
-        );
-        assert_eq!(
-            ErrorClass::of_status(402, KeyKind::Own),
-            Some(ErrorClass::OwnKeyRejected)
-        );
-        assert_eq!(
-            ErrorClass::of_status(401, KeyKind::Platform),
-            Some(ErrorClass::PlatformKeyRejected)
-        );
-    }
 
     #[test]
     fn key_source_orders() {
@@ -349,7 +306,6 @@ mod tests {
         assert_eq!(json["sticky"], "user_id");
         let back: Policy = serde_json::from_value(json).unwrap();
         assert_eq!(back, policy);
-        assert!(back.falls_over_on(ErrorClass::Timeout));
-        assert!(!back.falls_over_on(ErrorClass::ServerError));
+        assert_eq!(back.fallover_classes(), [ErrorClass::Timeout]);
     }
 }

@@ -7,7 +7,10 @@ use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use super::{ChatOutcome, ClientFormat, Completed, MAX_JSON_BODY, ProviderError};
+use super::{
+    AttemptPlan, ChatOutcome, ClientHeaders, Completed, ForwardedHeaders, MAX_JSON_BODY,
+    ProviderError,
+};
 use crate::config::ProviderUrls;
 use crate::domain::provider::Provider;
 use crate::secret::Secret;
@@ -49,55 +52,44 @@ impl ProviderClient {
         Self { http, urls }
     }
 
-    pub fn urls(&self) -> &ProviderUrls {
-        &self.urls
-    }
-
-    /// A chat call; see the module notes for the contract.
+    /// One chat attempt; see the module notes for the contract.
     pub async fn chat(
         &self,
-        provider: Provider,
         key: &Secret,
-        format: ClientFormat,
-        body: &Value,
-        response_model: &str,
+        plan: &AttemptPlan<'_>,
         timeout: Duration,
     ) -> Result<ChatOutcome, ProviderError> {
         let call = Call {
             client: self,
-            provider,
+            provider: plan.provider,
             key,
             timeout,
+            forward: plan.is_passthrough().then_some(plan.headers),
         };
-        match provider {
-            Provider::OpenAi | Provider::Xai => {
-                super::openai::chat(call, format, body, response_model).await
-            }
-            Provider::Anthropic => super::anthropic::chat(call, format, body, response_model).await,
-            Provider::Google => super::google::chat(call, format, body, response_model).await,
+        match plan.provider {
+            Provider::OpenAi | Provider::Xai => super::openai::chat(call, plan).await,
+            Provider::Anthropic => super::anthropic::chat(call, plan).await,
+            Provider::Google => super::google::chat(call, plan).await,
         }
     }
 
     /// Embeddings, OpenAI format in and out.
     pub async fn embeddings(
         &self,
-        provider: Provider,
         key: &Secret,
-        body: &Value,
-        response_model: &str,
+        plan: &AttemptPlan<'_>,
         timeout: Duration,
     ) -> Result<Completed, ProviderError> {
         let call = Call {
             client: self,
-            provider,
+            provider: plan.provider,
             key,
             timeout,
+            forward: None,
         };
-        match provider {
-            Provider::OpenAi | Provider::Xai => {
-                super::openai::embeddings(call, body, response_model).await
-            }
-            Provider::Google => super::google::embeddings(call, body, response_model).await,
+        match plan.provider {
+            Provider::OpenAi | Provider::Xai => super::openai::embeddings(call, plan).await,
+            Provider::Google => super::google::embeddings(call, plan).await,
             Provider::Anthropic => Err(ProviderError::caller(
                 "anthropic has no embeddings API; use an openai or google embedding model",
             )),
@@ -115,6 +107,7 @@ impl ProviderClient {
             provider,
             key,
             timeout: LIST_TIMEOUT,
+            forward: None,
         };
         match provider {
             Provider::OpenAi | Provider::Xai => super::openai::list_models(call).await,
@@ -131,7 +124,14 @@ pub(crate) struct Call<'a> {
     pub provider: Provider,
     pub key: &'a Secret,
     pub timeout: Duration,
+    /// The client's headers, forwarded on a same-format passthrough only.
+    pub forward: Option<&'a ClientHeaders>,
 }
+
+/// Longest client header value forwarded upstream.
+const MAX_FORWARDED_VALUE: usize = 1024;
+/// Most provider response headers passed on to the caller.
+const MAX_PASSED_ON: usize = 16;
 
 impl Call<'_> {
     pub fn url(&self, path: &str) -> String {
@@ -166,10 +166,16 @@ impl Call<'_> {
                     HeaderName::from_static("x-api-key"),
                     secret(self.key.expose().to_owned())?,
                 );
-                headers.insert(
-                    HeaderName::from_static("anthropic-version"),
-                    HeaderValue::from_static(super::anthropic::VERSION),
-                );
+                let client = self.forward.cloned().unwrap_or_default();
+                let version = client
+                    .anthropic_version
+                    .as_deref()
+                    .and_then(forwardable)
+                    .unwrap_or(HeaderValue::from_static(super::anthropic::VERSION));
+                headers.insert(HeaderName::from_static("anthropic-version"), version);
+                if let Some(beta) = client.anthropic_beta.as_deref().and_then(forwardable) {
+                    headers.insert(HeaderName::from_static("anthropic-beta"), beta);
+                }
             }
             Provider::Google => {
                 headers.insert(
@@ -193,8 +199,12 @@ impl Call<'_> {
             .headers(self.headers()?))
     }
 
-    /// POST `body` and read a JSON answer within the call's timeout.
-    pub async fn post_json(&self, path: &str, body: &Value) -> Result<Value, ProviderError> {
+    /// POST `body` and read a JSON answer within the call's timeout, with the headers to pass on.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<(Value, ForwardedHeaders), ProviderError> {
         let rb = self.request(reqwest::Method::POST, path)?.json(body);
         self.json(rb).await
     }
@@ -202,29 +212,40 @@ impl Call<'_> {
     /// GET a JSON answer within the call's timeout.
     pub async fn get_json(&self, path: &str) -> Result<Value, ProviderError> {
         let rb = self.request(reqwest::Method::GET, path)?;
-        self.json(rb).await
+        Ok(self.json(rb).await?.0)
     }
 
-    async fn json(&self, rb: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+    async fn json(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<(Value, ForwardedHeaders), ProviderError> {
         let work = async {
             let resp = self.send(rb).await?;
+            let headers = passed_on(self.provider, resp.headers());
             let body = read_bounded(self.provider, resp, MAX_JSON_BODY).await?;
-            serde_json::from_slice(&body).map_err(|_| {
+            let json = serde_json::from_slice(&body).map_err(|_| {
                 ProviderError::server(format!("{} sent a malformed JSON answer", self.provider))
-            })
+            })?;
+            Ok((json, headers))
         };
         tokio::time::timeout(self.timeout, work)
             .await
             .map_err(|_| ProviderError::timeout(self.provider))?
     }
 
-    /// POST `body` and return the SSE body once the headers are in (within the call's timeout).
+    /// POST `body` and return the SSE body once the headers are in (within the call's timeout), with the
+    /// headers to pass on.
     pub async fn post_stream(
         &self,
         path: &str,
         body: &Value,
-    ) -> Result<impl Stream<Item = Result<Bytes, ProviderError>> + Send + 'static, ProviderError>
-    {
+    ) -> Result<
+        (
+            impl Stream<Item = Result<Bytes, ProviderError>> + Send + 'static,
+            ForwardedHeaders,
+        ),
+        ProviderError,
+    > {
         let rb = self
             .request(reqwest::Method::POST, path)?
             .header(http::header::ACCEPT, "text/event-stream")
@@ -233,9 +254,11 @@ impl Call<'_> {
             .await
             .map_err(|_| ProviderError::timeout(self.provider))??;
         let provider = self.provider;
-        Ok(resp
+        let headers = passed_on(provider, resp.headers());
+        let bytes = resp
             .bytes_stream()
-            .map(move |r| r.map_err(|e| ProviderError::transport(provider, &e))))
+            .map(move |r| r.map_err(|e| ProviderError::transport(provider, &e)));
+        Ok((bytes, headers))
     }
 
     /// Send; a non-2xx answer becomes a classified error.
@@ -289,7 +312,28 @@ async fn read_bounded(
     Ok(body)
 }
 
-/// Whether the caller asked for a stream.
-pub(crate) fn wants_stream(body: &Value) -> bool {
-    body.get("stream").and_then(Value::as_bool).unwrap_or(false)
+/// A client header value fit to forward: visible ASCII, bounded.
+fn forwardable(value: &str) -> Option<HeaderValue> {
+    (value.len() <= MAX_FORWARDED_VALUE)
+        .then(|| HeaderValue::from_str(value).ok())
+        .flatten()
+}
+
+/// The provider response headers clients read: Anthropic's `request-id` and `anthropic-ratelimit-*`.
+fn passed_on(provider: Provider, headers: &HeaderMap) -> ForwardedHeaders {
+    if provider != Provider::Anthropic {
+        return Vec::new();
+    }
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            name == "request-id" || name.starts_with("anthropic-ratelimit-")
+        })
+        .filter_map(|(name, value)| {
+            let value = value.to_str().ok().filter(|v| v.len() <= 256)?;
+            Some((name.as_str().to_owned(), value.to_owned()))
+        })
+        .take(MAX_PASSED_ON)
+        .collect()
 }

@@ -2,17 +2,18 @@
 //! formats (OpenAI chat completions, Anthropic messages) and each provider's wire format, both ways,
 //! streaming included.
 //!
-//! # Interface (used by the router)
+//! # Interface (used by the routing engine)
 //!
 //! * [`ProviderClient::new`] once per process: a pooled `reqwest` client (rustls, connect timeout, idle pool)
 //!   plus the operator's [`ProviderUrls`]. Base URLs never come from a request.
-//! * [`ProviderClient::chat`]: `body` is the caller's JSON in `format`, with `model` already replaced by the
-//!   upstream model id and gateway-only fields stripped. `response_model` (`"provider/model"`) is written into
-//!   the response's `model` field. Returns [`ChatOutcome::Complete`] when the body has no `"stream": true`,
-//!   [`ChatOutcome::Stream`] otherwise. `timeout` bounds a whole non-streaming call; for a stream it bounds the
-//!   wait for the response headers and, after that, the wait for each next event (a stalled stream fails with
-//!   [`ErrorClass::Timeout`]).
-//! * [`ProviderClient::embeddings`]: `body` in the OpenAI embeddings format; the answer is in that format too.
+//! * [`ProviderClient::chat`] runs one [`AttemptPlan`]: which provider and model, whether it streams, the
+//!   client's format and body (gateway-only fields stripped; its own `model` is ignored, the plan's is sent)
+//!   and the client headers a same-format passthrough forwards. The response's `model` field is
+//!   `<provider>/<model>`. Returns [`ChatOutcome::Complete`] or, when `plan.stream`, [`ChatOutcome::Stream`].
+//!   `timeout` bounds a whole non-streaming call; for a stream it bounds the wait for the response headers
+//!   and, after that, the wait for each next event (a stalled stream fails with [`ErrorClass::Timeout`]).
+//! * [`ProviderClient::embeddings`]: the plan's body in the OpenAI embeddings format; the answer is in that
+//!   format too.
 //! * [`ProviderClient::list_models`]: a free call, used to verify a key.
 //!
 //! When the client format equals the provider's own (OpenAI or xAI behind `/v1/chat/completions`, Anthropic
@@ -49,6 +50,8 @@ mod error;
 mod google;
 pub mod ir;
 mod openai;
+#[cfg(test)]
+mod response_props;
 mod sse;
 #[cfg(test)]
 mod stream_props;
@@ -61,6 +64,7 @@ use futures::Stream;
 use serde_json::Value;
 
 pub use crate::config::ProviderUrls;
+use crate::domain::provider::Provider;
 pub use client::ProviderClient;
 pub use error::{ErrorClass, ProviderError};
 
@@ -78,10 +82,59 @@ pub enum ClientFormat {
     Anthropic,
 }
 
+/// One upstream call, fully decided by the engine: nothing of it is read back from the body.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptPlan<'a> {
+    pub provider: Provider,
+    /// The model id as the provider knows it (no `provider/` prefix).
+    pub model: &'a str,
+    pub stream: bool,
+    /// The caller's format (embeddings: always OpenAI).
+    pub format: ClientFormat,
+    /// The caller's body, gateway-only fields stripped. Its `model` is the caller's and is replaced.
+    pub body: &'a Value,
+    pub headers: &'a ClientHeaders,
+}
+
+impl AttemptPlan<'_> {
+    /// `<provider>/<model>`, as written into the response's `model`.
+    pub fn qualified_model(&self) -> String {
+        format!("{}/{}", self.provider, self.model)
+    }
+
+    /// The caller speaks this provider's own format, so request and answer pass through unchanged but
+    /// for `model`.
+    pub(crate) fn is_passthrough(&self) -> bool {
+        matches!(
+            (self.format, self.provider),
+            (ClientFormat::OpenAi, Provider::OpenAi | Provider::Xai)
+                | (ClientFormat::Anthropic, Provider::Anthropic)
+        )
+    }
+}
+
+/// Client request headers that a same-format passthrough forwards (Anthropic's version and betas): a beta
+/// body field is refused by Anthropic unless its beta is named. Values are checked where they are read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientHeaders {
+    pub anthropic_version: Option<String>,
+    pub anthropic_beta: Option<String>,
+}
+
+/// Provider response headers that clients read (Anthropic's `request-id` and rate-limit headers), passed on
+/// to the caller of a same-format passthrough.
+pub type ForwardedHeaders = Vec<(String, String)>;
+
 /// What a chat call produced.
 pub enum ChatOutcome {
     Complete(Completed),
-    Stream(EventStream),
+    Stream(Streamed),
+}
+
+/// A streamed answer: its events, and the provider headers to pass on.
+pub struct Streamed {
+    pub events: EventStream,
+    pub headers: ForwardedHeaders,
 }
 
 impl std::fmt::Debug for ChatOutcome {
@@ -93,11 +146,12 @@ impl std::fmt::Debug for ChatOutcome {
     }
 }
 
-/// A whole answer in the client's format, and its token usage.
+/// A whole answer in the client's format, its token usage, and the provider headers to pass on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completed {
     pub body: Value,
     pub usage: Usage,
+    pub headers: ForwardedHeaders,
 }
 
 /// The events of a streamed answer, in the client's format.

@@ -4,7 +4,10 @@ use serde_json::Value;
 
 use super::ir::{ChatRequest, Delta, Reply};
 use super::sse::Decoder;
-use super::{ChatOutcome, ClientFormat, Completed, ProviderError, StreamEvent, Usage};
+use super::{
+    AttemptPlan, ChatOutcome, ClientFormat, Completed, ForwardedHeaders, ProviderError,
+    StreamEvent, Usage,
+};
 use crate::domain::provider::Provider;
 
 /// A provider stream read as neutral deltas.
@@ -74,15 +77,23 @@ impl Encoder for Box<dyn Encoder> {
     }
 }
 
-/// The caller's request in neutral form.
-pub(crate) fn parse_request(
-    format: ClientFormat,
-    body: &Value,
-) -> Result<ChatRequest, ProviderError> {
-    match format {
-        ClientFormat::OpenAi => super::openai::request::parse(body),
-        ClientFormat::Anthropic => super::anthropic::request::parse(body),
+/// The caller's request in neutral form; the plan, not the body, decides whether it streams.
+pub(crate) fn parse_request(plan: &AttemptPlan<'_>) -> Result<ChatRequest, ProviderError> {
+    let mut req = match plan.format {
+        ClientFormat::OpenAi => super::openai::request::parse(plan.body)?,
+        ClientFormat::Anthropic => super::anthropic::request::parse(plan.body)?,
+    };
+    req.stream = plan.stream;
+    Ok(req)
+}
+
+/// The caller's body for a same-format passthrough, with the plan's model.
+pub(crate) fn passthrough_body(plan: &AttemptPlan<'_>) -> Value {
+    let mut body = plan.body.clone();
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("model".into(), plan.model.into());
     }
+    body
 }
 
 /// A whole reply in the client's format.
@@ -102,13 +113,12 @@ pub(crate) struct Reader {
 /// A whole upstream answer for the client: when the client speaks the provider's own format, passed
 /// through with only `model` replaced; otherwise parsed and encoded in the client's format.
 pub(crate) fn complete(
-    mut answer: Value,
-    passthrough: bool,
-    format: ClientFormat,
-    response_model: &str,
+    (mut answer, headers): (Value, ForwardedHeaders),
+    plan: &AttemptPlan<'_>,
     reader: Reader,
 ) -> Result<ChatOutcome, ProviderError> {
-    if passthrough {
+    let response_model = plan.qualified_model();
+    if plan.is_passthrough() {
         let usage = (reader.usage)(answer.get("usage").unwrap_or(&Value::Null));
         if let Some(obj) = answer.as_object_mut() {
             obj.insert("model".into(), response_model.into());
@@ -116,11 +126,13 @@ pub(crate) fn complete(
         return Ok(ChatOutcome::Complete(Completed {
             body: answer,
             usage,
+            headers,
         }));
     }
     let reply = (reader.parse)(&answer)?;
     Ok(ChatOutcome::Complete(Completed {
-        body: encode_reply(format, &reply, response_model),
+        body: encode_reply(plan.format, &reply, &response_model),
         usage: reply.usage,
+        headers,
     }))
 }

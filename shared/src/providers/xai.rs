@@ -8,12 +8,7 @@
 
 use serde_json::Value;
 
-pub(crate) fn adapt(body: &mut Value) {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+pub(crate) fn adapt(body: &mut Value, model: &str) {
     let Some(obj) = body.as_object_mut() else {
         return;
     };
@@ -49,13 +44,13 @@ mod tests {
     #[test]
     fn drops_what_grok_4_rejects() {
         let mut b = json!({"model": "grok-4", "reasoning_effort": "high", "stop": ["x"], "presence_penalty": 1, "temperature": 0.1});
-        adapt(&mut b);
+        adapt(&mut b, "grok-4");
         assert_eq!(b, json!({"model": "grok-4", "temperature": 0.1}));
         let mut b = json!({"model": "grok-3-mini", "reasoning_effort": "medium"});
-        adapt(&mut b);
+        adapt(&mut b, "grok-3-mini");
         assert_eq!(b["reasoning_effort"], "high");
         let mut b = json!({"model": "grok-3", "reasoning_effort": "low", "stop": ["x"]});
-        adapt(&mut b);
+        adapt(&mut b, "grok-3");
         assert_eq!(b, json!({"model": "grok-3", "stop": ["x"]}));
     }
 }

@@ -1,36 +1,92 @@
 //! Running a route: for each step, each key in the step's key order, up to `retries` retries, until an
-//! attempt answers, the failure is one that must not fall over, or the deadline passes.
+//! attempt answers, the failure is one that must not fall over, or the deadline or the attempt cap is
+//! reached.
+//!
+//! The engine is a function of the route, the [`Work`] and a narrow [`Context`]: the provider client, the
+//! org's keys (a [`KeyRing`]), and the org's view of target health. It never sees the store, the cipher or
+//! HTTP; what it decides about a failure comes from [`super::classify`] alone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use futures::StreamExt;
 use serde_json::Value;
 
 use super::attempts::Attempt;
+use super::classify;
+use super::cooldown::TenantCooldowns;
 use super::retry;
-use crate::app::AppState;
 use crate::domain::policy::route::{Route, RouteStep};
-use crate::domain::policy::{CooldownView, ErrorClass as PolicyClass, KeyKind};
+use crate::domain::policy::{CooldownView, DEFAULT_TIMEOUT_MS, KeyKind};
 use crate::domain::provider::Provider;
 use crate::error::{Error, ErrorKind};
 use crate::providers::{
-    ChatOutcome, ClientFormat, Completed, ErrorClass, EventStream, ProviderError, StreamEvent,
+    AttemptPlan, ChatOutcome, ClientFormat, ClientHeaders, Completed, ErrorClass, EventStream,
+    ForwardedHeaders, ProviderClient, ProviderError, StreamEvent,
 };
-use crate::repo::provider_keys::{self, Owner};
 use crate::secret::Secret;
 
-/// What to send to each attempt. `body` is the caller's JSON, gateway fields already stripped; the engine
-/// replaces `model` per attempt.
+/// The org's provider keys, as the engine needs them.
+#[async_trait]
+pub trait KeyRing: Send + Sync {
+    /// The key of this kind for `provider`; `None` when none is stored (the step is skipped).
+    async fn key(&self, provider: Provider, kind: KeyKind) -> Result<Option<Arc<Secret>>, Error>;
+    /// The provider rejected this key (401/402/403, an exhausted quota): record it on the key's health.
+    async fn rejected(&self, provider: Provider, kind: KeyKind, error: &ProviderError);
+}
+
+/// What the engine runs with besides the route and the work.
+pub struct Context<'a> {
+    pub providers: &'a ProviderClient,
+    pub keys: &'a dyn KeyRing,
+    /// The org's view of target health (its own keys, and the shared platform keys).
+    pub health: TenantCooldowns<'a>,
+    /// Most provider calls one request may make, retries included.
+    pub max_attempts: u32,
+}
+
+/// What to send to each attempt. `body` is the caller's JSON, gateway fields stripped; each attempt's
+/// model comes from its step, never from the body.
 #[derive(Debug, Clone, Copy)]
 pub enum Work<'a> {
     Chat {
         format: ClientFormat,
+        stream: bool,
         body: &'a Value,
+        headers: &'a ClientHeaders,
     },
     Embeddings {
         body: &'a Value,
     },
+}
+
+static NO_HEADERS: ClientHeaders = ClientHeaders {
+    anthropic_version: None,
+    anthropic_beta: None,
+};
+
+impl<'a> Work<'a> {
+    /// The attempt at `step`.
+    fn plan(self, step: &'a RouteStep) -> AttemptPlan<'a> {
+        let (format, stream, body, headers) = match self {
+            Work::Chat {
+                format,
+                stream,
+                body,
+                headers,
+            } => (format, stream, body, headers),
+            Work::Embeddings { body } => (ClientFormat::OpenAi, false, body, &NO_HEADERS),
+        };
+        AttemptPlan {
+            provider: step.provider,
+            model: &step.model,
+            stream,
+            format,
+            body,
+            headers,
+        }
+    }
 }
 
 /// An answer that may be sent to the client.
@@ -40,16 +96,24 @@ pub enum Answer {
     Stream {
         head: Vec<StreamEvent>,
         rest: EventStream,
+        headers: ForwardedHeaders,
     },
 }
 
 pub struct Served {
     pub answer: Answer,
     pub provider: Provider,
-    /// `<provider>/<model>` that answered.
+    /// The model that answered, as the provider knows it (no `provider/` prefix).
     pub model: String,
     pub key: KeyKind,
     pub attempts: Vec<Attempt>,
+}
+
+impl Served {
+    /// `<provider>/<model>`.
+    pub fn qualified_model(&self) -> String {
+        format!("{}/{}", self.provider, self.model)
+    }
 }
 
 pub struct Failed {
@@ -57,316 +121,288 @@ pub struct Failed {
     pub attempts: Vec<Attempt>,
 }
 
-fn policy_class(class: ErrorClass, key: KeyKind) -> Option<PolicyClass> {
-    Some(match class {
-        ErrorClass::Timeout => PolicyClass::Timeout,
-        ErrorClass::Connect => PolicyClass::ConnectionError,
-        ErrorClass::RateLimited => PolicyClass::RateLimited,
-        ErrorClass::Overloaded | ErrorClass::Server => PolicyClass::ServerError,
-        ErrorClass::KeyRejected => match key {
-            KeyKind::Own => PolicyClass::OwnKeyRejected,
-            KeyKind::Platform => PolicyClass::PlatformKeyRejected,
-        },
-        ErrorClass::CallerError | ErrorClass::Refusal => return None,
-    })
-}
-
-fn outcome(e: &ProviderError) -> String {
-    match (e.class, e.status) {
-        (ErrorClass::Timeout, _) => "timeout".into(),
-        (ErrorClass::Connect, _) => "connect_error".into(),
-        (_, Some(status)) => format!("http_{status}"),
-        (ErrorClass::Refusal, None) => "refused".into(),
-        _ => "stream_error".into(),
-    }
-}
-
-/// The client-facing error for a provider failure that ends the request.
-pub fn client_error(provider: Provider, e: &ProviderError) -> Error {
-    let kind = match (e.class, e.status) {
-        (ErrorClass::CallerError, Some(404)) => ErrorKind::NotFound,
-        (ErrorClass::CallerError, Some(413)) => ErrorKind::PayloadTooLarge,
-        (ErrorClass::CallerError, Some(422)) => ErrorKind::Unprocessable,
-        (ErrorClass::CallerError, _) | (ErrorClass::Refusal, _) => ErrorKind::InvalidRequest,
-        (ErrorClass::Timeout, _) => ErrorKind::Timeout,
-        (ErrorClass::RateLimited, _) => ErrorKind::RateLimited,
-        _ => ErrorKind::Upstream,
+/// Run `route`.
+pub async fn execute(ctx: &Context<'_>, route: &Route, work: Work<'_>) -> Result<Served, Failed> {
+    let mut run = Run {
+        ctx,
+        deadline: route
+            .deadline_ms
+            .map(|ms| Instant::now() + Duration::from_millis(ms)),
+        fallover_on: &route.fallover_on,
+        attempts: Vec::new(),
+        calls: 0,
+        unavailable: Vec::new(),
     };
-    Error::new(kind, format!("{provider}: {}", e.message))
-}
-
-fn with_model(body: &Value, model: &str) -> Value {
-    let mut body = body.clone();
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("model".into(), Value::String(model.to_owned()));
-    }
-    body
-}
-
-/// One call, and for a stream the wait for its first content event (the commit point).
-async fn call_once(
-    state: &AppState,
-    step: &RouteStep,
-    key: &Secret,
-    work: Work<'_>,
-    timeout: Duration,
-) -> Result<Answer, ProviderError> {
-    let providers = state.providers();
-    let model_id = step.model_id();
-    match work {
-        Work::Embeddings { body } => {
-            let body = with_model(body, &step.model);
-            providers
-                .embeddings(step.provider, key, &body, &model_id, timeout)
-                .await
-                .map(Answer::Complete)
-        }
-        Work::Chat { format, body } => {
-            let body = with_model(body, &step.model);
-            match providers
-                .chat(step.provider, key, format, &body, &model_id, timeout)
-                .await?
-            {
-                ChatOutcome::Complete(done) => Ok(Answer::Complete(done)),
-                ChatOutcome::Stream(mut rest) => {
-                    let mut head = Vec::new();
-                    let started = Instant::now();
-                    loop {
-                        let left = timeout.saturating_sub(started.elapsed());
-                        match tokio::time::timeout(left, rest.next()).await {
-                            Err(_) => {
-                                return Err(ProviderError::new(
-                                    ErrorClass::Timeout,
-                                    format!("{} sent no content in time", step.provider),
-                                ));
-                            }
-                            Ok(Some(Err(e))) => return Err(e),
-                            Ok(Some(Ok(event))) => {
-                                let content = event.is_content;
-                                head.push(event);
-                                if content {
-                                    return Ok(Answer::Stream { head, rest });
-                                }
-                            }
-                            // A clean end without content (the adapter turns an unterminated end into an error).
-                            Ok(None) => {
-                                return Ok(Answer::Stream {
-                                    head,
-                                    rest: Box::pin(futures::stream::empty()),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Run `route` for `org_id`.
-pub async fn execute(
-    state: &AppState,
-    org_id: &str,
-    route: &Route,
-    work: Work<'_>,
-) -> Result<Served, Failed> {
-    let deadline = route
-        .deadline_ms
-        .map(|ms| Instant::now() + Duration::from_millis(ms));
-    let mut attempts = Vec::new();
     let mut last: Option<Error> = None;
-    let mut skipped: Vec<String> = Vec::new();
-    let steps: Vec<&RouteStep> = route.attempts().collect();
-    for (index, step) in steps.iter().enumerate() {
-        let is_last_step = index + 1 == steps.len();
-        let order = step.key_source.order();
-        for (key_index, kind) in order.iter().enumerate() {
-            let model_id = step.model_id();
-            let skip = |outcome: &str, attempts: &mut Vec<Attempt>| {
-                attempts.push(Attempt {
-                    model: model_id.clone(),
-                    key: *kind,
-                    outcome: format!("skipped_{outcome}"),
-                    ms: 0,
-                });
-            };
-            // A cooling-down target is skipped while anything else is left to try.
-            let last_option = is_last_step && key_index + 1 == order.len();
-            if !last_option
-                && state
-                    .cooldowns()
-                    .in_cooldown(step.provider, &step.model, *kind)
-            {
-                skip("cooldown", &mut attempts);
-                continue;
-            }
-            let key = match state
-                .keys()
-                .get(state.store(), state.cipher(), org_id, step.provider, *kind)
-                .await
-            {
-                Ok(Some(key)) => key,
-                Ok(None) => {
-                    skipped.push(format!("no {kind} key for {}", step.provider));
-                    skip("no_key", &mut attempts);
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(provider = %step.provider, key = %kind, error = %e.message, "provider key unavailable");
-                    skipped.push(format!(
-                        "the {kind} key for {} is unavailable",
-                        step.provider
-                    ));
-                    skip("key_unavailable", &mut attempts);
-                    continue;
-                }
-            };
-            match run_step(
-                state,
-                org_id,
-                step,
-                *kind,
-                &key,
-                work,
-                deadline,
-                &route.fallover_on,
-                &mut attempts,
-            )
-            .await
-            {
-                StepResult::Served(answer) => {
-                    return Ok(Served {
-                        answer,
-                        provider: step.provider,
-                        model: model_id,
-                        key: *kind,
-                        attempts,
-                    });
-                }
-                StepResult::Stop(error) => return Err(Failed { error, attempts }),
-                StepResult::FallOver(error) => last = Some(error),
-            }
+    // Every (step, key) in route order. A cooling-down target is put off until everything else has been
+    // tried, then tried after all: cooldown is a preference, never a reason to fail a request that a
+    // cooling target might still serve.
+    let options: Vec<(&RouteStep, KeyKind)> = route
+        .attempts()
+        .flat_map(|step| {
+            step.key_source
+                .order()
+                .iter()
+                .map(move |kind| (step, *kind))
+        })
+        .collect();
+    let mut put_off = Vec::new();
+    for (step, kind) in options {
+        if ctx.health.in_cooldown(step.provider, &step.model, kind) {
+            run.skip(step, kind, "cooldown");
+            put_off.push((step, kind));
+            continue;
+        }
+        match run.option(step, kind, work).await {
+            None => {}
+            Some(StepResult::Served(answer)) => return Ok(run.served(step, kind, answer)),
+            Some(StepResult::Stop(error)) => return Err(run.failed(error)),
+            Some(StepResult::FallOver(error)) => last = Some(error),
+        }
+    }
+    for (step, kind) in put_off {
+        match run.option(step, kind, work).await {
+            None => {}
+            Some(StepResult::Served(answer)) => return Ok(run.served(step, kind, answer)),
+            Some(StepResult::Stop(error)) => return Err(run.failed(error)),
+            Some(StepResult::FallOver(error)) => last = Some(error),
         }
     }
     let error = last.unwrap_or_else(|| {
-        let why = if skipped.is_empty() {
+        let why = if run.unavailable.is_empty() {
             "no step could be tried".to_owned()
         } else {
-            skipped.join("; ")
+            run.unavailable.join("; ")
         };
         Error::new(
             ErrorKind::Unprocessable,
             format!("no provider key is available for this route: {why}"),
         )
     });
-    Err(Failed { error, attempts })
+    Err(run.failed(error))
 }
 
 enum StepResult {
     Served(Answer),
-    /// Do not go on: the caller's own error, a refusal, a class the policy does not fall over on, or the
-    /// deadline.
+    /// Do not go on: the caller's own error, a refusal, a class the policy does not fall over on, the
+    /// deadline, or the attempt cap.
     Stop(Error),
     /// Go on to the next key or step.
     FallOver(Error),
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_step(
-    state: &AppState,
-    org_id: &str,
-    step: &RouteStep,
-    kind: KeyKind,
-    key: &Arc<Secret>,
-    work: Work<'_>,
+/// One request's run through its route.
+struct Run<'r, 'c> {
+    ctx: &'r Context<'c>,
     deadline: Option<Instant>,
-    fallover_on: &[PolicyClass],
-    attempts: &mut Vec<Attempt>,
-) -> StepResult {
-    let mut delays = retry::delays(step.retries);
-    loop {
-        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if remaining.is_some_and(|r| r.is_zero()) {
-            return StepResult::Stop(Error::new(
-                ErrorKind::Timeout,
-                "the policy's deadline passed",
-            ));
+    fallover_on: &'r [crate::domain::policy::ErrorClass],
+    attempts: Vec<Attempt>,
+    /// Provider calls made so far.
+    calls: u32,
+    /// Why options were passed over for want of a key.
+    unavailable: Vec<String>,
+}
+
+impl Run<'_, '_> {
+    fn served(self, step: &RouteStep, key: KeyKind, answer: Answer) -> Served {
+        Served {
+            answer,
+            provider: step.provider,
+            model: step.model.clone(),
+            key,
+            attempts: self.attempts,
         }
-        let per_attempt = Duration::from_millis(step.timeout_ms);
-        let timeout = remaining.map_or(per_attempt, |r| r.min(per_attempt));
-        let started = Instant::now();
-        let result = call_once(state, step, key, work, timeout).await;
-        let ms = started.elapsed().as_millis() as u64;
-        let error = match result {
-            Ok(answer) => {
-                state.cooldowns().success(step.provider, &step.model, kind);
-                attempts.push(Attempt {
-                    model: step.model_id(),
-                    key: kind,
-                    outcome: "ok".into(),
-                    ms,
-                });
-                return StepResult::Served(answer);
+    }
+
+    fn failed(self, error: Error) -> Failed {
+        Failed {
+            error,
+            attempts: self.attempts,
+        }
+    }
+
+    /// One option: its key, then the step with it. `None` when there is no usable key.
+    async fn option(
+        &mut self,
+        step: &RouteStep,
+        kind: KeyKind,
+        work: Work<'_>,
+    ) -> Option<StepResult> {
+        let key = match self.ctx.keys.key(step.provider, kind).await {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                self.unavailable
+                    .push(format!("no {kind} key for {}", step.provider));
+                self.skip(step, kind, "no_key");
+                return None;
             }
-            Err(e) => e,
+            Err(e) => {
+                tracing::warn!(provider = %step.provider, key = %kind, error = %e.message, "provider key unavailable");
+                self.unavailable.push(format!(
+                    "the {kind} key for {} is unavailable",
+                    step.provider
+                ));
+                self.skip(step, kind, "key_unavailable");
+                return None;
+            }
         };
-        attempts.push(Attempt {
+        let embeddings = matches!(work, Work::Embeddings { .. });
+        Some(
+            self.step(step, kind, &key, work.plan(step), embeddings)
+                .await,
+        )
+    }
+
+    fn skip(&mut self, step: &RouteStep, key: KeyKind, why: &str) {
+        self.attempts.push(Attempt {
             model: step.model_id(),
-            key: kind,
-            outcome: outcome(&error),
-            ms,
+            key,
+            outcome: format!("skipped_{why}"),
+            ms: 0,
         });
-        let client = client_error(step.provider, &error);
-        let Some(class) = policy_class(error.class, kind) else {
-            return StepResult::Stop(client);
-        };
-        state.cooldowns().failure(step.provider, &step.model, kind);
-        if error.class == ErrorClass::KeyRejected {
-            note_rejected_key(state, org_id, step.provider, kind, &error).await;
-        }
-        if error.class.is_retryable() {
-            let next = delays.next().and_then(|d| {
-                retry::wait(
-                    d,
-                    error.retry_after,
-                    deadline.map(|d| d.saturating_duration_since(Instant::now())),
-                )
-            });
-            if let Some(wait) = next {
-                tokio::time::sleep(wait).await;
-                continue;
+    }
+
+    /// One step with one key: its first try and its retries.
+    async fn step(
+        &mut self,
+        step: &RouteStep,
+        kind: KeyKind,
+        key: &Arc<Secret>,
+        plan: AttemptPlan<'_>,
+        embeddings: bool,
+    ) -> StepResult {
+        let health = self.ctx.health;
+        let mut delays = retry::delays(step.retries);
+        loop {
+            if self.calls >= self.ctx.max_attempts {
+                return StepResult::Stop(Error::new(
+                    ErrorKind::Upstream,
+                    format!(
+                        "no attempt answered within the gateway's cap of {} provider calls per request",
+                        self.ctx.max_attempts
+                    ),
+                ));
             }
+            let remaining = self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if remaining.is_some_and(|r| r.is_zero()) {
+                return StepResult::Stop(Error::new(
+                    ErrorKind::Timeout,
+                    "the policy's deadline passed",
+                ));
+            }
+            let per_attempt = Duration::from_millis(step.timeout_ms);
+            let timeout = remaining.map_or(per_attempt, |r| r.min(per_attempt));
+            self.calls += 1;
+            let started = Instant::now();
+            let result = call_once(self.ctx.providers, key, &plan, embeddings, timeout).await;
+            let ms = started.elapsed().as_millis() as u64;
+            let error = match result {
+                Ok(answer) => {
+                    health.success(step.provider, &step.model, kind);
+                    self.attempts.push(Attempt {
+                        model: step.model_id(),
+                        key: kind,
+                        outcome: "ok".into(),
+                        ms,
+                    });
+                    return StepResult::Served(answer);
+                }
+                Err(e) => e,
+            };
+            self.attempts.push(Attempt {
+                model: step.model_id(),
+                key: kind,
+                outcome: classify::outcome(&error),
+                ms,
+            });
+            let client = classify::client_error(step.provider, kind, &error);
+            let Some(class) = classify::fallover_class(error.class, kind) else {
+                return StepResult::Stop(client);
+            };
+            let tightened = timeout < Duration::from_millis(DEFAULT_TIMEOUT_MS);
+            if classify::cools_down(error.class, tightened) {
+                health.failure(step.provider, &step.model, kind);
+            }
+            if error.class == ErrorClass::KeyRejected {
+                tracing::warn!(provider = %step.provider, key = %kind, status = ?error.status, "provider rejected a key");
+                self.ctx.keys.rejected(step.provider, kind, &error).await;
+            }
+            if classify::is_retryable(error.class) {
+                let next = delays.next().and_then(|d| {
+                    retry::wait(
+                        d,
+                        error.retry_after,
+                        self.deadline
+                            .map(|d| d.saturating_duration_since(Instant::now())),
+                    )
+                });
+                if let Some(wait) = next {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            return if self.fallover_on.contains(&class) {
+                StepResult::FallOver(client)
+            } else {
+                StepResult::Stop(client)
+            };
         }
-        return if fallover_on.contains(&class) {
-            StepResult::FallOver(client)
-        } else {
-            StepResult::Stop(client)
-        };
     }
 }
 
-/// Record on the own key's health that the provider rejected it (the platform key's health is the
-/// operator's, kept in logs).
-async fn note_rejected_key(
-    state: &AppState,
-    org_id: &str,
-    provider: Provider,
-    kind: KeyKind,
-    error: &ProviderError,
-) {
-    tracing::warn!(%provider, key = %kind, status = ?error.status, "provider rejected a key");
-    if kind != KeyKind::Own {
-        return;
+/// One call, and for a stream the wait for its first content event (the commit point).
+async fn call_once(
+    providers: &ProviderClient,
+    key: &Secret,
+    plan: &AttemptPlan<'_>,
+    embeddings: bool,
+    timeout: Duration,
+) -> Result<Answer, ProviderError> {
+    if embeddings {
+        return providers
+            .embeddings(key, plan, timeout)
+            .await
+            .map(Answer::Complete);
     }
-    let message = format!(
-        "{} {}",
-        error.status.map(|s| s.to_string()).unwrap_or_default(),
-        error.message
-    );
-    let update = provider_keys::record_health(state.store(), Owner::Org(org_id), provider, |h| {
-        h.last_error = Some(message.trim().to_owned());
-    });
-    if let Err(e) = update.await {
-        tracing::warn!(error = %e.message, "could not record key health");
+    match providers.chat(key, plan, timeout).await? {
+        ChatOutcome::Complete(done) => Ok(Answer::Complete(done)),
+        ChatOutcome::Stream(streamed) => {
+            let mut rest = streamed.events;
+            let mut head = Vec::new();
+            let started = Instant::now();
+            loop {
+                let left = timeout.saturating_sub(started.elapsed());
+                match tokio::time::timeout(left, rest.next()).await {
+                    Err(_) => {
+                        return Err(ProviderError::new(
+                            ErrorClass::Timeout,
+                            format!("{} sent no content in time", plan.provider),
+                        ));
+                    }
+                    Ok(Some(Err(e))) => return Err(e),
+                    Ok(Some(Ok(event))) => {
+                        let content = event.is_content;
+                        head.push(event);
+                        if content {
+                            return Ok(Answer::Stream {
+                                head,
+                                rest,
+                                headers: streamed.headers,
+                            });
+                        }
+                    }
+                    // A clean end without content (the adapter turns an unterminated end into an error).
+                    Ok(None) => {
+                        return Ok(Answer::Stream {
+                            head,
+                            rest: Box::pin(futures::stream::empty()),
+                            headers: streamed.headers,
+                        });
+                    }
+                }
+            }
+        }
     }
 }

@@ -6,60 +6,55 @@ pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod stream;
 
-use serde_json::Value;
-
-use super::client::{Call, wants_stream};
+use super::client::Call;
 use super::sse::drive;
 use super::translate::{self, Translator};
-use super::{ChatOutcome, ClientFormat, ProviderError};
+use super::{AttemptPlan, ChatOutcome, ProviderError, Streamed};
 
 pub(crate) const VERSION: &str = "2023-06-01";
 const MESSAGES: &str = "/v1/messages";
 
 pub(crate) async fn chat(
     call: Call<'_>,
-    format: ClientFormat,
-    body: &Value,
-    response_model: &str,
+    plan: &AttemptPlan<'_>,
 ) -> Result<ChatOutcome, ProviderError> {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let stream = wants_stream(body);
-    let passthrough = format == ClientFormat::Anthropic;
-    let (upstream, include_usage) = if passthrough {
-        (body.clone(), false)
+    let passthrough = plan.is_passthrough();
+    let (mut upstream, include_usage) = if passthrough {
+        (translate::passthrough_body(plan), false)
     } else {
-        let req = translate::parse_request(format, body)?;
-        (request::emit(&req, model), req.include_usage)
+        let req = translate::parse_request(plan)?;
+        (request::emit(&req, plan.model), req.include_usage)
     };
-    if stream {
-        let bytes = call.post_stream(MESSAGES, &upstream).await?;
+    let response_model = plan.qualified_model();
+    if plan.stream {
+        if let Some(obj) = upstream.as_object_mut() {
+            obj.insert("stream".into(), true.into());
+        }
+        let (bytes, headers) = call.post_stream(MESSAGES, &upstream).await?;
         let key = call.key.clone();
         let events = if passthrough {
             drive(
                 call.provider,
                 bytes,
-                stream::Passthrough::new(key, response_model),
+                stream::Passthrough::new(key, &response_model),
                 call.timeout,
             )
         } else {
             let t = Translator {
                 provider: call.provider,
                 source: stream::Source::new(key),
-                encoder: translate::encoder(format, response_model, include_usage),
+                encoder: translate::encoder(plan.format, &response_model, include_usage),
             };
             drive(call.provider, bytes, t, call.timeout)
         };
-        return Ok(ChatOutcome::Stream(events));
+        return Ok(ChatOutcome::Stream(Streamed { events, headers }));
     }
     let answer = call.post_json(MESSAGES, &upstream).await?;
     let reader = translate::Reader {
         usage: response::usage,
         parse: response::parse,
     };
-    translate::complete(answer, passthrough, format, response_model, reader)
+    translate::complete(answer, plan, reader)
 }
 
 pub(crate) async fn list_models(call: Call<'_>) -> Result<Vec<String>, ProviderError> {

@@ -7,17 +7,13 @@ pub(crate) mod response;
 
 use serde_json::{Value, json};
 
-use super::client::{Call, wants_stream};
+use super::client::Call;
 use super::sse::drive;
 use super::translate::{self, Translator};
-use super::{ChatOutcome, ClientFormat, Completed, ProviderError, Usage};
+use super::{AttemptPlan, ChatOutcome, Completed, ProviderError, Streamed, Usage};
 
 /// A model id safe to put in a URL path (no `/`, `?`, `:` or `..`).
-fn model_path(body: &Value) -> Result<String, ProviderError> {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+fn model_path(model: &str) -> Result<String, ProviderError> {
     let model = model.strip_prefix("models/").unwrap_or(model);
     let ok = !model.is_empty()
         && !model.contains("..")
@@ -34,28 +30,22 @@ fn model_path(body: &Value) -> Result<String, ProviderError> {
 
 pub(crate) async fn chat(
     call: Call<'_>,
-    format: ClientFormat,
-    body: &Value,
-    response_model: &str,
+    plan: &AttemptPlan<'_>,
 ) -> Result<ChatOutcome, ProviderError> {
-    let path = model_path(body)?;
-    let req = translate::parse_request(format, body)?;
+    let path = model_path(plan.model)?;
+    let req = translate::parse_request(plan)?;
     let upstream = request::emit(&req);
-    if wants_stream(body) {
-        let bytes = call
+    if plan.stream {
+        let (bytes, headers) = call
             .post_stream(&format!("{path}:streamGenerateContent?alt=sse"), &upstream)
             .await?;
         let t = Translator {
             provider: call.provider,
             source: response::Source::new(call.key.clone()),
-            encoder: translate::encoder(format, response_model, req.include_usage),
+            encoder: translate::encoder(plan.format, &plan.qualified_model(), req.include_usage),
         };
-        return Ok(ChatOutcome::Stream(drive(
-            call.provider,
-            bytes,
-            t,
-            call.timeout,
-        )));
+        let events = drive(call.provider, bytes, t, call.timeout);
+        return Ok(ChatOutcome::Stream(Streamed { events, headers }));
     }
     let answer = call
         .post_json(&format!("{path}:generateContent"), &upstream)
@@ -65,17 +55,17 @@ pub(crate) async fn chat(
         usage: response::usage,
         parse: response::parse,
     };
-    translate::complete(answer, false, format, response_model, reader)
+    translate::complete(answer, plan, reader)
 }
 
 /// OpenAI embeddings request → `embedContent` (one input) or `batchEmbedContents` (several); the answer is
 /// written in the OpenAI format. Gemini reports no token counts for embeddings, so usage is zero.
 pub(crate) async fn embeddings(
     call: Call<'_>,
-    body: &Value,
-    response_model: &str,
+    plan: &AttemptPlan<'_>,
 ) -> Result<Completed, ProviderError> {
-    let path = model_path(body)?;
+    let body = plan.body;
+    let path = model_path(plan.model)?;
     let name = path.trim_start_matches("/v1beta/");
     let inputs: Vec<String> = match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
@@ -98,7 +88,7 @@ pub(crate) async fn embeddings(
         r
     };
     let vectors: Vec<Value> = if inputs.len() == 1 {
-        let answer = call
+        let (answer, _) = call
             .post_json(&format!("{path}:embedContent"), &request_for(&inputs[0]))
             .await?;
         vec![
@@ -109,7 +99,7 @@ pub(crate) async fn embeddings(
         ]
     } else {
         let requests: Vec<Value> = inputs.iter().map(|t| request_for(t)).collect();
-        let answer = call
+        let (answer, _) = call
             .post_json(
                 &format!("{path}:batchEmbedContents"),
                 &json!({"requests": requests}),
@@ -129,8 +119,9 @@ pub(crate) async fn embeddings(
         .map(|(i, v)| json!({"object": "embedding", "index": i, "embedding": v}))
         .collect();
     Ok(Completed {
-        body: json!({"object": "list", "data": data, "model": response_model, "usage": {"prompt_tokens": 0, "total_tokens": 0}}),
+        body: json!({"object": "list", "data": data, "model": plan.qualified_model(), "usage": {"prompt_tokens": 0, "total_tokens": 0}}),
         usage: Usage::default(),
+        headers: Vec::new(),
     })
 }
 
@@ -153,15 +144,16 @@ mod tests {
     #[test]
     fn model_ids_cannot_escape_the_path() {
         assert_eq!(
-            model_path(&json!({"model": "gemini-2.5-flash"})).unwrap(),
+            model_path("gemini-2.5-flash").unwrap(),
             "/v1beta/models/gemini-2.5-flash"
         );
         assert_eq!(
-            model_path(&json!({"model": "models/gemini-2.5-pro"})).unwrap(),
+            model_path("models/gemini-2.5-pro").unwrap(),
             "/v1beta/models/gemini-2.5-pro"
         );
         for bad in ["../x", "a/b", "a:b", "a?key=1", ""] {
-            assert!(model_path(&json!({"model": bad})).is_err(), "{bad}");
+            let e = model_path(bad).unwrap_err();
+            assert_eq!(e.class, crate::providers::ErrorClass::CallerError, "{bad}");
         }
     }
 }

@@ -8,10 +8,10 @@ pub(crate) mod stream;
 use serde_json::{Value, json};
 
 use self::request::Flavour;
-use super::client::{Call, wants_stream};
+use super::client::Call;
 use super::sse::drive;
 use super::translate::{self, Translator};
-use super::{ChatOutcome, ClientFormat, Completed, ProviderError, Usage};
+use super::{AttemptPlan, ChatOutcome, Completed, ProviderError, Streamed, Usage};
 use crate::domain::provider::Provider;
 
 const CHAT: &str = "/v1/chat/completions";
@@ -26,73 +26,70 @@ fn flavour(provider: Provider) -> Flavour {
 
 pub(crate) async fn chat(
     call: Call<'_>,
-    format: ClientFormat,
-    body: &Value,
-    response_model: &str,
+    plan: &AttemptPlan<'_>,
 ) -> Result<ChatOutcome, ProviderError> {
     let flavour = flavour(call.provider);
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let stream = wants_stream(body);
-    let passthrough = format == ClientFormat::OpenAi;
+    let passthrough = plan.is_passthrough();
     let (mut upstream, include_usage) = if passthrough {
-        let include_usage = body
+        let include_usage = plan
+            .body
             .pointer("/stream_options/include_usage")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        (body.clone(), include_usage)
+        (translate::passthrough_body(plan), include_usage)
     } else {
-        let req = translate::parse_request(format, body)?;
-        (request::emit(&req, model, flavour), req.include_usage)
+        let req = translate::parse_request(plan)?;
+        (request::emit(&req, plan.model, flavour), req.include_usage)
     };
     if flavour == Flavour::Xai {
-        super::xai::adapt(&mut upstream);
+        super::xai::adapt(&mut upstream, plan.model);
     }
-    if stream {
+    let response_model = plan.qualified_model();
+    if plan.stream {
         if let Some(obj) = upstream.as_object_mut() {
+            obj.insert("stream".into(), true.into());
             obj.insert("stream_options".into(), json!({"include_usage": true}));
         }
-        let bytes = call.post_stream(CHAT, &upstream).await?;
+        let (bytes, headers) = call.post_stream(CHAT, &upstream).await?;
         let key = call.key.clone();
         let events = if passthrough {
             drive(
                 call.provider,
                 bytes,
-                stream::Passthrough::new(call.provider, key, response_model, include_usage),
+                stream::Passthrough::new(call.provider, key, &response_model, include_usage),
                 call.timeout,
             )
         } else {
             let t = Translator {
                 provider: call.provider,
                 source: stream::Source::new(call.provider, key),
-                encoder: translate::encoder(format, response_model, include_usage),
+                encoder: translate::encoder(plan.format, &response_model, include_usage),
             };
             drive(call.provider, bytes, t, call.timeout)
         };
-        return Ok(ChatOutcome::Stream(events));
+        return Ok(ChatOutcome::Stream(Streamed { events, headers }));
     }
     let answer = call.post_json(CHAT, &upstream).await?;
     let reader = translate::Reader {
         usage: response::usage,
         parse: response::parse,
     };
-    translate::complete(answer, passthrough, format, response_model, reader)
+    translate::complete(answer, plan, reader)
 }
 
 pub(crate) async fn embeddings(
     call: Call<'_>,
-    body: &Value,
-    response_model: &str,
+    plan: &AttemptPlan<'_>,
 ) -> Result<Completed, ProviderError> {
-    let mut answer = call.post_json("/v1/embeddings", body).await?;
+    let (mut answer, headers) = call
+        .post_json("/v1/embeddings", &translate::passthrough_body(plan))
+        .await?;
     let input = answer
         .pointer("/usage/prompt_tokens")
         .and_then(Value::as_u64)
         .unwrap_or(0);
     if let Some(obj) = answer.as_object_mut() {
-        obj.insert("model".into(), response_model.into());
+        obj.insert("model".into(), plan.qualified_model().into());
     }
     Ok(Completed {
         body: answer,
@@ -100,6 +97,7 @@ pub(crate) async fn embeddings(
             input_tokens: input,
             ..Usage::default()
         },
+        headers,
     })
 }
 

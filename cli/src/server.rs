@@ -4,30 +4,43 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use byok_router::Gateway;
 use byok_shared::AppState;
 
+/// Every function's routes in one process. Here, and only here, the management functions share a process
+/// with the router's caches, so the caches are connected to their changes (`byok_shared::colocated`): a key
+/// rotated or a policy saved through the API takes effect at once.
 pub fn app(state: AppState) -> Router {
+    assemble(state).0
+}
+
+/// The app, and the router's state (whose usage writes shutdown waits for).
+fn assemble(state: AppState) -> (Router, Gateway) {
+    let gateway = Gateway::new(state.clone());
+    state.connect(gateway.colocated());
     // Usage writes may run behind inference responses here; management reads (usage, spend, last-used
     // times) first wait for those already started, so a caller reads what it was just billed.
-    let settle = middleware::from_fn_with_state(state.clone(), settle_usage);
+    let settle = middleware::from_fn_with_state(gateway.clone(), settle_usage);
     let management = Router::new()
         .merge(byok_keys::routes())
         .merge(byok_manage::routes())
         .merge(byok_policies::routes())
-        .route_layer(settle);
+        .route_layer(settle)
+        .with_state(state.clone());
     let routes = Router::new()
         .merge(management)
-        .merge(byok_router::routes())
-        .merge(byok_console::routes())
+        .merge(byok_router::routes().with_state(gateway.clone()))
+        .merge(byok_console::routes().with_state(state.clone()))
         .route(
             crate::openapi::PATH,
             axum::routing::get(crate::openapi::openapi_json),
         );
-    byok_shared::http::finish(routes, state)
+    let app = byok_shared::http::layers(routes, state.config().max_body_bytes);
+    (app, gateway)
 }
 
-async fn settle_usage(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    state.usage_writes().settled().await;
+async fn settle_usage(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+    gateway.settled().await;
     next.run(request).await
 }
 
@@ -42,10 +55,11 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     // `into_make_service`: each connection gets a clone of the finished router (an `Arc`). Handing axum the
     // `Router` itself re-runs `with_state(())` per connection, copying the route table (about 10 KB per
     // connection by massif, a sixth of the memory of an open stream).
-    axum::serve(listener, app(state.clone()).into_make_service())
+    let (app, gateway) = assemble(state);
+    axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown())
         .await?;
-    state.usage_writes().settled().await;
+    gateway.settled().await;
     Ok(())
 }
 

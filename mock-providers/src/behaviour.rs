@@ -15,6 +15,8 @@ pub struct Behaviour {
     pub error_code: Option<String>,
     /// `Retry-After` header, in seconds.
     pub retry_after: Option<u64>,
+    /// Extra headers on an error answer, verbatim (e.g. a hostile `retry-after: 1e20`).
+    pub error_headers: Vec<(String, String)>,
     /// Wait before sending the headers.
     pub delay_ms: u64,
     /// Wait between stream events.

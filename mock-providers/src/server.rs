@@ -90,6 +90,14 @@ fn error(kind: Kind, b: &Behaviour, status: u16) -> Response {
     {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    for (name, value) in &b.error_headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            axum::http::HeaderValue::from_str(value),
+        ) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
     resp
 }
 

@@ -8,7 +8,8 @@ use byok_shared::Secret;
 use byok_shared::config::ProviderUrls;
 use byok_shared::domain::provider::Provider;
 use byok_shared::providers::{
-    ChatOutcome, ClientFormat, Completed, ErrorClass, ProviderClient, ProviderError, StreamEvent,
+    AttemptPlan, ChatOutcome, ClientFormat, ClientHeaders, Completed, ErrorClass, ProviderClient,
+    ProviderError, StreamEvent,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -61,22 +62,36 @@ fn body(format: ClientFormat, kind: Kind, stream: bool) -> Value {
     }
 }
 
+static NO_HEADERS: ClientHeaders = ClientHeaders {
+    anthropic_version: None,
+    anthropic_beta: None,
+};
+
+/// The attempt at `model` of `provider` with the caller's `body` (streaming as the body says).
+fn plan<'a>(
+    provider: Provider,
+    model: &'a str,
+    format: ClientFormat,
+    body: &'a Value,
+) -> AttemptPlan<'a> {
+    AttemptPlan {
+        provider,
+        model,
+        stream: body["stream"].as_bool().unwrap_or(false),
+        format,
+        body,
+        headers: &NO_HEADERS,
+    }
+}
+
 async fn chat(
     client: &ProviderClient,
     kind: Kind,
     format: ClientFormat,
     body: &Value,
 ) -> Result<ChatOutcome, ProviderError> {
-    client
-        .chat(
-            provider(kind),
-            &key(kind),
-            format,
-            body,
-            &format!("{}/{}", kind.as_str(), model(kind)),
-            T,
-        )
-        .await
+    let plan = plan(provider(kind), model(kind), format, body);
+    client.chat(&key(kind), &plan, T).await
 }
 
 async fn complete(
@@ -101,7 +116,7 @@ async fn stream(
         .await
         .expect("stream starts")
     {
-        ChatOutcome::Stream(s) => s.collect().await,
+        ChatOutcome::Stream(s) => s.events.collect().await,
         ChatOutcome::Complete(_) => panic!("expected a stream"),
     }
 }
@@ -387,12 +402,11 @@ async fn embeddings_and_model_lists() {
             "gemini-embedding-001"
         };
         for input in [json!("hello world"), json!(["a", "b c"])] {
+            let body = json!({"model": m, "input": input});
             let c = client
                 .embeddings(
-                    provider(kind),
                     &key(kind),
-                    &json!({"model": m, "input": input}),
-                    &format!("{}/{m}", kind.as_str()),
+                    &plan(provider(kind), m, ClientFormat::OpenAi, &body),
                     T,
                 )
                 .await
@@ -414,12 +428,11 @@ async fn embeddings_and_model_lists() {
         }
     }
     let (_m, client) = setup(Kind::Anthropic).await;
+    let body = json!({"model": "x", "input": "y"});
     let e = client
         .embeddings(
-            Provider::Anthropic,
             &key(Kind::Anthropic),
-            &json!({"model": "x", "input": "y"}),
-            "anthropic/x",
+            &plan(Provider::Anthropic, "x", ClientFormat::OpenAi, &body),
             T,
         )
         .await
@@ -551,15 +564,15 @@ async fn timeouts_connect_errors_stalls_cuts_and_malformed_chunks() {
         delay_ms: 2000,
         ..Behaviour::default()
     });
+    let b = body(ClientFormat::OpenAi, Kind::OpenAi, false);
+    let p = plan(
+        Provider::OpenAi,
+        model(Kind::OpenAi),
+        ClientFormat::OpenAi,
+        &b,
+    );
     let e = client
-        .chat(
-            Provider::OpenAi,
-            &key(Kind::OpenAi),
-            ClientFormat::OpenAi,
-            &body(ClientFormat::OpenAi, Kind::OpenAi, false),
-            "m",
-            Duration::from_millis(200),
-        )
+        .chat(&key(Kind::OpenAi), &p, Duration::from_millis(200))
         .await
         .unwrap_err();
     assert_eq!(e.class, ErrorClass::Timeout);
@@ -610,21 +623,15 @@ async fn timeouts_connect_errors_stalls_cuts_and_malformed_chunks() {
                 stall: true,
                 ..Behaviour::default()
             });
+            let p = plan(provider(kind), model(kind), format, &b);
             let outcome = client
-                .chat(
-                    provider(kind),
-                    &key(kind),
-                    format,
-                    &b,
-                    "m",
-                    Duration::from_millis(300),
-                )
+                .chat(&key(kind), &p, Duration::from_millis(300))
                 .await
                 .unwrap();
             let ChatOutcome::Stream(s) = outcome else {
                 panic!("a stream")
             };
-            let items: Vec<_> = s.collect().await;
+            let items: Vec<_> = s.events.collect().await;
             assert_eq!(
                 items.last().unwrap().as_ref().unwrap_err().class,
                 ErrorClass::Timeout,

@@ -1,5 +1,6 @@
-//! Per-process state shared by every handler: the two ports, configuration and the hot-path caches.
-//! Built once per cold start (Lambda) or once per `serve`.
+//! Per-process state shared by every function: configuration, the two ports, the provider client, and the
+//! authenticated-key cache every function's `Auth` uses. Built once per cold start (Lambda) or once per
+//! `serve`. The router's own caches live in the router (`byok_router::Gateway`).
 
 use std::sync::Arc;
 
@@ -7,15 +8,11 @@ use crate::cipher::Cipher;
 use crate::cipher::kms::KmsCipher;
 #[cfg(feature = "local")]
 use crate::cipher::local::LocalCipher;
+use crate::colocated::{Change, Colocated};
 use crate::config::{Backend, Config};
 use crate::domain::apikey::ApiKey;
+use crate::domain::policy::{CooldownView, NoCooldown};
 use crate::providers::ProviderClient;
-use crate::routing::cooldown::Cooldowns;
-use crate::routing::keys::KeyCache;
-use crate::routing::last_used::LastUsed;
-use crate::routing::policies::PolicyCache;
-use crate::routing::spend::SpendCache;
-use crate::routing::usage_writes::UsageWrites;
 use crate::store::Store;
 use crate::store::dynamo::DynamoStore;
 #[cfg(feature = "local")]
@@ -35,12 +32,8 @@ struct Inner {
     /// Built on first use: the policy and manage functions never call a provider, so their cold start
     /// does not pay for a TLS client.
     providers: std::sync::OnceLock<ProviderClient>,
-    keys: KeyCache,
-    cooldowns: Cooldowns,
-    policies: PolicyCache,
-    spend: SpendCache,
-    last_used: LastUsed,
-    usage_writes: UsageWrites,
+    /// The router's caches when they share this process (the local server only; see `colocated`).
+    colocated: std::sync::OnceLock<Arc<dyn Colocated>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,28 +59,13 @@ impl AppState {
             .max_capacity(100_000)
             .time_to_live(config.cache_ttl)
             .build();
-        let providers = std::sync::OnceLock::new();
-        let keys = KeyCache::new(config.cache_ttl);
-        let cooldowns = Cooldowns::default();
-        let policies = PolicyCache::new(config.cache_ttl);
-        let spend = SpendCache::new(config.cache_ttl);
-        let usage_writes = if config.usage_behind_response {
-            UsageWrites::behind_response()
-        } else {
-            UsageWrites::inline()
-        };
         let inner = Inner {
             config,
             store,
             cipher,
             auth_cache,
-            providers,
-            keys,
-            cooldowns,
-            policies,
-            spend,
-            last_used: LastUsed::default(),
-            usage_writes,
+            providers: std::sync::OnceLock::new(),
+            colocated: std::sync::OnceLock::new(),
         };
         Self {
             inner: Arc::new(inner),
@@ -144,34 +122,26 @@ impl AppState {
             .get_or_init(|| ProviderClient::new(self.inner.config.providers.clone()))
     }
 
-    /// Decrypted provider keys, cached for the TTL.
-    pub fn keys(&self) -> &KeyCache {
-        &self.inner.keys
+    /// Connect the router's caches running in this same process (the local server; see `colocated`).
+    /// Only the first connection counts.
+    pub fn connect(&self, router: Arc<dyn Colocated>) {
+        let _ = self.inner.colocated.set(router);
     }
 
-    /// Per-instance health of routing targets.
-    pub fn cooldowns(&self) -> &Cooldowns {
-        &self.inner.cooldowns
+    /// Tell the router's caches in this process, if any, about a change made through the API.
+    pub async fn changed(&self, change: Change<'_>) {
+        if let Some(router) = self.inner.colocated.get() {
+            router.changed(change).await;
+        }
     }
 
-    /// Policies with their references, cached for the TTL.
-    pub fn policies(&self) -> &PolicyCache {
-        &self.inner.policies
-    }
-
-    /// Throttle of "last used" writes (provider keys and gateway API keys).
-    pub fn last_used(&self) -> &LastUsed {
-        &self.inner.last_used
-    }
-
-    /// Monthly spend per API key, for the limit check.
-    pub fn spend(&self) -> &SpendCache {
-        &self.inner.spend
-    }
-
-    /// Where usage writes run (in the request, or behind the response in the local server).
-    pub fn usage_writes(&self) -> &UsageWrites {
-        &self.inner.usage_writes
+    /// `org_id`'s view of the router's target health in this process (none on Lambda: the router's
+    /// cooldowns live in its own instances).
+    pub fn health<'a>(&'a self, org_id: &'a str) -> Box<dyn CooldownView + 'a> {
+        match self.inner.colocated.get() {
+            Some(router) => router.health(org_id),
+            None => Box::new(NoCooldown),
+        }
     }
 
     pub(crate) fn auth_cache(&self) -> &moka::future::Cache<String, Option<Arc<ApiKey>>> {

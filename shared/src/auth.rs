@@ -67,8 +67,7 @@ pub async fn authenticate(state: &AppState, presented: &str) -> Result<Caller> {
                 .await
                 .map(|k| k.map(Arc::new))
         })
-        .await
-        .map_err(|e: Arc<Error>| (*e).clone())?
+        .await?
         .ok_or_else(invalid)?;
     if !bool::from(key.key_hash.as_bytes().ct_eq(hash.as_bytes())) {
         return Err(invalid());

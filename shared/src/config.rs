@@ -58,8 +58,12 @@ pub struct Config {
     /// Longest a streamed answer may run before the gateway ends it with an error event.
     pub max_stream: Duration,
     /// Usage writes run behind the response instead of inside it: only for a long-lived process (`byok
-    /// serve`), never in Lambda, which may freeze right after a response. See `routing::usage_writes`.
+    /// serve`), never in Lambda, which may freeze right after a response. See the router's `usage_writes`.
     pub usage_behind_response: bool,
+    /// Most provider calls one request may make, retries and fallbacks included.
+    pub max_attempts: u32,
+    /// Total deadline of a direct `<provider>/<model>` request (a policy sets its own `deadline_ms`).
+    pub direct_deadline: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +78,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_AWS_TIMEOUT: Duration = Duration::from_secs(5);
 /// API Gateway's own limit on a streamed response.
 pub const DEFAULT_MAX_STREAM: Duration = Duration::from_secs(900);
+/// Default cap on provider calls per request: the longest policy route could otherwise fan out into
+/// hundreds of calls (64 attempts × 11 tries).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+/// Default total deadline of a direct request: three tries of a slow provider, with backoff.
+pub const DEFAULT_DIRECT_DEADLINE: Duration = Duration::from_secs(300);
 
 impl Config {
     /// A local configuration rooted at `data_dir`, with provider URLs and tuning from the environment.
@@ -134,6 +143,14 @@ impl Config {
             None => DEFAULT_MAX_STREAM,
             Some(v) => Duration::from_secs(number(&v, "BYOK_MAX_STREAM_SECS", 1, 3600)?),
         };
+        let max_attempts = match env("BYOK_MAX_ATTEMPTS") {
+            None => DEFAULT_MAX_ATTEMPTS,
+            Some(v) => number(&v, "BYOK_MAX_ATTEMPTS", 1, 64)? as u32,
+        };
+        let direct_deadline = match env("BYOK_DIRECT_DEADLINE_MS") {
+            None => DEFAULT_DIRECT_DEADLINE,
+            Some(v) => Duration::from_millis(number(&v, "BYOK_DIRECT_DEADLINE_MS", 1000, 900_000)?),
+        };
         Ok(Self {
             backend,
             providers,
@@ -142,6 +159,8 @@ impl Config {
             aws_timeout,
             max_stream,
             usage_behind_response: false,
+            max_attempts,
+            direct_deadline,
         })
     }
 

@@ -98,3 +98,10 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// What a cache's `try_get_with` hands every waiter when the load failed: the one error, shared.
+impl From<std::sync::Arc<Error>> for Error {
+    fn from(shared: std::sync::Arc<Error>) -> Self {
+        (*shared).clone()
+    }
+}

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod catalogue;
 pub mod cipher;
+pub mod colocated;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use byok_shared::colocated::Change;
 use byok_shared::domain::permissions::Manage;
 use byok_shared::domain::provider::Provider;
 use byok_shared::http::{Auth, JsonBody, QueryParams};
@@ -47,8 +48,10 @@ pub async fn create(
     )
     .await?;
     state
-        .keys()
-        .invalidate(Some(caller.org_id()), provider)
+        .changed(Change::ProviderKey {
+            org_id: Some(caller.org_id()),
+            provider,
+        })
         .await;
     if let Some(at) = verified {
         provider_keys::record_health(state.store(), owner, provider, |h| {
@@ -116,8 +119,10 @@ pub async fn rotate(
     )
     .await?;
     state
-        .keys()
-        .invalidate(Some(caller.org_id()), provider)
+        .changed(Change::ProviderKey {
+            org_id: Some(caller.org_id()),
+            provider,
+        })
         .await;
     Ok(Json(saved))
 }
@@ -143,8 +148,10 @@ pub async fn delete(
     )
     .await?;
     state
-        .keys()
-        .invalidate(Some(caller.org_id()), provider)
+        .changed(Change::ProviderKey {
+            org_id: Some(caller.org_id()),
+            provider,
+        })
         .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use byok_shared::colocated::Change;
 use byok_shared::domain::permissions::Manage;
 use byok_shared::domain::policy::{ParseMode, parse_document};
 use byok_shared::http::{Auth, JsonBody};
@@ -29,6 +30,10 @@ pub async fn create(
     let actor = view::actor(&caller);
     let saved =
         policies::create(state.store(), caller.org_id(), input.policy, Some(&actor)).await?;
-    state.policies().invalidate_org(caller.org_id());
+    state
+        .changed(Change::Policies {
+            org_id: caller.org_id(),
+        })
+        .await;
     Ok((StatusCode::CREATED, Json(view::policy(&saved))))
 }

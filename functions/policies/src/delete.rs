@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use byok_shared::colocated::Change;
 use byok_shared::domain::permissions::Manage;
 use byok_shared::http::Auth;
 use byok_shared::repo::policies;
@@ -23,6 +24,10 @@ pub async fn delete(
     caller.require_manage(Manage::Write)?;
     let name = path::name(&name)?;
     policies::delete(state.store(), caller.org_id(), name).await?;
-    state.policies().invalidate_org(caller.org_id());
+    state
+        .changed(Change::Policies {
+            org_id: caller.org_id(),
+        })
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -66,13 +66,15 @@ pub async fn explain(
         user_id: sample.user_id.as_deref(),
         trace_id: sample.trace_id.as_deref(),
     };
-    // The router will pass its health state here; explain from the API sees no cooldowns yet.
+    // The router's cooldowns when it shares this process (the local server); on Lambda they live in the
+    // router's own instances and none are shown.
+    let health = state.health(caller.org_id());
     let explanation = policies::explain(
         state.store(),
         caller.org_id(),
         name,
         &request,
-        state.cooldowns(),
+        health.as_ref(),
     )
     .await?;
     let would_use = explanation

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use byok_shared::colocated::Change;
 use byok_shared::domain::permissions::Manage;
 use byok_shared::domain::policy::{ParseMode, parse_document};
 use byok_shared::error::Error;
@@ -40,6 +41,10 @@ pub async fn update(
         Some(&actor),
     )
     .await?;
-    state.policies().invalidate_org(caller.org_id());
+    state
+        .changed(Change::Policies {
+            org_id: caller.org_id(),
+        })
+        .await;
     Ok(Json(view::policy(&saved)))
 }

@@ -3,19 +3,19 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use byok_shared::Result;
 use byok_shared::auth::Caller;
-use byok_shared::domain::policy::is_allowed;
-use byok_shared::error::Error;
 use byok_shared::http::{Auth, JsonBody};
-use byok_shared::providers::ClientFormat;
+use byok_shared::providers::{ClientFormat, ClientHeaders};
+use byok_shared::repo::idempotency::Stored;
 use byok_shared::routing::attempts;
-use byok_shared::routing::{Answer, Work, execute};
-use byok_shared::{AppState, Result};
+use byok_shared::routing::{Answer, Work};
 use serde_json::Value;
 
 use crate::idempotency::{self, Begin};
 use crate::request::{self, Parsed};
-use crate::{resolve, respond, usage};
+use crate::state::Gateway;
+use crate::{cost, pipeline, respond, stream, usage};
 
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "inference", operation_id = "chat_completions",
     request_body = crate::openapi::ChatRequest,
@@ -24,7 +24,7 @@ use crate::{resolve, respond, usage};
             content((crate::openapi::ChatCompletion = "application/json"), (crate::openapi::SseEvent = "text/event-stream"))),
     ))]
 pub async fn openai(
-    state: State<AppState>,
+    state: State<Gateway>,
     auth: Auth,
     headers: HeaderMap,
     body: JsonBody<Value>,
@@ -40,7 +40,7 @@ pub async fn openai(
             content((crate::openapi::Message = "application/json"), (crate::openapi::SseEvent = "text/event-stream"))),
     ))]
 pub async fn anthropic(
-    state: State<AppState>,
+    state: State<Gateway>,
     auth: Auth,
     headers: HeaderMap,
     body: JsonBody<Value>,
@@ -48,20 +48,8 @@ pub async fn anthropic(
     handle(state, auth, headers, body, ClientFormat::Anthropic).await
 }
 
-/// Checks every request passes before a provider is called: permission, allow-list, spend limit.
-pub async fn admit(state: &AppState, caller: &Caller, parsed: &Parsed) -> Result<()> {
-    caller.require_completions()?;
-    if !is_allowed(&caller.key, &parsed.model) {
-        return Err(
-            Error::forbidden(format!("this API key may not use {}", parsed.model))
-                .with_param("model"),
-        );
-    }
-    state.spend().check(state, caller).await
-}
-
 async fn handle(
-    State(state): State<AppState>,
+    State(gateway): State<Gateway>,
     Auth(caller): Auth,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
@@ -72,90 +60,97 @@ async fn handle(
     tracing::debug!(tags = ?parsed.metadata.tags, trace_id = ?parsed.metadata.trace_id,
         extra = parsed.metadata.extra.len(), "inference request");
     Ok(respond::noted(
-        serve(state, caller, headers, parsed, format).await,
+        serve(gateway, caller, headers, parsed, format).await,
         note,
     ))
 }
 
-/// An admitted, parsed request: idempotency, route, the engine, billing and the response.
+/// The client headers a same-format passthrough forwards (Anthropic's version and betas).
+fn client_headers(headers: &HeaderMap, format: ClientFormat) -> ClientHeaders {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    match format {
+        ClientFormat::Anthropic => ClientHeaders {
+            anthropic_version: text("anthropic-version"),
+            anthropic_beta: text("anthropic-beta"),
+        },
+        ClientFormat::OpenAi => ClientHeaders::default(),
+    }
+}
+
+/// An admitted, parsed request: idempotency, the pipeline, billing and the response.
 async fn serve(
-    state: AppState,
+    gateway: Gateway,
     caller: Caller,
     headers: HeaderMap,
     parsed: Parsed,
     format: ClientFormat,
 ) -> Result<Response> {
-    admit(&state, &caller, &parsed).await?;
-    let slot = match idempotency::begin(&state, &caller, &headers, parsed.stream).await? {
-        Begin::Replay(r) => {
-            let headers = respond::meta_headers(Some(&r.model), Some(&r.key_source), &[]);
-            let mut response = respond::json(r.body, headers);
-            if let Ok(v) = axum::http::HeaderValue::from_str(&r.attempts) {
-                response.headers_mut().insert(attempts::HEADER, v);
-            }
-            response.headers_mut().insert(
-                "idempotent-replayed",
-                axum::http::HeaderValue::from_static("true"),
-            );
-            return Ok(response);
-        }
-        Begin::Slot(slot) => Some(slot),
-        Begin::None => None,
-    };
-    let route = match resolve::route(&state, caller.org_id(), &parsed.model, &parsed.metadata).await
-    {
-        Ok(route) => route,
-        Err(e) => {
-            if let Some(slot) = slot {
-                slot.abandon(&state).await;
-            }
-            return Err(e);
-        }
-    };
+    pipeline::admit(&gateway, &caller, &parsed).await?;
+    let store = gateway.app().store();
+    let slot =
+        match idempotency::begin(store, &caller, &headers, &parsed.body, parsed.stream).await? {
+            Begin::Replay(stored) => return Ok(respond::replay(stored)),
+            Begin::Slot(slot) => Some(slot),
+            Begin::None => None,
+        };
+    let forwarded = client_headers(&headers, format);
     let work = Work::Chat {
         format,
+        stream: parsed.stream,
         body: &parsed.body,
+        headers: &forwarded,
     };
-    let served = match execute(&state, caller.org_id(), &route, work).await {
+    let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(served) => served,
-        Err(failed) => {
-            if let Some(billing) = usage::Billing::failed(&route) {
-                billing
-                    .bill(&state, &caller, &parsed.metadata, Default::default(), true)
-                    .await;
-            }
+        Err(stopped) => {
             if let Some(slot) = slot {
-                slot.abandon(&state).await;
+                slot.abandon(store).await;
             }
-            return Ok(respond::failed(failed));
+            return Ok(stopped.into_response());
         }
     };
     let headers = respond::served_headers(&served);
     let billing = usage::Billing::of(&served);
+    let model = served.qualified_model();
     match served.answer {
         Answer::Complete(done) => {
             let cost = billing
-                .bill(&state, &caller, &parsed.metadata, done.usage, false)
+                .bill(&gateway, &caller, &parsed.metadata, done.usage, false)
                 .await;
-            let body = respond::with_cost(done, cost);
+            let mut body = done.body;
+            cost::put(&mut body, cost);
             if let Some(slot) = slot {
-                let tried = attempts::header_value(&served.attempts);
-                slot.finish(&state, &body, &served.model, served.key.as_str(), &tried)
-                    .await;
+                let stored = Stored {
+                    body: body.clone(),
+                    model,
+                    key_source: served.key.as_str().to_owned(),
+                    attempts: attempts::header_value(&served.attempts),
+                };
+                slot.finish(store, stored).await;
             }
-            Ok(respond::json(body, headers))
+            Ok(respond::json(body, headers, &done.headers))
         }
-        Answer::Stream { head, rest } => {
-            let limit = state.config().max_stream;
-            let finish: respond::Finish = Box::new(move |final_usage, failed| {
+        Answer::Stream {
+            head,
+            rest,
+            headers: upstream,
+        } => {
+            let limit = gateway.app().config().max_stream;
+            let finish: stream::Finish = Box::new(move |final_usage, failed| {
                 Box::pin(async move {
                     let used = final_usage.unwrap_or_default();
                     billing
-                        .bill(&state, &caller, &parsed.metadata, used, failed)
+                        .bill(&gateway, &caller, &parsed.metadata, used, failed)
                         .await
                 })
             });
-            Ok(respond::stream(format, head, rest, headers, finish, limit))
+            let events = stream::Events { format, head, rest };
+            Ok(stream::response(events, headers, &upstream, finish, limit))
         }
     }
 }

@@ -2,15 +2,16 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::error::Error;
 use byok_shared::http::{Auth, JsonBody};
-use byok_shared::routing::{Answer, Work, execute};
-use byok_shared::{AppState, Result};
+use byok_shared::routing::{Answer, Work};
 use serde_json::Value;
 
-use crate::request::Parsed;
-use crate::{chat, request, resolve, respond, usage};
+use crate::request::{self, Parsed};
+use crate::state::Gateway;
+use crate::{cost, pipeline, respond, usage};
 
 #[utoipa::path(post, path = "/v1/embeddings", tag = "inference", operation_id = "embeddings",
     request_body = crate::openapi::EmbeddingsRequest,
@@ -18,38 +19,24 @@ use crate::{chat, request, resolve, respond, usage};
         (status = 200, description = "The embeddings (OpenAI format)", body = crate::openapi::Embeddings),
     ))]
 pub async fn embeddings(
-    State(state): State<AppState>,
+    State(gateway): State<Gateway>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
     let parsed = request::parse(body)?;
     let note = respond::note(&parsed);
-    Ok(respond::noted(serve(state, caller, parsed).await, note))
+    Ok(respond::noted(serve(gateway, caller, parsed).await, note))
 }
 
-async fn serve(state: AppState, caller: Caller, parsed: Parsed) -> Result<Response> {
+async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Response> {
     if parsed.stream {
         return Err(Error::invalid("stream", "embeddings do not stream"));
     }
-    chat::admit(&state, &caller, &parsed).await?;
-    let route = resolve::route(&state, caller.org_id(), &parsed.model, &parsed.metadata).await?;
-    let served = match execute(
-        &state,
-        caller.org_id(),
-        &route,
-        Work::Embeddings { body: &parsed.body },
-    )
-    .await
-    {
+    pipeline::admit(&gateway, &caller, &parsed).await?;
+    let work = Work::Embeddings { body: &parsed.body };
+    let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(served) => served,
-        Err(failed) => {
-            if let Some(billing) = usage::Billing::failed(&route) {
-                billing
-                    .bill(&state, &caller, &parsed.metadata, Default::default(), true)
-                    .await;
-            }
-            return Ok(respond::failed(failed));
-        }
+        Err(stopped) => return Ok(stopped.into_response()),
     };
     let headers = respond::served_headers(&served);
     let billing = usage::Billing::of(&served);
@@ -57,7 +44,9 @@ async fn serve(state: AppState, caller: Caller, parsed: Parsed) -> Result<Respon
         return Err(Error::internal("an embeddings call returned a stream"));
     };
     let cost = billing
-        .bill(&state, &caller, &parsed.metadata, done.usage, false)
+        .bill(&gateway, &caller, &parsed.metadata, done.usage, false)
         .await;
-    Ok(respond::json(respond::with_cost(done, cost), headers))
+    let mut body = done.body;
+    cost::put(&mut body, cost);
+    Ok(respond::json(body, headers, &done.headers))
 }

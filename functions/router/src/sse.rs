@@ -2,11 +2,13 @@
 //! the OpenAI `[DONE]` terminator, and an explicit error event when a committed stream fails.
 
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::error::Error;
-use crate::http::error_body;
-use crate::providers::{ClientFormat, StreamEvent};
+use byok_shared::error::Error;
+use byok_shared::http::error_body;
+use byok_shared::providers::{ClientFormat, StreamEvent};
+
+use crate::cost;
 
 pub fn encode(event: &StreamEvent) -> Bytes {
     let data = serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into());
@@ -18,11 +20,8 @@ pub fn encode(event: &StreamEvent) -> Bytes {
 
 /// Put `usage.cost` (USD, `null` when the price is unknown) into the event that carries the final usage.
 pub fn add_cost(event: &mut StreamEvent, cost: Option<f64>) {
-    if event.usage.is_none() {
-        return;
-    }
-    if let Some(usage) = event.data.get_mut("usage").and_then(Value::as_object_mut) {
-        usage.insert("cost".into(), cost.map_or(Value::Null, Value::from));
+    if event.usage.is_some() {
+        cost::put(&mut event.data, cost);
     }
 }
 
@@ -52,7 +51,7 @@ pub fn error_event(format: ClientFormat, error: &Error) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::Usage;
+    use byok_shared::providers::Usage;
 
     #[test]
     fn frames_follow_each_format() {
@@ -97,7 +96,7 @@ mod tests {
     #[test]
     fn error_events_are_explicit() {
         let e = Error::new(
-            crate::error::ErrorKind::Upstream,
+            byok_shared::error::ErrorKind::Upstream,
             "openai stream ended early",
         );
         let openai = error_event(ClientFormat::OpenAi, &e);

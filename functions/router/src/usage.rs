@@ -1,7 +1,6 @@
 //! Billing a served (or failed) request: cost from the catalogue, usage counters, the key's monthly spend,
 //! and the own key's last-used time. Awaited before the response completes (Lambda freezes after it).
 
-use byok_shared::AppState;
 use byok_shared::auth::Caller;
 use byok_shared::catalogue::Catalogue;
 use byok_shared::domain::policy::KeyKind;
@@ -14,6 +13,7 @@ use byok_shared::repo::{apikeys, usage};
 use byok_shared::routing;
 
 use crate::request::Metadata;
+use crate::state::Gateway;
 
 /// Who answered: what a served request is billed as.
 #[derive(Debug, Clone)]
@@ -26,13 +26,9 @@ pub struct Billing {
 
 impl Billing {
     pub fn of(served: &routing::Served) -> Self {
-        let model = served
-            .model
-            .split_once('/')
-            .map_or(served.model.as_str(), |(_, m)| m);
         Self {
             provider: served.provider,
-            model: model.to_owned(),
+            model: served.model.clone(),
             key: Some(served.key),
         }
     }
@@ -47,18 +43,19 @@ impl Billing {
     }
 
     /// Record `usage` and return its cost (USD; `None` when the catalogue has no price for the model).
-    /// The spend cache is raised at once; the store writes run where `state.usage_writes()` says.
+    /// The spend cache is raised at once; the store writes run where the router's `usage_writes` says.
     pub async fn bill(
         &self,
-        state: &AppState,
+        gateway: &Gateway,
         caller: &Caller,
         metadata: &Metadata,
         usage: Usage,
         error: bool,
     ) -> Option<f64> {
         let cost = Catalogue::cost(self.provider, &self.model, &usage);
-        state
-            .spend()
+        let caches = gateway.caches();
+        caches
+            .spend
             .add(caller.api_key_id(), cost.unwrap_or(0.0))
             .await;
         let event = UsageEvent {
@@ -75,23 +72,24 @@ impl Billing {
             cost,
             error,
         };
-        let write = record(state.clone(), caller.clone(), self.provider, event);
-        state.usage_writes().run(write).await;
+        let write = record(gateway.clone(), caller.clone(), self.provider, event);
+        caches.usage_writes.run(write).await;
         cost
     }
 }
 
 /// The store writes of one request: its usage counters, and (at most once a minute per instance) the
 /// last-used times of the API key and of the own provider key.
-async fn record(state: AppState, caller: Caller, provider: Provider, event: UsageEvent) {
-    if let Err(e) = usage::record(state.store(), caller.org_id(), &event).await {
+async fn record(gateway: Gateway, caller: Caller, provider: Provider, event: UsageEvent) {
+    let store = gateway.app().store();
+    if let Err(e) = usage::record(store, caller.org_id(), &event).await {
         tracing::error!(error = %e.message, "usage could not be recorded");
     }
     let now = event.at;
-    let marks = state.last_used();
+    let marks = &gateway.caches().last_used;
     let api_key = format!("apikey#{}", caller.api_key_id());
     if !event.error && marks.first_in_window(api_key).await {
-        let marked = apikeys::mark_used(state.store(), caller.org_id(), caller.api_key_id(), now);
+        let marked = apikeys::mark_used(store, caller.org_id(), caller.api_key_id(), now);
         if let Err(e) = marked.await {
             tracing::warn!(error = %e.message, "API key last-used time could not be recorded");
         }
@@ -99,9 +97,8 @@ async fn record(state: AppState, caller: Caller, provider: Provider, event: Usag
     let own_key = format!("byok#{}#{}", caller.org_id(), provider);
     if event.is_byok && !event.error && marks.first_in_window(own_key).await {
         let owner = Owner::Org(caller.org_id());
-        let update = provider_keys::record_health(state.store(), owner, provider, |h| {
-            h.last_used_at = Some(now)
-        });
+        let update =
+            provider_keys::record_health(store, owner, provider, |h| h.last_used_at = Some(now));
         if let Err(e) = update.await {
             tracing::warn!(error = %e.message, "key last-used time could not be recorded");
         }

@@ -1,7 +1,7 @@
 //! Extractors: the authenticated caller, and JSON bodies whose every rejection is an OpenAI-shaped error.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -13,10 +13,14 @@ use crate::error::{Error, ErrorKind};
 /// The authenticated caller, from `Authorization: Bearer <key>` or (Anthropic clients) `x-api-key`.
 pub struct Auth(pub Caller);
 
-impl FromRequestParts<AppState> for Auth {
+impl<S> FromRequestParts<S> for Auth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let bearer = parts
             .headers
             .get(AUTHORIZATION)
@@ -34,7 +38,9 @@ impl FromRequestParts<AppState> for Auth {
         let presented = bearer.or(api_key).ok_or_else(|| {
             Error::unauthenticated("missing API key: send Authorization: Bearer <key>")
         })?;
-        authenticate(state, presented).await.map(Auth)
+        authenticate(&AppState::from_ref(state), presented)
+            .await
+            .map(Auth)
     }
 }
 

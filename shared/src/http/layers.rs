@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -29,14 +29,22 @@ pub struct AccessNote {
 }
 
 /// Apply the common layers and turn the router into a service-ready one.
-pub fn finish(router: Router<AppState>, state: AppState) -> Router {
-    let limit = state.config().max_body_bytes;
+pub fn finish<S>(router: Router<S>, state: S) -> Router
+where
+    AppState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let limit = AppState::from_ref(&state).config().max_body_bytes;
+    layers(router.with_state(state), limit)
+}
+
+/// The common layers, for routers whose states are already given (the merged local server).
+pub fn layers(router: Router, max_body_bytes: usize) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(access_log))
-        .with_state(state)
 }
 
 async fn not_found() -> Error {

@@ -8,4 +8,4 @@ pub mod openapi;
 
 pub use error::error_body;
 pub use extract::{Auth, JsonBody, QueryParams};
-pub use layers::{AccessNote, finish};
+pub use layers::{AccessNote, finish, layers};

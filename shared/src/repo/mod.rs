@@ -4,8 +4,10 @@
 //! - `ORG#<org>` / `ORG` — the organisation (with the count of its manage:write keys)
 //! - `ORG#<org>` / `APIKEY#<id>` — a gateway API key record
 //! - `KEYHASH#<sha256>` / `KEYHASH` — lookup from a presented secret's hash to its org and key id
+//! - `ORG#<org>` / `IDEM#<api_key_id>#<sha256>` — an `Idempotency-Key`'s claim and answer (TTL)
 
 pub mod apikeys;
+pub mod idempotency;
 pub mod orgs;
 pub mod platform_keys;
 pub mod policies;

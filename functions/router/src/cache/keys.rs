@@ -4,19 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cipher::Cipher;
-use crate::domain::policy::KeyKind;
-use crate::domain::provider::Provider;
-use crate::error::Result;
-use crate::repo::provider_keys::{self, Owner};
-use crate::secret::Secret;
-use crate::store::Store;
+use byok_shared::Result;
+use byok_shared::cipher::Cipher;
+use byok_shared::domain::policy::KeyKind;
+use byok_shared::domain::provider::Provider;
+use byok_shared::repo::provider_keys::{self, Owner};
+use byok_shared::secret::Secret;
+use byok_shared::store::Store;
 
 /// Whose key: `Some(org)` for an org's own, `None` for the platform's.
-type Slot = (Option<String>, Provider);
+type Whose = (Option<String>, Provider);
 
 pub struct KeyCache {
-    cache: moka::future::Cache<Slot, Option<Arc<Secret>>>,
+    cache: moka::future::Cache<Whose, Option<Arc<Secret>>>,
 }
 
 impl KeyCache {
@@ -54,7 +54,7 @@ impl KeyCache {
                     .map(|k| k.map(Arc::new))
             })
             .await
-            .map_err(|e| (*e).clone())
+            .map_err(Into::into)
     }
 
     /// Forget a key at once (after a change on this instance); other instances converge within the TTL.

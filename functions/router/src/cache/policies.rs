@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::policy::Policy;
-use crate::error::{Error, Result};
-use crate::repo::policies;
-use crate::store::Store;
+use byok_shared::domain::policy::Policy;
+use byok_shared::error::{Error, Result};
+use byok_shared::repo::policies;
+use byok_shared::store::Store;
 
 /// A policy with the nested policies it can reach.
 pub struct Loaded {
@@ -44,7 +44,7 @@ impl PolicyCache {
                 }))
             })
             .await
-            .map_err(|e: Arc<Error>| (*e).clone())
+            .map_err(Into::into)
     }
 
     /// Forget every cached policy of the org: a change to one may change the routes of those nesting it.

@@ -6,11 +6,13 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
-use crate::auth::Caller;
-use crate::error::Result;
-use crate::error::{Error, ErrorKind};
-use crate::repo::usage;
+use byok_shared::Result;
+use byok_shared::auth::Caller;
+use byok_shared::error::{Error, ErrorKind};
+use byok_shared::repo::usage;
+use byok_shared::store::Store;
+
+use crate::usage_writes::UsageWrites;
 
 pub struct SpendCache {
     cache: moka::future::Cache<String, f64>,
@@ -26,7 +28,12 @@ impl SpendCache {
         }
     }
 
-    pub async fn check(&self, state: &AppState, caller: &Caller) -> Result<()> {
+    pub async fn check(
+        &self,
+        store: &dyn Store,
+        writes: &UsageWrites,
+        caller: &Caller,
+    ) -> Result<()> {
         let limit = caller.key.monthly_limit;
         if limit <= 0.0 {
             return Ok(());
@@ -36,17 +43,10 @@ impl SpendCache {
             .cache
             .try_get_with(id.clone(), async {
                 // Writes still running behind earlier responses count too.
-                state.usage_writes().settled().await;
-                usage::month_spend(
-                    state.store(),
-                    caller.org_id(),
-                    Some(&id),
-                    chrono::Utc::now(),
-                )
-                .await
+                writes.settled().await;
+                usage::month_spend(store, caller.org_id(), Some(&id), chrono::Utc::now()).await
             })
-            .await
-            .map_err(|e: std::sync::Arc<Error>| (*e).clone())?;
+            .await?;
         if spent >= limit {
             return Err(Error::new(
                 ErrorKind::SpendLimit,

@@ -87,12 +87,15 @@ pub async fn gateway_with(
     }
 }
 
-/// The router function's routes plus the management routes tests need (policies), as on the local server.
+/// The router function's routes plus the management routes tests need (policies), as on the local server
+/// (whose wiring this repeats: the router's caches connected to the policies' changes).
 fn byok_cli_free_app(state: byok_shared::AppState) -> Router {
+    let gateway = byok_router::Gateway::new(state.clone());
+    state.connect(gateway.colocated());
     let routes = Router::new()
-        .merge(byok_router::routes())
-        .merge(byok_policies::routes());
-    byok_shared::http::finish(routes, state)
+        .merge(byok_router::routes().with_state(gateway))
+        .merge(byok_policies::routes().with_state(state.clone()));
+    byok_shared::http::layers(routes, state.config().max_body_bytes)
 }
 
 impl Gateway {

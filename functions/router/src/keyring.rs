@@ -1,0 +1,49 @@
+//! The engine's view of one org's provider keys: decrypted through the hot-path cache, and a rejection
+//! recorded on the own key's health (the platform key's health is the operator's, kept in logs).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use byok_shared::domain::policy::KeyKind;
+use byok_shared::domain::provider::Provider;
+use byok_shared::error::Error;
+use byok_shared::providers::ProviderError;
+use byok_shared::repo::provider_keys::{self, Owner};
+use byok_shared::routing::KeyRing;
+use byok_shared::secret::Secret;
+
+use crate::state::Gateway;
+
+pub struct OrgKeys<'a> {
+    pub gateway: &'a Gateway,
+    pub org_id: &'a str,
+}
+
+#[async_trait]
+impl KeyRing for OrgKeys<'_> {
+    async fn key(&self, provider: Provider, kind: KeyKind) -> Result<Option<Arc<Secret>>, Error> {
+        let app = self.gateway.app();
+        let cache = &self.gateway.caches().keys;
+        cache
+            .get(app.store(), app.cipher(), self.org_id, provider, kind)
+            .await
+    }
+
+    async fn rejected(&self, provider: Provider, kind: KeyKind, error: &ProviderError) {
+        if kind != KeyKind::Own {
+            return;
+        }
+        let message = format!(
+            "{} {}",
+            error.status.map(|s| s.to_string()).unwrap_or_default(),
+            error.message
+        );
+        let store = self.gateway.app().store();
+        let update = provider_keys::record_health(store, Owner::Org(self.org_id), provider, |h| {
+            h.last_error = Some(message.trim().to_owned());
+        });
+        if let Err(e) = update.await {
+            tracing::warn!(error = %e.message, "could not record key health");
+        }
+    }
+}

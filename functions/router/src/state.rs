@@ -1,0 +1,97 @@
+//! The router function's state: the shared [`AppState`] (ports, configuration, provider client) plus the
+//! caches only the router uses. Built once per cold start, or once by the local server, which also connects
+//! the caches to the management functions' changes (`byok_shared::colocated`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::FromRef;
+use byok_shared::AppState;
+use byok_shared::colocated::{Change, Colocated};
+use byok_shared::domain::policy::CooldownView;
+use byok_shared::routing::cooldown::Cooldowns;
+
+use crate::cache::keys::KeyCache;
+use crate::cache::last_used::LastUsed;
+use crate::cache::policies::PolicyCache;
+use crate::cache::spend::SpendCache;
+use crate::usage_writes::UsageWrites;
+
+#[derive(Clone)]
+pub struct Gateway {
+    app: AppState,
+    caches: Arc<Caches>,
+}
+
+/// The router's in-memory state.
+pub struct Caches {
+    pub keys: KeyCache,
+    pub policies: PolicyCache,
+    pub spend: SpendCache,
+    pub cooldowns: Cooldowns,
+    pub last_used: LastUsed,
+    pub usage_writes: UsageWrites,
+}
+
+impl Gateway {
+    pub fn new(app: AppState) -> Self {
+        let ttl = app.config().cache_ttl;
+        let usage_writes = if app.config().usage_behind_response {
+            UsageWrites::behind_response()
+        } else {
+            UsageWrites::inline()
+        };
+        let caches = Caches {
+            keys: KeyCache::new(ttl),
+            policies: PolicyCache::new(ttl),
+            spend: SpendCache::new(ttl),
+            cooldowns: Cooldowns::default(),
+            last_used: LastUsed::default(),
+            usage_writes,
+        };
+        Self {
+            app,
+            caches: Arc::new(caches),
+        }
+    }
+
+    pub fn app(&self) -> &AppState {
+        &self.app
+    }
+
+    pub fn caches(&self) -> &Caches {
+        &self.caches
+    }
+
+    /// The caches, to connect to the other functions' changes when they share this process.
+    pub fn colocated(&self) -> Arc<dyn Colocated> {
+        self.caches.clone()
+    }
+
+    /// Returns once every usage write started so far has finished (read-your-writes, and shutdown).
+    pub async fn settled(&self) {
+        self.caches.usage_writes.settled().await;
+    }
+}
+
+impl FromRef<Gateway> for AppState {
+    fn from_ref(gateway: &Gateway) -> AppState {
+        gateway.app.clone()
+    }
+}
+
+#[async_trait]
+impl Colocated for Caches {
+    async fn changed(&self, change: Change<'_>) {
+        match change {
+            Change::ProviderKey { org_id, provider } => {
+                self.keys.invalidate(org_id, provider).await;
+            }
+            Change::Policies { org_id } => self.policies.invalidate_org(org_id),
+        }
+    }
+
+    fn health<'a>(&'a self, org_id: &'a str) -> Box<dyn CooldownView + 'a> {
+        Box::new(self.cooldowns.of(org_id))
+    }
+}

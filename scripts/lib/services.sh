@@ -158,7 +158,10 @@ byok_ddb_dir() {
 # --- services ---------------------------------------------------------------
 
 # N distinct free loopback ports, space-separated (kernel-chosen, all held open
-# together so they differ; there is a small race until the service binds).
+# together so they differ). Racy: the ports are released before the service
+# binds them, and any process binding port 0 meanwhile may be handed one (on a
+# machine running other test suites this happens). Prefer a service that binds
+# port 0 itself and reports its address (byok_wait_line).
 byok_free_ports() {
   "${BYOK_PYTHON}" - "${1:-1}" <<'PY'
 import socket, sys
@@ -195,6 +198,27 @@ _byok_wait() {
     sleep 0.2
   done
   return 2
+}
+
+# What byok serve --addr 127.0.0.1:0 and mock-providers print once they listen (see byok_wait_line).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+BYOK_SERVE_URL_LINE='^byok: listening on http://127\.0\.0\.1:[0-9]+$'
+# shellcheck disable=SC2034
+BYOK_MOCK_URLS_LINE='^\{"anthropic":"http://[^"]+","google":"http://[^"]+","openai":"http://[^"]+","xai":"http://[^"]+"\}$'
+
+# byok_wait_line NAME PID LOG REGEX: wait (up to BYOK_SERVICE_TIMEOUT) until process PID has written a line
+# matching the extended REGEX to LOG, and print that line. A process that listens on port 0 and reports the
+# address it got (byok serve: "byok: listening on http://...", mock-providers: one JSON line of base URLs) is
+# then known to be listening on exactly that address: no port is chosen ahead and raced for. Returns 1 (with
+# the log's tail) if the process exits first, 2 on timeout.
+byok_wait_line() {
+  local name="$1" pid="$2" log="$3" regex="$4" rc=0
+  _byok_wait "$name" "$pid" "$log" grep -Eq "$regex" "$log" || rc=$?
+  case $rc in
+    0) grep -Em1 "$regex" "$log" ;;
+    1) byok_log "$name exited before it was ready (log: $log)"; _byok_log_tail "$log"; return 1 ;;
+    *) byok_log "$name not ready after ${BYOK_SERVICE_TIMEOUT}s (log: $log)"; _byok_log_tail "$log"; return 2 ;;
+  esac
 }
 
 _byok_log_tail() {

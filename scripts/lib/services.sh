@@ -158,7 +158,10 @@ byok_ddb_dir() {
 # --- services ---------------------------------------------------------------
 
 # N distinct free loopback ports, space-separated (kernel-chosen, all held open
-# together so they differ; there is a small race until the service binds).
+# together so they differ). Racy: the ports are released before the service
+# binds them, and any process binding port 0 meanwhile may be handed one (on a
+# machine running other test suites this happens). Prefer a service that binds
+# port 0 itself and reports its address (byok_wait_line).
 byok_free_ports() {
   "${BYOK_PYTHON}" - "${1:-1}" <<'PY'
 import socket, sys
@@ -168,6 +171,19 @@ for _ in range(int(sys.argv[1])):
     s.bind(("127.0.0.1", 0))
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# byok_port_free PORT: true when nothing listens on PORT on any local address
+# (a bind to all interfaces succeeds).
+byok_port_free() {
+  "${BYOK_PYTHON}" - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("0.0.0.0", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
 PY
 }
 
@@ -182,6 +198,27 @@ _byok_wait() {
     sleep 0.2
   done
   return 2
+}
+
+# What byok serve --addr 127.0.0.1:0 and mock-providers print once they listen (see byok_wait_line).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+BYOK_SERVE_URL_LINE='^byok: listening on http://127\.0\.0\.1:[0-9]+$'
+# shellcheck disable=SC2034
+BYOK_MOCK_URLS_LINE='^\{"anthropic":"http://[^"]+","google":"http://[^"]+","openai":"http://[^"]+","xai":"http://[^"]+"\}$'
+
+# byok_wait_line NAME PID LOG REGEX: wait (up to BYOK_SERVICE_TIMEOUT) until process PID has written a line
+# matching the extended REGEX to LOG, and print that line. A process that listens on port 0 and reports the
+# address it got (byok serve: "byok: listening on http://...", mock-providers: one JSON line of base URLs) is
+# then known to be listening on exactly that address: no port is chosen ahead and raced for. Returns 1 (with
+# the log's tail) if the process exits first, 2 on timeout.
+byok_wait_line() {
+  local name="$1" pid="$2" log="$3" regex="$4" rc=0
+  _byok_wait "$name" "$pid" "$log" grep -Eq "$regex" "$log" || rc=$?
+  case $rc in
+    0) grep -Em1 "$regex" "$log" ;;
+    1) byok_log "$name exited before it was ready (log: $log)"; _byok_log_tail "$log"; return 1 ;;
+    *) byok_log "$name not ready after ${BYOK_SERVICE_TIMEOUT}s (log: $log)"; _byok_log_tail "$log"; return 2 ;;
+  esac
 }
 
 _byok_log_tail() {
@@ -212,16 +249,25 @@ _byok_start() {
 # no telemetry) and moto (KMS etc.) on free loopback ports, and export the
 # environment the tests read. Retries with new ports if a service loses the
 # port race and exits early.
+#
+# byok_services_start [DDB_PORT MOTO_PORT MOTO_HOST]: fixed ports instead (for
+# scripts/sam-local, whose env.json names them), moto bound to MOTO_HOST
+# (default 127.0.0.1); a port already in use is then an error, not a retry.
 byok_services_start() {
-  local ddb_dir pd pm try rc t0 t1
+  local ddb_dir pd pm try rc t0 t1 fixed_pd="${1:-}" fixed_pm="${2:-}" moto_host="${3:-127.0.0.1}"
   ddb_dir="$(byok_ddb_dir)" || byok_die "DynamoDB Local not installed (run byok_tools_install)"
   [[ -x "$BYOK_VENV/bin/moto_server" ]] || byok_die "moto_server not installed (run byok_tools_install)"
   mkdir -p "$BYOK_LOGS"
   t0="$(byok_now)"
+  if [[ -n "$fixed_pd" ]]; then
+    byok_port_free "$fixed_pd" || byok_die "port $fixed_pd (DynamoDB Local) is already in use"
+    byok_port_free "$fixed_pm" || byok_die "port $fixed_pm (moto) is already in use"
+  fi
   # A service that exits early (e.g. it lost the race for its port) is retried
   # on new ports; one that hangs past the timeout is not.
   for try in 1 2 3; do
     read -r pd pm <<<"$(byok_free_ports 2)"
+    if [[ -n "$fixed_pd" ]]; then pd="$fixed_pd" pm="$fixed_pm"; fi
     # DynamoDB Local has no bind-address option: it listens on all interfaces
     # (random high port, in-memory, dies with this script).
     rc=0
@@ -231,18 +277,18 @@ byok_services_start() {
       -jar "$ddb_dir/DynamoDBLocal.jar" -inMemory -sharedDb -disableTelemetry -port "$pd" || rc=$?
     ((rc == 0)) && break
     byok_services_stop
-    ((rc == 1 && try < 3)) || byok_die "DynamoDB Local did not start"
+    ((rc == 1 && try < 3)) && [[ -z "$fixed_pd" ]] || byok_die "DynamoDB Local did not start"
   done
   t1="$(byok_now)"
   byok_log "DynamoDB Local $(basename "$ddb_dir") on 127.0.0.1:$pd ready in $(byok_since "$t0")s"
   for try in 1 2 3; do
     rc=0
     _byok_start moto "$BYOK_LOGS/moto.log" "http://127.0.0.1:$pm/moto-api/" \
-      "$BYOK_VENV/bin/moto_server" -H 127.0.0.1 -p "$pm" || rc=$?
+      "$BYOK_VENV/bin/moto_server" -H "$moto_host" -p "$pm" || rc=$?
     ((rc == 0)) && break
     # Only moto is stopped here: keep DynamoDB Local running.
     _byok_stop_pid "${BYOK_SERVICE_PIDS[-1]}"; unset 'BYOK_SERVICE_PIDS[-1]'
-    ((rc == 1 && try < 3)) || byok_die "moto server did not start"
+    ((rc == 1 && try < 3)) && [[ -z "$fixed_pm" ]] || byok_die "moto server did not start"
     read -r pm <<<"$(byok_free_ports 1)"
   done
   byok_log "moto server on 127.0.0.1:$pm ready in $(byok_since "$t1")s"

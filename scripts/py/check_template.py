@@ -11,6 +11,12 @@
 2. Every function is built by cargo-lambda from the workspace root, with its own binary.
 3. events/: every fixture is a well-formed aws-proxy event for a route of the function named
    by its folder, every route has at least one fixture, and events/README.md lists each one.
+4. env.json (`sam local invoke|start-api --env-vars env.json`, scripts/sam-local): one entry per
+   function of the template and no other, and each entry reaches its function: resolved by SAM
+   CLI's own code (its function provider and environment resolution), every variable of the entry
+   has the entry's value. SAM silently drops a variable the template does not declare, so this is
+   what catches an env.json that looks right and does nothing. Endpoints point at the host
+   (host.docker.internal), the same in every entry.
 Prints what it checked; exits 1 on the first list of problems.
 """
 
@@ -57,6 +63,58 @@ def function_of(uri) -> str | None:
     text = json.dumps(uri)
     m = re.search(r"\$\{(\w+)\.Arn\}", text)
     return m.group(1) if m else None
+
+
+HOST_URL_VARS = [
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_KMS",
+    "BYOK_OPENAI_BASE_URL",
+    "BYOK_ANTHROPIC_BASE_URL",
+    "BYOK_GOOGLE_BASE_URL",
+    "BYOK_XAI_BASE_URL",
+]
+
+
+def check_env_json(function_ids: set[str]) -> None:
+    from urllib.parse import urlparse
+
+    from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+    from samcli.local.lambdafn.env_vars import EnvironmentVariables
+
+    path = ROOT / "env.json"
+    try:
+        env = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        problem(f"env.json: {e}")
+        return
+    if set(env) != function_ids:
+        problem(f"env.json: entries {sorted(env)} differ from the template's functions {sorted(function_ids)}")
+    before = len(problems)
+    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
+    for fn in SamFunctionProvider(stacks).get_all():
+        wanted = env.get(fn.name)
+        if not isinstance(wanted, dict):
+            continue
+        declared = dict((fn.environment or {}).get("Variables", {}))
+        resolved = EnvironmentVariables(
+            fn.name, fn.memory, fn.timeout, fn.handler, fn.logging_config,
+            variables=declared, shell_env_values={}, override_values=wanted, aws_creds={},
+        ).resolve()
+        for name, value in sorted(wanted.items()):
+            if resolved.get(name) != value:
+                problem(
+                    f"env.json: {fn.name}.{name} does not reach the function under sam local "
+                    f"(it gets {resolved.get(name)!r}): declare it in template.yaml"
+                )
+        for name in HOST_URL_VARS:
+            url = urlparse(str(wanted.get(name, "")))
+            if url.hostname != "host.docker.internal" or not url.port:
+                problem(f"env.json: {fn.name}.{name} must be http://host.docker.internal:<port>")
+            if wanted.get(name) != next(iter(env.values())).get(name):
+                problem(f"env.json: {fn.name}.{name} differs from the other functions' (scripts/sam-local reads one)")
+    if len(problems) == before:
+        print(f"env.json: {len(env)} functions, every variable reaches its function under sam local")
 
 
 def main() -> int:
@@ -181,6 +239,9 @@ def main() -> int:
         for method, resource in sorted(rs - covered[binary]):
             problem(f"events/{binary}/: no fixture for {method} {resource}")
     print(f"events: {count} fixtures, every route covered" if not problems else f"events: {count} fixtures")
+
+    # 4. env.json
+    check_env_json(set(functions))
 
     if problems:
         for p in problems:

@@ -63,21 +63,30 @@ async fn tampered_ciphertext_fails(backend: Backend) {
     let b = TestBackend::new(backend).await;
     let c = ctx("org_a", "openai", "pk_1");
     let sealed = b.cipher.encrypt(&Secret::new(KEY), &c).await.unwrap();
+    // Each is the ciphertext's fault, never the key service's: `Rejected` (a 500 naming a bad stored key),
+    // not `Unavailable` (a 503 that tells the caller to retry what can never succeed).
     for at in [sealed.len() / 2, sealed.len() - 1] {
         let mut bad = sealed.clone();
         bad[at] ^= 0x01;
-        assert!(
-            b.cipher.decrypt(&bad, &c).await.is_err(),
-            "flipped byte {at} still decrypts"
+        assert_eq!(
+            b.cipher.decrypt(&bad, &c).await.unwrap_err(),
+            CipherError::Rejected,
+            "flipped byte {at}"
         );
     }
-    assert!(
+    assert_eq!(
         b.cipher
             .decrypt(&sealed[..sealed.len() - 1], &c)
             .await
-            .is_err()
+            .unwrap_err(),
+        CipherError::Rejected,
+        "truncated"
     );
-    assert!(b.cipher.decrypt(&[], &c).await.is_err());
+    assert_eq!(
+        b.cipher.decrypt(&[], &c).await.unwrap_err(),
+        CipherError::Rejected,
+        "empty"
+    );
 }
 
 async fn ciphertext_hides_plaintext(backend: Backend) {

@@ -128,7 +128,8 @@ async fn kms_outage_gives_503_on_create_and_falls_over_to_the_platform_key() {
     assert_eq!(error["code"], "unavailable", "{}", r.text);
     assert!(took < BOUND, "create took {took:?} with KMS down");
     let (r, _) = send(Method::GET, "/v1/byok/anthropic", None).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let error = assert_error(&r, StatusCode::NOT_FOUND);
+    assert_eq!(error["message"], "no anthropic key is stored", "{}", r.text);
     // Rotating too, and the stored key is unchanged.
     let before = store
         .get(&format!("ORG#{}", org.org_id), "BYOK#openai")

@@ -3,6 +3,7 @@
 use axum::http::{Method, StatusCode};
 use byok_shared::domain::permissions::{Completions, Manage};
 use byok_shared::domain::provider::Provider;
+use byok_shared::error::ErrorKind;
 use byok_shared::repo::provider_keys::{self, Owner};
 use byok_testkit::http::{assert_error, call};
 use byok_testkit::{Backend, TestBackend, fixtures, logs};
@@ -454,20 +455,26 @@ async fn moved_ciphertext_does_not_decrypt(kind: Backend) {
         .unwrap();
     row.pk = format!("ORG#{}", other.org_id);
     store.put(&row).await.unwrap();
+    // The cipher rejects it (`CipherError::Rejected`, which the repository reports as a stored key that does
+    // not decrypt under its context), not a missing row or an unavailable key service.
+    let rejected = |e: byok_shared::Error| {
+        assert_eq!(e.kind, ErrorKind::Internal, "{e:?}");
+        assert_eq!(
+            e.message, "a stored provider key does not decrypt under its context",
+            "{e:?}"
+        );
+    };
     let stolen =
         provider_keys::decrypt(store, cipher, Owner::Org(&other.org_id), Provider::OpenAi).await;
-    assert!(
-        stolen.is_err(),
-        "a ciphertext moved to another org decrypted"
-    );
+    rejected(stolen.expect_err("a ciphertext moved to another org decrypted"));
     // Same org, another provider's row.
     row.pk = format!("ORG#{}", org.org_id);
     row.sk = "BYOK#xai".into();
     store.put(&row).await.unwrap();
-    assert!(
+    rejected(
         provider_keys::decrypt(store, cipher, owner, Provider::Xai)
             .await
-            .is_err()
+            .expect_err("a ciphertext moved to another provider's row decrypted"),
     );
 }
 

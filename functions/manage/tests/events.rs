@@ -1,9 +1,14 @@
 //! Every API Gateway fixture in events/byok-manage, parsed by lambda_http as on Lambda, through the router.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use byok_shared::domain::permissions::{Completions, Manage, Permissions};
+use byok_shared::domain::usage::{Resolution, UsageEvent, bucket_start};
 use byok_shared::repo::apikeys::{self, NewKey};
+use byok_shared::repo::usage;
+use byok_testkit::http::{assert_error, call};
 use byok_testkit::{Backend, TestBackend, events, fixtures};
+use chrono::Utc;
+use serde_json::json;
 
 const FIXTURE_ID: &str = "key_01jf3k8v5q2w7r9t4y6m8n0p2c";
 
@@ -25,19 +30,163 @@ async fn every_fixture_is_served() {
     let (seeded, _) = apikeys::create(store, &org.org_id, new, None)
         .await
         .unwrap();
+    // Usage for the usage fixtures: at the start of this month, inside both fixtures' windows (apikey-usage
+    // from 2026-11-01, org-usage this month by default).
+    let at = bucket_start(Utc::now(), Resolution::Month);
+    for (provider, model, cost) in [
+        ("openai", "gpt-4.1-mini", 0.5),
+        ("anthropic", "claude-sonnet-4-5", 1.25),
+    ] {
+        let event = UsageEvent {
+            at,
+            api_key_id: seeded.api_key_id.clone(),
+            provider: provider.into(),
+            model: model.into(),
+            is_byok: true,
+            user_id: None,
+            input_tokens: 100,
+            output_tokens: 20,
+            cached_tokens: 0,
+            reasoning_tokens: 0,
+            cost: Some(cost),
+            error: false,
+        };
+        usage::record(store, &org.org_id, &event).await.unwrap();
+    }
     let app = byok_manage::router(backend.state(|_| {}));
     let expected = [
         ("apikey-create.json", StatusCode::CREATED),
         ("apikey-list.json", StatusCode::OK),
-        ("apikey-get.json", StatusCode::OK),
         ("apikey-limit.json", StatusCode::NO_CONTENT),
+        ("apikey-get.json", StatusCode::OK),
         ("apikey-usage.json", StatusCode::OK),
         ("org-get.json", StatusCode::OK),
         ("org-usage.json", StatusCode::OK),
         ("apikey-delete.json", StatusCode::NO_CONTENT),
     ];
-    events::run_fixtures("byok-manage", &app, &org.admin, &expected, |text| {
+    let r = events::run_fixtures("byok-manage", &app, &org.admin, &expected, |text| {
         text.replace(FIXTURE_ID, &seeded.api_key_id)
     })
     .await;
+
+    // apikey-create.json: the new key, shown once, with what the fixture asked for.
+    let created = &r["apikey-create.json"].body;
+    let (new_id, secret) = (
+        created["api_key_id"].as_str().expect("api_key_id"),
+        created["api_key"].as_str().expect("api_key"),
+    );
+    assert!(new_id.starts_with("key_"), "{created}");
+    assert!(
+        secret.starts_with("bgk_") && secret.len() == 68,
+        "{created}"
+    );
+    let listed = &r["apikey-list.json"];
+    let mut names: Vec<&str> = listed.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|k| k["name"].as_str().expect("name"))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["admin", "checkout-service", "seeded"],
+        "{}",
+        listed.text
+    );
+    let new = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "checkout-service")
+        .unwrap();
+    assert_eq!(new["monthly_limit"], 50.0);
+    assert_eq!(
+        new["permissions"],
+        json!({"manage": "none", "completions": "write"})
+    );
+    for (name, response) in r.iter().filter(|(name, _)| *name != "apikey-create.json") {
+        assert!(
+            !response.text.contains(&secret[4..]),
+            "{name} shows the new key again: {}",
+            response.text
+        );
+    }
+    // apikey-get.json reads the seeded key, with the limit apikey-limit.json set (it was 5).
+    let got = &r["apikey-get.json"].body;
+    assert_eq!(
+        (&got["api_key_id"], &got["name"], &got["monthly_limit"]),
+        (&json!(seeded.api_key_id), &json!("seeded"), &json!(100.0)),
+        "{got}"
+    );
+    let rows = |name: &str| -> Vec<(String, i64, f64)> {
+        let body = &r[name].body;
+        let mut rows: Vec<(String, i64, f64)> = body["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {body}"))
+            .iter()
+            .map(|row| {
+                (
+                    row["group"].to_string(),
+                    row["requests"].as_i64().unwrap(),
+                    row["cost"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows
+    };
+    assert_eq!(
+        rows("apikey-usage.json"),
+        [
+            (
+                json!({"model": "anthropic/claude-sonnet-4-5"}).to_string(),
+                1,
+                1.25
+            ),
+            (json!({"model": "openai/gpt-4.1-mini"}).to_string(), 1, 0.5),
+        ]
+    );
+    let id = &seeded.api_key_id;
+    assert_eq!(
+        rows("org-usage.json"),
+        [
+            (
+                json!({"api_key_id": id, "provider": "anthropic"}).to_string(),
+                1,
+                1.25
+            ),
+            (
+                json!({"api_key_id": id, "provider": "openai"}).to_string(),
+                1,
+                0.5
+            ),
+        ]
+    );
+    let me = &r["org-get.json"].body;
+    assert_eq!(
+        (&me["org_id"], &me["name"]),
+        (&json!(org.org_id), &json!("Acme")),
+        "{me}"
+    );
+    for name in ["apikey-limit.json", "apikey-delete.json"] {
+        assert_eq!(r[name].text, "", "{name}: 204 has no body");
+    }
+    // apikey-limit.json set the limit and apikey-delete.json deleted the key: it is gone now.
+    let gone = call(
+        &app,
+        Method::GET,
+        &format!("/v1/manage/apikey/{id}"),
+        Some(&org.admin),
+        None,
+    )
+    .await;
+    assert_error(&gone, StatusCode::NOT_FOUND);
+    assert!(
+        apikeys::get(store, &org.org_id, id)
+            .await
+            .unwrap()
+            .is_none(),
+        "apikey-delete.json left the key"
+    );
 }

@@ -5,25 +5,29 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use byok_shared::AppState;
+use utoipa_axum::router::OpenApiRouter;
 
 pub fn app(state: AppState) -> Router {
+    let (routes, _document) = routes(&state);
+    byok_shared::http::finish(routes, state)
+}
+
+/// Every function's routes merged, with `GET /openapi.json`, and the OpenAPI document of them all, both
+/// from the same registrations.
+pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // Usage writes may run behind inference responses here; management reads (usage, spend, last-used
     // times) first wait for those already started, so a caller reads what it was just billed.
     let settle = middleware::from_fn_with_state(state.clone(), settle_usage);
-    let management = Router::new()
+    let management = OpenApiRouter::default()
         .merge(byok_keys::routes())
         .merge(byok_manage::routes())
         .merge(byok_policies::routes())
         .route_layer(settle);
-    let routes = Router::new()
+    let routes = OpenApiRouter::default()
         .merge(management)
         .merge(byok_router::routes())
-        .merge(byok_console::routes())
-        .route(
-            crate::openapi::PATH,
-            axum::routing::get(crate::openapi::openapi_json),
-        );
-    byok_shared::http::finish(routes, state)
+        .merge(byok_console::routes());
+    crate::openapi::with_document(routes)
 }
 
 async fn settle_usage(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -5,9 +5,9 @@
 //! `byok serve` serves it at `GET /openapi.json`.
 
 use axum::body::Bytes;
-use axum::{Extension, Router};
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::{Extension, Router};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

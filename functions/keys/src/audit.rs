@@ -5,8 +5,8 @@ use axum::extract::State;
 use byok_shared::domain::permissions::Manage;
 use byok_shared::http::{Auth, QueryParams};
 use byok_shared::repo::provider_keys;
-use byok_shared::{AppState, Result};
 use byok_shared::repo::provider_keys::AuditEntry;
+use byok_shared::{AppState, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use byok_shared::domain::permissions::Manage;
 use byok_shared::domain::policy::route::Action;
 use byok_shared::domain::policy::{
-    ErrorClass, KeyKind, PlannedAttempt, PolicyType, Rule, RouteRequest,
+    ErrorClass, KeyKind, PlannedAttempt, PolicyType, RouteRequest, Rule,
 };
 use byok_shared::error::Error;
 use byok_shared::http::Auth;
@@ -25,6 +25,7 @@ const MAX_STICKY_LEN: usize = 256;
 /// `explain`'s optional sample request: the sticky keys a load-balancing policy would use.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ExplainSample)]
 pub struct Sample {
     #[schema(max_length = 256)]
     user_id: Option<String>,

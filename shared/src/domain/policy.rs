@@ -33,7 +33,8 @@ pub use allow::is_allowed;
 pub use graph::{PolicySource, check_references};
 pub use model_ref::{ModelRef, validate_policy_name};
 pub use parse::{
-    ParseMode, PolicyDocument, PolicyInput, PolicyType, StepDocument, TargetDocument, parse_document,
+    ParseMode, PolicyDocument, PolicyInput, PolicyType, StepDocument, TargetDocument,
+    parse_document,
 };
 pub use route::{
     CooldownView, KeyAvailability, NoCooldown, PlannedAttempt, Route, RouteEntry, RouteRequest,

@@ -48,7 +48,7 @@ pub struct PolicyDocument {
     #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     name: Option<String>,
     #[serde(rename = "type")]
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     kind: Option<PolicyType>,
     /// 1-16 steps, tried in order.
     #[schema(min_items = 1, max_items = 16)]
@@ -73,7 +73,7 @@ pub struct PolicyDocument {
 #[serde(deny_unknown_fields)]
 pub struct StepDocument {
     /// `<provider>/<model>` or `policy/<name>`.
-    #[schema(example = "openai/gpt-4.1-mini", required = true)]
+    #[schema(example = "openai/gpt-4.1-mini", required = true, nullable = false)]
     model: Option<String>,
     /// Default `own`.
     key_source: Option<KeySource>,
@@ -90,12 +90,21 @@ pub struct StepDocument {
 #[serde(deny_unknown_fields)]
 pub struct TargetDocument {
     /// `<provider>/<model>` or `policy/<name>`.
-    #[schema(example = "anthropic/claude-sonnet-4-5", required = true)]
+    #[schema(
+        example = "anthropic/claude-sonnet-4-5",
+        required = true,
+        nullable = false
+    )]
     model: Option<String>,
     /// Default `own`.
     key_source: Option<KeySource>,
     /// Greater than 0, at most 1000000.
-    #[schema(required = true, exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(
+        required = true,
+        nullable = false,
+        exclusive_minimum = 0,
+        maximum = 1000000
+    )]
     weight: Option<f64>,
 }
 
@@ -153,10 +162,7 @@ fn required<T>(value: Option<T>, param: &str) -> Result<T> {
 pub fn parse_document(body: &Value, mode: ParseMode<'_>) -> Result<PolicyInput> {
     // A JSON array would otherwise be read as the struct's fields in order.
     if !body.is_object() {
-        return Err(Error::invalid(
-            "",
-            "the request body must be a JSON object",
-        ));
+        return Err(Error::invalid("", "the request body must be a JSON object"));
     }
     let doc: PolicyDocument = serde_path_to_error::deserialize(body).map_err(refused)?;
 

@@ -6,6 +6,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use byok_router::Gateway;
 use byok_shared::AppState;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Every function's routes in one process. Here, and only here, the management functions share a process
 /// with the router's caches, so the caches are connected to their changes (`byok_shared::colocated`): a key
@@ -16,27 +17,38 @@ pub fn app(state: AppState) -> Router {
 
 /// The app, and the router's state (whose usage writes shutdown waits for).
 fn assemble(state: AppState) -> (Router, Gateway) {
+    let gateway = connected(&state);
+    let (routes, _document) = routes_with(&gateway);
+    (byok_shared::http::finish(routes, state), gateway)
+}
+
+/// Every function's routes merged, with `GET /openapi.json`, and the OpenAPI document of them all, both
+/// from the same registrations.
+pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    routes_with(&connected(state))
+}
+
+/// The router's state, its caches connected to the other functions' changes.
+fn connected(state: &AppState) -> Gateway {
     let gateway = Gateway::new(state.clone());
     state.connect(gateway.colocated());
+    gateway
+}
+
+fn routes_with(gateway: &Gateway) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // Usage writes may run behind inference responses here; management reads (usage, spend, last-used
     // times) first wait for those already started, so a caller reads what it was just billed.
     let settle = middleware::from_fn_with_state(gateway.clone(), settle_usage);
-    let management = Router::new()
+    let management = OpenApiRouter::default()
         .merge(byok_keys::routes())
         .merge(byok_manage::routes())
         .merge(byok_policies::routes())
-        .route_layer(settle)
-        .with_state(state.clone());
-    let routes = Router::new()
+        .route_layer(settle);
+    let routes = OpenApiRouter::default()
         .merge(management)
         .merge(byok_router::routes().with_state(gateway.clone()))
-        .merge(byok_console::routes().with_state(state.clone()))
-        .route(
-            crate::openapi::PATH,
-            axum::routing::get(crate::openapi::openapi_json),
-        );
-    let app = byok_shared::http::layers(routes, state.config().max_body_bytes);
-    (app, gateway)
+        .merge(byok_console::routes());
+    crate::openapi::with_document(routes)
 }
 
 async fn settle_usage(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {

@@ -1,94 +1,49 @@
-//! The OpenAPI document covers exactly the routes the local server serves: every `.route(...)` in the
-//! function crates and the server is documented with the same methods (so adding a route without
-//! documenting it fails here), every documented operation reaches a handler of the merged router (not the
-//! JSON 404/405 fallbacks), and every error response carries the one error body.
+//! The OpenAPI document covers exactly the routes the local server serves. Both come from one value: the
+//! merged `OpenApiRouter` of `byok_cli::server::routes`, split into the axum router and the document. The
+//! paths axum registered are compared with the document's (so a route added without `routes!(handler)`
+//! fails here), every registered path is probed with every method to compare the methods too, every
+//! documented operation reaches a handler (not the JSON 404/405 fallbacks), and every error response
+//! carries the one error body.
 
 use std::collections::BTreeSet;
 
+use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use byok_shared::http::openapi::openapi_path;
 use byok_testkit::backends::{Backend, TestBackend};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-
-/// The source of every router the local server merges.
-const ROUTER_SOURCES: [(&str, &str); 6] = [
-    ("keys", include_str!("../../functions/keys/src/lib.rs")),
-    ("manage", include_str!("../../functions/manage/src/lib.rs")),
-    (
-        "policies",
-        include_str!("../../functions/policies/src/lib.rs"),
-    ),
-    ("router", include_str!("../../functions/router/src/lib.rs")),
-    (
-        "console",
-        include_str!("../../functions/console/src/lib.rs"),
-    ),
-    ("server", include_str!("../src/server.rs")),
-];
+use utoipa::openapi::OpenApi;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 
-/// `(METHOD, path)` of every `.route("path", get(..).post(..))` in `source`, with axum's `{*rest}`
-/// written as OpenAPI's `{rest}`. A path given as a constant (`crate::openapi::PATH`) is resolved by name.
-fn routes_in(source: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (at, _) in source.match_indices(".route(") {
-        let rest = &source[at + ".route(".len()..];
-        // The call's extent: up to the matching close parenthesis.
-        let mut depth = 1;
-        let end = rest
-            .char_indices()
-            .find(|&(_, c)| {
-                depth += match c {
-                    '(' => 1,
-                    ')' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            })
-            .map(|(i, _)| i)
-            .expect("balanced .route(...) call");
-        let call = &rest[..end];
-        let (first, handlers) = call.split_once(',').expect(".route(path, handlers)");
-        let first = first.trim();
-        let path = if let Some(lit) = first.strip_prefix('"') {
-            lit.trim_end_matches('"').to_owned()
-        } else if first.ends_with("openapi::PATH") {
-            byok_cli::openapi::PATH.to_owned()
-        } else {
-            panic!("route path {first:?}: teach routes_in to resolve it");
-        };
-        let path = path.replace("{*", "{");
-        let bytes = handlers.as_bytes();
-        for method in METHODS {
-            for (i, _) in handlers.match_indices(&format!("{method}(")) {
-                let before = if i == 0 { b' ' } else { bytes[i - 1] };
-                if !(before.is_ascii_alphanumeric() || before == b'_') {
-                    out.push((method.to_ascii_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    out
+/// The paths axum registered in `router`, written the OpenAPI way. axum keeps them private; its `Debug`
+/// output lists them (`Router { path_router: PathRouter { .., node: Node { paths: {RouteId(0): "/v1/byok",
+/// ...} } }, fallback_router: .. }`; the fallback router's own paths are left out), and the guard test
+/// below fails if that ever stops finding exactly them.
+fn registered_paths<S>(router: &Router<S>) -> BTreeSet<String> {
+    let debug = format!("{router:?}");
+    let routes = debug
+        .split_once("path_router:")
+        .and_then(|(_, rest)| rest.split_once("fallback_router:"))
+        .map(|(routes, _)| routes)
+        .expect("axum's Router Debug lists path_router before fallback_router");
+    routes
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with('/'))
+        .map(openapi_path)
+        .collect()
 }
 
-fn served_routes() -> BTreeSet<(String, String)> {
-    let mut all = BTreeSet::new();
-    for (name, source) in ROUTER_SOURCES {
-        let found = routes_in(source);
-        assert!(!found.is_empty(), "{name}: no routes found");
-        all.extend(found);
-    }
-    all
+fn documented_paths(doc: &OpenApi) -> BTreeSet<String> {
+    doc.paths.paths.keys().cloned().collect()
 }
 
-fn document() -> Value {
-    serde_json::from_str(byok_cli::openapi::json()).expect("the document is JSON")
-}
-
-fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
+fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
     let mut all = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for method in METHODS {
@@ -100,44 +55,122 @@ fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
     all
 }
 
-#[test]
-fn the_route_scan_sees_every_router() {
-    // Guard the scanner itself: a few routes it must find, with every method.
-    let served = served_routes();
-    for (m, p) in [
-        ("GET", "/v1/byok/{provider}"),
-        ("PUT", "/v1/byok/{provider}"),
-        ("DELETE", "/v1/byok/{provider}"),
-        ("POST", "/v1/byok/{provider}/verify"),
-        ("POST", "/v1/chat/completions"),
-        ("GET", "/console/{path}"),
-        ("GET", "/openapi.json"),
-    ] {
-        assert!(
-            served.contains(&(m.into(), p.into())),
-            "{m} {p} not found by the scan"
-        );
-    }
-    assert!(served.len() >= 29, "only {} routes found", served.len());
+fn as_json(doc: &OpenApi) -> Value {
+    serde_json::to_value(doc).expect("the document is JSON")
+}
+
+/// A concrete URI for a path template.
+fn uri(path: &str) -> String {
+    path.replace("{provider}", "openai")
+        .replace("{name}", "main")
+        .replace("{id}", "key_01")
+        .replace("{path}", "app.js")
+}
+
+async fn call(app: &Router, method: &str, uri: &str) -> (StatusCode, String) {
+    let request = Request::builder()
+        .method(Method::from_bytes(method.as_bytes()).unwrap())
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(if method == "GET" || method == "DELETE" {
+            ""
+        } else {
+            "{}"
+        }))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[test]
-fn every_served_route_is_documented_and_nothing_else() {
-    let served = served_routes();
-    let documented = documented_routes(&document());
-    let undocumented: Vec<_> = served.difference(&documented).collect();
-    let phantom: Vec<_> = documented.difference(&served).collect();
+fn the_path_scan_sees_what_axum_registered_and_what_it_did_not_document() {
+    // Guard the scan itself: a router with one documented route and one added without docs.
+    #[utoipa::path(get, path = "/documented/{id}", responses((status = 200)))]
+    async fn documented() {}
+    let (router, doc) = utoipa_axum::router::OpenApiRouter::<()>::new()
+        .routes(utoipa_axum::routes!(documented))
+        .route("/hidden/{*rest}", axum::routing::get(|| async {}))
+        .split_for_parts();
+    assert_eq!(
+        registered_paths(&router),
+        BTreeSet::from(["/documented/{id}".to_owned(), "/hidden/{rest}".to_owned()])
+    );
+    assert_eq!(
+        documented_paths(&doc),
+        BTreeSet::from(["/documented/{id}".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn every_served_path_is_documented_and_nothing_else() {
+    let backend = TestBackend::new(Backend::Embedded).await;
+    let (router, doc) = byok_cli::server::routes(&backend.state(|_| {}));
+    let registered = registered_paths(&router);
+    for path in [
+        "/v1/byok/{provider}",
+        "/v1/byok/{provider}/verify",
+        "/v1/chat/completions",
+        "/console/{path}",
+        "/openapi.json",
+    ] {
+        assert!(registered.contains(path), "{path} not found by the scan");
+    }
+    let documented = documented_paths(&doc);
+    let undocumented: Vec<_> = registered.difference(&documented).collect();
+    let phantom: Vec<_> = documented.difference(&registered).collect();
     assert!(
         undocumented.is_empty(),
-        "served but not in the OpenAPI document (add #[utoipa::path] and list it in the crate's openapi.rs): {undocumented:?}"
+        "served but not in the OpenAPI document (register it with `routes!(handler)` and a #[utoipa::path]): {undocumented:?}"
     );
     assert!(phantom.is_empty(), "documented but not served: {phantom:?}");
 }
 
-#[test]
-fn every_operation_is_finished() {
-    let doc = document();
+/// Every registered path, probed with every method: the methods served (anything but 405) are the
+/// documented ones; unauthenticated, an API operation answers 401 (the `Auth` extractor ran), a public one
+/// success or a redirect, and none the fallback 404 "no such route".
+#[tokio::test]
+async fn every_served_method_is_documented_and_reaches_a_handler() {
+    let backend = TestBackend::new(Backend::Embedded).await;
+    let state = backend.state(|_| {});
+    let (router, doc) = byok_cli::server::routes(&state);
+    let registered = registered_paths(&router);
+    let doc = as_json(&doc);
+    let app = byok_shared::http::finish(router, state);
+    let mut served = BTreeSet::new();
+    for path in &registered {
+        let uri = uri(path);
+        for method in METHODS {
+            let method = method.to_ascii_uppercase();
+            let (status, text) = call(&app, &method, &uri).await;
+            assert!(!text.contains("no such route"), "{method} {uri}: {text}");
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            let op = &doc["paths"][path][method.to_ascii_lowercase()];
+            let public = op["security"].as_array().is_some_and(Vec::is_empty);
+            if public {
+                assert!(
+                    status.is_success() || status.is_redirection(),
+                    "{method} {uri}: {status}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {text}");
+            }
+            served.insert((method, path.clone()));
+        }
+    }
+    assert_eq!(served, documented_operations(&doc));
+}
+
+#[tokio::test]
+async fn every_operation_is_finished() {
+    let backend = TestBackend::new(Backend::Embedded).await;
+    let (_, doc) = byok_cli::server::routes(&backend.state(|_| {}));
+    let doc = as_json(&doc);
     assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["info"]["title"], "BYOK LLM gateway");
     let mut ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in METHODS {
@@ -175,54 +208,21 @@ fn every_operation_is_finished() {
             }
         }
     }
-}
-
-/// Every documented operation reaches a handler: unauthenticated, an API route answers 401 (the `Auth`
-/// extractor ran), a public one answers neither the fallback 404 "no such route" nor 405.
-#[tokio::test]
-async fn every_documented_operation_reaches_a_handler() {
-    let backend = TestBackend::new(Backend::Embedded).await;
-    let app = byok_cli::server::app(backend.state(|_| {}));
-    let doc = document();
-    for (method, path) in documented_routes(&doc) {
-        let op = &doc["paths"][&path][method.to_ascii_lowercase()];
-        let public = op["security"].as_array().is_some_and(Vec::is_empty);
-        let uri = path
-            .replace("{provider}", "openai")
-            .replace("{name}", "main")
-            .replace("{id}", "key_01")
-            .replace("{path}", "app.js");
-        let request = Request::builder()
-            .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(&uri)
-            .header("content-type", "application/json")
-            .body(Body::from(if method == "GET" || method == "DELETE" {
-                ""
-            } else {
-                "{}"
-            }))
-            .unwrap();
-        let response = app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&body);
-        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
-        assert!(!text.contains("no such route"), "{method} {uri}: {text}");
-        if public {
-            assert!(
-                status.is_success() || status.is_redirection(),
-                "{method} {uri}: {status}"
-            );
-        } else {
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {text}");
-        }
+    // Every schema an operation refers to is defined.
+    let text = doc.to_string();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "undefined schema {name}");
     }
 }
 
 #[tokio::test]
 async fn the_server_serves_the_document() {
     let backend = TestBackend::new(Backend::Embedded).await;
-    let app = byok_cli::server::app(backend.state(|_| {}));
+    let state = backend.state(|_| {});
+    let (_, doc) = byok_cli::server::routes(&state);
+    let app = byok_cli::server::app(state);
     let response = app
         .oneshot(Request::get("/openapi.json").body(Body::empty()).unwrap())
         .await
@@ -231,5 +231,5 @@ async fn the_server_serves_the_document() {
     assert_eq!(response.headers()["content-type"], "application/json");
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let served: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(served, document());
+    assert_eq!(served, as_json(&doc));
 }

@@ -8,16 +8,17 @@
 //! API Gateway. `/console/` redirects (relatively) to `../console`, keeping the stage prefix.
 
 mod assets;
-pub mod openapi;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use byok_shared::AppState;
 use byok_shared::error::Error;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use assets::{ASSETS, Asset};
 
@@ -27,25 +28,30 @@ connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /// The function's HTTP router with the common layers (access log, JSON 404/405), as the other functions.
 pub fn router(state: AppState) -> Router {
-    byok_shared::http::finish(routes(), state)
+    byok_shared::http::finish(routes().into(), state)
 }
 
 /// The router the Lambda function runs: the console needs no state (no store, no cipher, no config), so
 /// its cold start builds nothing. Unknown paths answer the usual JSON 404.
 pub fn app() -> Router {
-    routes::<()>()
+    Router::from(routes::<()>())
         .fallback(|| async {
             with_security_headers(Error::not_found("no such route").into_response())
         })
         .with_state(())
 }
 
-/// The routes alone, for merging into the all-in-one local server (any state: they use none).
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/console", get(index))
-        .route("/console/", get(slash))
-        .route("/console/{*path}", get(asset))
+#[derive(OpenApi)]
+#[openapi(tags((name = "console", description = "The management console's static files (public; the page calls the API with the admin's key)")))]
+struct Tags;
+
+/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
+/// for merging into the all-in-one local server and its `/openapi.json` (any state: they use none).
+pub fn routes<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
+    OpenApiRouter::with_openapi(Tags::openapi())
+        .routes(routes!(index))
+        .routes(routes!(slash))
+        .routes(routes!(asset))
 }
 
 #[utoipa::path(get, path = "/console", tag = "console", operation_id = "console_page",
@@ -68,7 +74,8 @@ pub async fn slash() -> Response {
     with_security_headers(response)
 }
 
-#[utoipa::path(get, path = "/console/{path}", tag = "console", operation_id = "console_asset",
+/// Any path below `/console/` (axum's catch-all `{*path}`; the document writes it `{path}`).
+#[utoipa::path(get, path = "/console/{*path}", tag = "console", operation_id = "console_asset",
     params(("path" = String, Path, description = "An asset's name, e.g. `app.js`")),
     responses(
         (status = 200, description = "The asset",

@@ -5,10 +5,10 @@ use axum::extract::State;
 use byok_shared::domain::permissions::Manage;
 use byok_shared::http::{Auth, QueryParams};
 use byok_shared::repo::provider_keys;
+use byok_shared::repo::provider_keys::AuditEntry;
 use byok_shared::{AppState, Result};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -20,14 +20,24 @@ pub struct Page {
     cursor: Option<String>,
 }
 
+/// A page of the audit trail.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    #[schema(example = "list")]
+    object: &'static str,
+    data: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
 #[utoipa::path(get, path = "/v1/byok/audit", tag = "keys", operation_id = "provider_key_audit",
     params(Page),
-    responses((status = 200, description = "Who changed which provider key, newest first", body = crate::openapi::AuditList)))]
+    responses((status = 200, description = "Who changed which provider key, newest first", body = AuditPage)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(page): QueryParams<Page>,
-) -> Result<Json<Value>> {
+) -> Result<Json<AuditPage>> {
     caller.require_manage(Manage::Read)?;
     let limit = page.limit.unwrap_or(100).clamp(1, 500);
     let (entries, next) = provider_keys::audit(
@@ -37,7 +47,9 @@ pub async fn list(
         page.cursor.as_deref(),
     )
     .await?;
-    Ok(Json(
-        json!({ "object": "list", "data": entries, "next_cursor": next }),
-    ))
+    Ok(Json(AuditPage {
+        object: "list",
+        data: entries,
+        next_cursor: next,
+    }))
 }

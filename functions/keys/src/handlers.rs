@@ -6,10 +6,9 @@ use axum::http::StatusCode;
 use byok_shared::colocated::Change;
 use byok_shared::domain::permissions::Manage;
 use byok_shared::domain::provider::Provider;
-use byok_shared::http::{Auth, JsonBody, QueryParams};
+use byok_shared::http::{Auth, JsonBody, List, QueryParams};
 use byok_shared::repo::provider_keys::{self, MaskedKey, Owner};
 use byok_shared::{AppState, Result};
-use serde_json::{Value, json};
 
 use crate::body::{self, CreateKey, CreateOptions, RotateKey};
 
@@ -64,11 +63,14 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/byok", tag = "keys", operation_id = "list_provider_keys",
-    responses((status = 200, description = "The org's provider keys, masked", body = crate::openapi::KeyList)))]
-pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
+    responses((status = 200, description = "The org's provider keys, masked", body = List<MaskedKey>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<List<MaskedKey>>> {
     caller.require_manage(Manage::Read)?;
     let keys = provider_keys::list(state.store(), Owner::Org(caller.org_id())).await?;
-    Ok(Json(json!({ "object": "list", "data": keys })))
+    Ok(Json(List::new(keys)))
 }
 
 #[utoipa::path(get, path = "/v1/byok/{provider}", tag = "keys", operation_id = "get_provider_key", params(("provider" = Provider, Path, description = "openai, anthropic, google or xai")),

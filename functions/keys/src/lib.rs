@@ -4,25 +4,31 @@
 mod audit;
 mod body;
 mod handlers;
-pub mod openapi;
 mod verify;
 
 use axum::Router;
-use axum::routing::get;
 use byok_shared::AppState;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "keys", description = "The organisation's own provider keys (manage:read to read, manage:write to change)")))]
+struct Tags;
 
 pub fn router(state: AppState) -> Router {
-    byok_shared::http::finish(routes(), state)
+    byok_shared::http::finish(routes().into(), state)
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/byok", get(handlers::list).post(handlers::create))
-        .route("/v1/byok/audit", get(audit::list))
-        .route(
-            "/v1/byok/{provider}",
-            get(handlers::get_one)
-                .put(handlers::rotate)
-                .delete(handlers::delete),
-        )
+/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
+/// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(Tags::openapi())
+        .routes(routes!(handlers::list, handlers::create))
+        .routes(routes!(audit::list))
+        .routes(routes!(
+            handlers::get_one,
+            handlers::rotate,
+            handlers::delete
+        ))
 }

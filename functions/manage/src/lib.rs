@@ -8,27 +8,23 @@ mod org;
 mod usage;
 
 use axum::Router;
-use axum::routing::{get, post};
 use byok_shared::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The function's HTTP router, with the common layers applied.
 pub fn router(state: AppState) -> Router {
-    byok_shared::http::finish(routes(), state)
+    byok_shared::http::finish(routes().into(), state)
 }
 
-/// The routes alone, for merging into the all-in-one local server.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/manage/org", get(org::get_org))
-        .route("/v1/manage/org/usage", get(usage::org_usage))
-        .route(
-            "/v1/manage/apikey",
-            get(apikeys::list).post(apikeys::create),
-        )
-        .route(
-            "/v1/manage/apikey/{id}",
-            get(apikeys::get_one).delete(apikeys::delete),
-        )
-        .route("/v1/manage/apikey/{id}/limit", post(apikeys::set_limit))
-        .route("/v1/manage/apikey/{id}/usage", get(usage::key_usage))
+/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
+/// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::tags())
+        .routes(routes!(org::get_org))
+        .routes(routes!(usage::org_usage))
+        .routes(routes!(apikeys::list, apikeys::create))
+        .routes(routes!(apikeys::get_one, apikeys::delete))
+        .routes(routes!(apikeys::set_limit))
+        .routes(routes!(usage::key_usage))
 }

@@ -1,4 +1,5 @@
-//! The function's part of the OpenAPI document (merged by `byok serve` into `/openapi.json`).
+//! Response schemas of the function's part of the OpenAPI document: the handlers build these bodies with
+//! `json!`, so these types exist for the document only (public, as a description of the wire format).
 
 use byok_shared::domain::permissions::Permissions;
 use byok_shared::domain::usage::Resolution;
@@ -8,69 +9,57 @@ use utoipa::{OpenApi, ToSchema};
 
 /// `POST /v1/manage/apikey`'s answer.
 #[derive(ToSchema)]
-#[allow(dead_code)] // schemas only: the handlers build these bodies with `json!`
 pub struct CreatedKey {
-    api_key_id: String,
+    pub api_key_id: String,
     /// `bgk_` + 64 hex characters; shown only this once.
-    api_key: String,
+    pub api_key: String,
 }
 
 /// A gateway API key as shown (never its secret).
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct ApiKeyView {
-    api_key_id: String,
-    name: String,
-    permissions: Permissions,
+    pub api_key_id: String,
+    pub name: String,
+    pub permissions: Permissions,
     /// USD per month; 0 is unlimited.
-    monthly_limit: f64,
+    pub monthly_limit: f64,
     /// USD spent this month (UTC).
-    monthly_spend: f64,
-    allowed_models: Vec<String>,
-    expires_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
+    pub monthly_spend: f64,
+    pub allowed_models: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
     /// The api_key_id that created it (none for the bootstrap key).
-    created_by: Option<String>,
+    pub created_by: Option<String>,
 }
 
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct ApiKeyList {
     #[schema(example = "list")]
-    object: String,
-    data: Vec<ApiKeyView>,
+    pub object: String,
+    pub data: Vec<ApiKeyView>,
 }
 
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct OrgView {
-    org_id: String,
-    name: String,
-    created_at: DateTime<Utc>,
-    monthly_spend: f64,
+    pub org_id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub monthly_spend: f64,
 }
 
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct UsageReport {
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    resolution: Resolution,
-    data: Vec<UsageRow>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub resolution: Resolution,
+    pub data: Vec<UsageRow>,
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    paths(
-        crate::org::get_org,
-        crate::usage::org_usage,
-        crate::apikeys::create,
-        crate::apikeys::list,
-        crate::apikeys::get_one,
-        crate::apikeys::delete,
-        crate::apikeys::set_limit,
-        crate::usage::key_usage,
-    ),
-    tags((name = "manage", description = "Gateway API keys, limits, the organisation and usage"))
-)]
-pub struct ApiDoc;
+#[openapi(tags((name = "manage", description = "Gateway API keys, limits, the organisation and usage")))]
+struct Tags;
+
+/// The document the function's routes are added to: its tag, described.
+pub fn tags() -> utoipa::openapi::OpenApi {
+    Tags::openapi()
+}

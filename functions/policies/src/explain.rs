@@ -6,25 +6,55 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use byok_shared::domain::permissions::Manage;
-use byok_shared::domain::policy::RouteRequest;
 use byok_shared::domain::policy::route::Action;
+use byok_shared::domain::policy::{
+    ErrorClass, KeyKind, PlannedAttempt, PolicyType, RouteRequest, Rule,
+};
 use byok_shared::error::Error;
 use byok_shared::http::Auth;
 use byok_shared::repo::policies;
 use byok_shared::{AppState, Result};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::path;
 
 /// Longest accepted sticky value.
 const MAX_STICKY_LEN: usize = 256;
 
-#[derive(Debug, Default, Deserialize)]
+/// `explain`'s optional sample request: the sticky keys a load-balancing policy would use.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Sample {
+#[schema(as = ExplainSample)]
+pub struct Sample {
+    #[schema(max_length = 256)]
     user_id: Option<String>,
+    #[schema(max_length = 256)]
     trace_id: Option<String>,
+}
+
+/// The first attempt that would be tried.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WouldUse {
+    model: String,
+    key: Option<KeyKind>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Explanation {
+    #[schema(example = "policy.explanation")]
+    object: &'static str,
+    policy: String,
+    #[serde(rename = "type")]
+    kind: PolicyType,
+    version: u64,
+    /// False when an unsticky load-balancing policy shaped the order.
+    deterministic: bool,
+    fallover_on: Vec<ErrorClass>,
+    deadline_ms: Option<u64>,
+    /// `null` when every entry would be skipped.
+    would_use: Option<WouldUse>,
+    route: Vec<PlannedAttempt>,
 }
 
 fn sample(body: &[u8]) -> Result<Sample> {
@@ -48,9 +78,9 @@ fn sample(body: &[u8]) -> Result<Sample> {
 }
 
 #[utoipa::path(post, path = "/v1/policies/{name}/explain", tag = "policies", operation_id = "explain_policy", params(("name" = String, Path, description = "The policy's name")),
-    request_body(content = Option<crate::openapi::ExplainSample>, description = "Optional sample request (an empty body is fine)"),
+    request_body(content = Option<Sample>, description = "Optional sample request (an empty body is fine)"),
     responses(
-        (status = 200, description = "The ordered attempts a request would make now", body = crate::openapi::Explanation),
+        (status = 200, description = "The ordered attempts a request would make now", body = Explanation),
         (status = 404, description = "No such policy"),
     ))]
 pub async fn explain(
@@ -58,7 +88,7 @@ pub async fn explain(
     Auth(caller): Auth,
     Path(name): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>> {
+) -> Result<Json<Explanation>> {
     caller.require_manage(Manage::Read)?;
     let name = path::name(&name)?;
     let sample = sample(&body)?;
@@ -81,16 +111,23 @@ pub async fn explain(
         .plan
         .iter()
         .find(|a| a.action == Action::Try)
-        .map(|a| json!({ "model": a.model, "key": a.key }));
-    Ok(Json(json!({
-        "object": "policy.explanation",
-        "policy": explanation.record.policy.name,
-        "type": explanation.record.policy.kind(),
-        "version": explanation.record.version,
-        "deterministic": explanation.route.deterministic,
-        "fallover_on": explanation.route.fallover_on,
-        "deadline_ms": explanation.route.deadline_ms,
-        "would_use": would_use,
-        "route": explanation.plan,
-    })))
+        .map(|a| WouldUse {
+            model: a.model.clone(),
+            key: a.key,
+        });
+    let policy = explanation.record.policy;
+    Ok(Json(Explanation {
+        object: "policy.explanation",
+        kind: match policy.rule {
+            Rule::Fallback { .. } => PolicyType::Fallback,
+            Rule::LoadBalance { .. } => PolicyType::LoadBalance,
+        },
+        policy: policy.name,
+        version: explanation.record.version,
+        deterministic: explanation.route.deterministic,
+        fallover_on: explanation.route.fallover_on,
+        deadline_ms: explanation.route.deadline_ms,
+        would_use,
+        route: explanation.plan,
+    }))
 }

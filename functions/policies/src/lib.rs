@@ -5,30 +5,31 @@
 mod create;
 mod delete;
 mod explain;
-pub mod openapi;
 mod path;
 mod read;
 mod update;
 mod view;
 
 use axum::Router;
-use axum::routing::{get, post};
 use byok_shared::AppState;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(tags((name = "policies", description = "Fallback and load-balancing routing policies (manage:read to read and explain, manage:write to change)")))]
+struct Tags;
 
 /// The function's HTTP router, with the common layers applied.
 pub fn router(state: AppState) -> Router {
-    byok_shared::http::finish(routes(), state)
+    byok_shared::http::finish(routes().into(), state)
 }
 
-/// The routes alone, for merging into the all-in-one local server.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/policies", get(read::list).post(create::create))
-        .route(
-            "/v1/policies/{name}",
-            get(read::get_one)
-                .put(update::update)
-                .delete(delete::delete),
-        )
-        .route("/v1/policies/{name}/explain", post(explain::explain))
+/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
+/// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(Tags::openapi())
+        .routes(routes!(read::list, create::create))
+        .routes(routes!(read::get_one, update::update, delete::delete))
+        .routes(routes!(explain::explain))
 }

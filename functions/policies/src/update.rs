@@ -4,19 +4,20 @@ use axum::Json;
 use axum::extract::{Path, State};
 use byok_shared::colocated::Change;
 use byok_shared::domain::permissions::Manage;
-use byok_shared::domain::policy::{ParseMode, parse_document};
+use byok_shared::domain::policy::{ParseMode, PolicyDocument, parse_document};
 use byok_shared::error::Error;
 use byok_shared::http::{Auth, JsonBody};
 use byok_shared::repo::policies;
 use byok_shared::{AppState, Result};
 use serde_json::Value;
 
-use crate::{path, view};
+use crate::path;
+use crate::view::{self, PolicyView};
 
 #[utoipa::path(put, path = "/v1/policies/{name}", tag = "policies", operation_id = "update_policy", params(("name" = String, Path, description = "The policy's name")),
-    request_body = crate::openapi::PolicyDocument,
+    request_body = PolicyDocument,
     responses(
-        (status = 200, description = "The saved policy, its version incremented", body = crate::openapi::PolicyView),
+        (status = 200, description = "The saved policy, its version incremented", body = PolicyView),
         (status = 404, description = "No such policy, or a `policy/<name>` entry names none"),
         (status = 409, description = "`version` is stale, or the references would form a cycle or nest too deep"),
     ))]
@@ -25,7 +26,7 @@ pub async fn update(
     Auth(caller): Auth,
     Path(name): Path<String>,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>> {
+) -> Result<Json<PolicyView>> {
     caller.require_manage(Manage::Write)?;
     let name = path::name(&name)?;
     let input = parse_document(&body, ParseMode::Update { name })?;

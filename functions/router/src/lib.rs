@@ -28,22 +28,24 @@ mod usage_writes;
 mod verify;
 
 use axum::Router;
-use axum::routing::{get, post};
 use byok_shared::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use state::Gateway;
 
 /// The function's HTTP router, with the common layers applied.
 pub fn router(app: AppState) -> Router {
-    byok_shared::http::finish(routes(), Gateway::new(app))
+    byok_shared::http::finish(routes().into(), Gateway::new(app))
 }
 
-/// The routes alone, for merging into the all-in-one local server.
-pub fn routes() -> Router<Gateway> {
-    Router::new()
-        .route("/v1/chat/completions", post(chat::openai))
-        .route("/v1/messages", post(chat::anthropic))
-        .route("/v1/embeddings", post(embeddings::embeddings))
-        .route("/v1/models", get(models::list))
-        .route("/v1/byok/{provider}/verify", post(verify::verify))
+/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
+/// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
+pub fn routes() -> OpenApiRouter<Gateway> {
+    OpenApiRouter::with_openapi(openapi::tags())
+        .routes(routes!(chat::openai))
+        .routes(routes!(chat::anthropic))
+        .routes(routes!(embeddings::embeddings))
+        .routes(routes!(models::list))
+        .routes(routes!(verify::verify))
 }

@@ -10,7 +10,7 @@ use byok_shared::{AppState, Result};
 use serde_json::{Value, json};
 
 #[utoipa::path(get, path = "/v1/models", tag = "inference", operation_id = "list_models",
-    responses((status = 200, description = "Catalogue models as `<provider>/<model>` and the org's `policy/<name>` entries", body = crate::openapi::ModelList)))]
+    responses((status = 200, description = "Catalogue models as `<provider>/<model>` and the org's `policy/<name>` entries", body = byok_shared::http::List<crate::openapi::ModelEntry>)))]
 pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
     caller.require_completions()?;
     let mut data: Vec<Value> = Catalogue::list()

@@ -1,6 +1,7 @@
-//! The function's part of the OpenAPI document (merged by `byok serve` into `/openapi.json`). Inference
-//! bodies are the providers' own formats, forwarded after the gateway's fields are read and stripped
-//! (`request::parse`), so only what the gateway itself reads is spelled out; other fields pass through.
+//! Schemas of the function's part of the OpenAPI document, for the document only (public, as a description
+//! of the wire format). Inference bodies are the providers' own formats, taken as JSON values and forwarded
+//! after the gateway's fields are read and stripped (`request::parse`), so only what the gateway itself
+//! reads is spelled out; other fields pass through. The other answers are built with `json!`.
 
 use byok_shared::domain::provider::Provider;
 use chrono::{DateTime, Utc};
@@ -11,165 +12,142 @@ use utoipa::{OpenApi, ToSchema};
 /// before the request is forwarded.
 #[derive(ToSchema)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // schemas only
 pub struct Extension {
-    tags: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
     /// Sticky key and usage dimension (default: OpenAI's `user` / Anthropic's `metadata.user_id`).
     #[schema(max_length = 256)]
-    user_id: Option<String>,
+    pub user_id: Option<String>,
     #[schema(max_length = 256)]
-    trace_id: Option<String>,
+    pub trace_id: Option<String>,
     #[schema(value_type = Option<Object>)]
-    extra: Option<Value>,
+    pub extra: Option<Value>,
 }
 
 /// An OpenAI chat completion request (all of OpenAI's fields are accepted and forwarded).
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct ChatRequest {
     /// `<provider>/<model>` or `policy/<name>`.
     #[schema(example = "openai/gpt-4.1-mini")]
-    model: String,
+    pub model: String,
     #[schema(value_type = Vec<Object>, example = json!([{"role": "user", "content": "Hello"}]))]
-    messages: Vec<Value>,
-    stream: Option<bool>,
+    pub messages: Vec<Value>,
+    pub stream: Option<bool>,
     #[schema(value_type = Option<Object>)]
-    stream_options: Option<Value>,
-    byok: Option<Extension>,
+    pub stream_options: Option<Value>,
+    pub byok: Option<Extension>,
 }
 
 /// An Anthropic messages request (all of Anthropic's fields are accepted and forwarded).
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct MessagesRequest {
     /// `<provider>/<model>` or `policy/<name>`.
     #[schema(example = "anthropic/claude-sonnet-4-5")]
-    model: String,
+    pub model: String,
     #[schema(example = 256)]
-    max_tokens: u32,
+    pub max_tokens: u32,
     #[schema(value_type = Vec<Object>, example = json!([{"role": "user", "content": "Hello"}]))]
-    messages: Vec<Value>,
-    stream: Option<bool>,
-    byok: Option<Extension>,
+    pub messages: Vec<Value>,
+    pub stream: Option<bool>,
+    pub byok: Option<Extension>,
 }
 
 /// An OpenAI embeddings request.
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct EmbeddingsRequest {
     #[schema(example = "openai/text-embedding-3-small")]
-    model: String,
+    pub model: String,
     /// A string or an array of strings.
     #[schema(value_type = Object, example = "Hello")]
-    input: Value,
-    byok: Option<Extension>,
+    pub input: Value,
+    pub byok: Option<Extension>,
 }
 
 /// Token counts and the cost of the request in USD (`null` when the model has no known price).
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct Usage {
-    cost: Option<f64>,
+    pub cost: Option<f64>,
 }
 
 /// An OpenAI chat completion.
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct ChatCompletion {
-    id: String,
+    pub id: String,
     #[schema(example = "chat.completion")]
-    object: String,
+    pub object: String,
     /// The model that answered.
-    model: String,
+    pub model: String,
     #[schema(value_type = Vec<Object>)]
-    choices: Vec<Value>,
-    usage: Option<Usage>,
+    pub choices: Vec<Value>,
+    pub usage: Option<Usage>,
 }
 
 /// An Anthropic message.
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct Message {
-    id: String,
+    pub id: String,
     #[schema(example = "message")]
     #[schema(rename = "type")]
-    kind: String,
-    role: String,
-    model: String,
+    pub kind: String,
+    pub role: String,
+    pub model: String,
     #[schema(value_type = Vec<Object>)]
-    content: Vec<Value>,
-    usage: Option<Usage>,
+    pub content: Vec<Value>,
+    pub usage: Option<Usage>,
 }
 
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct Embeddings {
     #[schema(example = "list")]
-    object: String,
+    pub object: String,
     #[schema(value_type = Vec<Object>)]
-    data: Vec<Value>,
-    model: String,
-    usage: Option<Usage>,
+    pub data: Vec<Value>,
+    pub model: String,
+    pub usage: Option<Usage>,
 }
 
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct ModelEntry {
     /// `<provider>/<model>` or `policy/<name>`.
-    id: String,
+    pub id: String,
     #[schema(example = "model")]
-    object: String,
-    created: i64,
-    owned_by: String,
-    context_window: Option<u64>,
+    pub object: String,
+    pub created: i64,
+    pub owned_by: String,
+    pub context_window: Option<u64>,
     /// e.g. `tools`, `vision`, `json_schema`, `reasoning`.
-    capabilities: Option<Vec<String>>,
+    pub capabilities: Option<Vec<String>>,
     #[schema(value_type = Option<Object>)]
-    pricing: Option<Value>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ModelList {
-    #[schema(example = "list")]
-    object: String,
-    data: Vec<ModelEntry>,
+    pub pricing: Option<Value>,
 }
 
 /// One server-sent event of a streamed answer, as the provider's format defines it: `data` is a JSON
 /// chunk (OpenAI: ending with `[DONE]`; Anthropic: named by `event`); after a failure the last event is
 /// an error in that format.
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct SseEvent {
-    event: Option<String>,
-    data: String,
-    id: Option<String>,
-    retry: Option<u64>,
+    pub event: Option<String>,
+    pub data: String,
+    pub id: Option<String>,
+    pub retry: Option<u64>,
 }
 
 /// The outcome of verifying a stored key.
 #[derive(ToSchema)]
-#[allow(dead_code)]
 pub struct Verified {
-    provider: Provider,
-    valid: bool,
+    pub provider: Provider,
+    pub valid: bool,
     /// The provider's reason when it rejected the key.
-    error: Option<String>,
+    pub error: Option<String>,
     /// How many models the key can list.
-    models: u64,
-    verified_at: DateTime<Utc>,
+    pub models: u64,
+    pub verified_at: DateTime<Utc>,
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    paths(
-        crate::chat::openai,
-        crate::chat::anthropic,
-        crate::embeddings::embeddings,
-        crate::models::list,
-        crate::verify::verify,
-    ),
-    tags((name = "inference", description = "What apps call (needs the key's completions permission)"))
-)]
-pub struct ApiDoc;
+#[openapi(tags((name = "inference", description = "What apps call (needs the key's completions permission)")))]
+struct Tags;
+
+/// The document the function's routes are added to: its tag, described.
+pub fn tags() -> utoipa::openapi::OpenApi {
+    Tags::openapi()
+}

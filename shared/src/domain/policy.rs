@@ -32,7 +32,10 @@ use serde::{Deserialize, Serialize};
 pub use allow::is_allowed;
 pub use graph::{PolicySource, check_references};
 pub use model_ref::{ModelRef, validate_policy_name};
-pub use parse::{ParseMode, PolicyInput, parse_document};
+pub use parse::{
+    ParseMode, PolicyDocument, PolicyInput, PolicyType, StepDocument, TargetDocument,
+    parse_document,
+};
 pub use route::{
     CooldownView, KeyAvailability, NoCooldown, PlannedAttempt, Route, RouteEntry, RouteRequest,
     RouteStep, explain, resolve,

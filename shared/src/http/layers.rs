@@ -38,8 +38,7 @@ where
     layers(router.with_state(state), limit)
 }
 
-/// The common layers, for routers whose states are already given (the merged local server).
-pub fn layers(router: Router, max_body_bytes: usize) -> Router {
+fn layers(router: Router, max_body_bytes: usize) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

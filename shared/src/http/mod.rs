@@ -4,8 +4,10 @@
 mod error;
 mod extract;
 mod layers;
+mod list;
 pub mod openapi;
 
 pub use error::error_body;
 pub use extract::{Auth, JsonBody, QueryParams};
-pub use layers::{AccessNote, finish, layers};
+pub use layers::{AccessNote, finish};
+pub use list::List;

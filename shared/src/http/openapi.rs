@@ -4,6 +4,9 @@
 //!
 //! Handlers carry `#[utoipa::path(...)]` annotations naming their own success and domain-error statuses
 //! (with a description only); this module fills in the error body, so the shape lives in one place.
+//! Each function registers its routes with `utoipa_axum`'s `OpenApiRouter` (`routes!(handler)`), so a
+//! route and its operation come from the same annotation; the path is axum's (`{*rest}` for a catch-all),
+//! written the OpenAPI way (`{rest}`) by [`openapi_path`].
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -64,11 +67,21 @@ fn describe(status: &str) -> &'static str {
     }
 }
 
-/// Add the security schemes, mark public operations, and give every operation the error statuses the
+/// An axum route path as an OpenAPI path template: a catch-all `{*rest}` becomes `{rest}`.
+pub fn openapi_path(axum_path: &str) -> String {
+    axum_path.replace("{*", "{")
+}
+
+/// Write the paths the OpenAPI way ([`openapi_path`]), add the security schemes, mark public operations,
+/// and give every operation the error statuses the
 /// common layers produce (400; 401/403 when authenticated; 413 when it takes a body; the routing engine's
 /// 404/412/422/429/502/503/504 on inference routes), each error
 /// response with [`ErrorBody`] as `application/json`.
 pub fn finish_document(doc: &mut OpenApi) {
+    doc.paths.paths = std::mem::take(&mut doc.paths.paths)
+        .into_iter()
+        .map(|(path, item)| (openapi_path(&path), item))
+        .collect();
     doc.merge(ErrorSchemas::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

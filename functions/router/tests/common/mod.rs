@@ -92,10 +92,10 @@ pub async fn gateway_with(
 fn byok_cli_free_app(state: byok_shared::AppState) -> Router {
     let gateway = byok_router::Gateway::new(state.clone());
     state.connect(gateway.colocated());
-    let routes = Router::new()
+    let routes = utoipa_axum::router::OpenApiRouter::default()
         .merge(byok_router::routes().with_state(gateway))
-        .merge(byok_policies::routes().with_state(state.clone()));
-    byok_shared::http::layers(routes, state.config().max_body_bytes)
+        .merge(byok_policies::routes());
+    byok_shared::http::finish(routes.into(), state)
 }
 
 impl Gateway {

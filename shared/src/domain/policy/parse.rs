@@ -1,14 +1,15 @@
 //! A policy document as submitted → a validated [`Policy`].
 //!
 //! Every error is a 400 naming the field in `param` (`name`, `type`, `steps[1].model`,
-//! `targets[0].weight`, `fallover_on[2]`, ...). Unknown fields are rejected at every level. Fields are read
-//! one by one (rather than with one `serde` call) so that the error can name the exact field; the same
-//! types also derive `Deserialize` with `deny_unknown_fields` for the stored form.
-//! References to other policies (existence, cycles, depth) are checked by [`super::graph`].
+//! `targets[0].weight`, `fallover_on[2]`, ...). The document's shape is [`PolicyDocument`], read by serde
+//! (unknown fields are rejected at every level; `null` counts as absent) through `serde_path_to_error`, so a
+//! wrong type names its exact path; the rules serde cannot express (required fields, ranges, which fields
+//! go with which `type`, duplicates, model ids) are checked here after it. References to other policies
+//! (existence, cycles, depth) are checked by [`super::graph`].
 
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_path_to_error::Segment;
 
 use super::{
     DEFAULT_TIMEOUT_MS, ErrorClass, KeySource, MAX_ENTRIES, MAX_RETRIES, MAX_TIMEOUT_MS,
@@ -32,92 +33,147 @@ pub struct PolicyInput {
     pub version: Option<u64>,
 }
 
-const TOP_FIELDS: &[&str] = &[
-    "name",
-    "type",
-    "steps",
-    "targets",
-    "sticky",
-    "fallover_on",
-    "deadline_ms",
-    "version",
-];
-const STEP_FIELDS: &[&str] = &["model", "key_source", "retries", "timeout_ms"];
-const TARGET_FIELDS: &[&str] = &["model", "key_source", "weight"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyType {
+    Fallback,
+    LoadBalance,
+}
 
-fn object<'v>(value: &'v Value, param: &str) -> Result<&'v Map<String, Value>> {
-    value.as_object().ok_or_else(|| {
-        Error::invalid(
-            param,
-            if param.is_empty() {
-                "the request body must be a JSON object".to_owned()
-            } else {
-                format!("{param} must be an object")
-            },
-        )
+/// A policy as submitted. `fallback` takes `steps`; `load_balance` takes `targets` (and `sticky`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    /// Required on create; on update it may be given but must equal the path's.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
+    name: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(required = true, nullable = false)]
+    kind: Option<PolicyType>,
+    /// 1-16 steps, tried in order.
+    #[schema(min_items = 1, max_items = 16)]
+    steps: Option<Vec<StepDocument>>,
+    /// 1-16 weighted targets.
+    #[schema(min_items = 1, max_items = 16)]
+    targets: Option<Vec<TargetDocument>>,
+    sticky: Option<Sticky>,
+    /// The error classes that move on to the next entry (default: all).
+    #[schema(min_items = 1)]
+    fallover_on: Option<Vec<ErrorClass>>,
+    /// Total time budget of a request, 1-900000 ms.
+    #[schema(minimum = 1, maximum = 900000)]
+    deadline_ms: Option<u64>,
+    /// Required on update: the version the policy was read at (stale: 409). Not allowed on create.
+    #[schema(minimum = 1)]
+    version: Option<u64>,
+}
+
+/// A fallback step as submitted. For a `policy/<name>` step only `model` may be given.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepDocument {
+    /// `<provider>/<model>` or `policy/<name>`.
+    #[schema(example = "openai/gpt-4.1-mini", required = true, nullable = false)]
+    model: Option<String>,
+    /// Default `own`.
+    key_source: Option<KeySource>,
+    /// Default 0.
+    #[schema(minimum = 0, maximum = 10)]
+    retries: Option<u32>,
+    /// Per attempt; default 60000.
+    #[schema(minimum = 1, maximum = 900000)]
+    timeout_ms: Option<u64>,
+}
+
+/// A load-balancing target as submitted. For a `policy/<name>` target `key_source` may not be given.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetDocument {
+    /// `<provider>/<model>` or `policy/<name>`.
+    #[schema(
+        example = "anthropic/claude-sonnet-4-5",
+        required = true,
+        nullable = false
+    )]
+    model: Option<String>,
+    /// Default `own`.
+    key_source: Option<KeySource>,
+    /// Greater than 0, at most 1000000.
+    #[schema(
+        required = true,
+        nullable = false,
+        exclusive_minimum = 0,
+        maximum = 1000000
+    )]
+    weight: Option<f64>,
+}
+
+const KEY_SOURCE_EXPECTED: &str = "one of own, platform, own_then_platform, platform_then_own";
+const ERROR_CLASS_EXPECTED: &str = "one of timeout, connection_error, rate_limited, server_error, own_key_rejected, platform_key_rejected";
+
+/// What a field holds, for the message of a value serde refused there.
+fn expectation(field: &str) -> Option<String> {
+    Some(match field {
+        "name" | "model" => "a string".to_owned(),
+        "type" => "one of fallback, load_balance".to_owned(),
+        "steps" | "targets" => "an array".to_owned(),
+        "sticky" => "one of trace_id, user_id, none".to_owned(),
+        "fallover_on" => "an array of error classes".to_owned(),
+        "deadline_ms" | "version" | "timeout_ms" => "a positive integer".to_owned(),
+        "key_source" => KEY_SOURCE_EXPECTED.to_owned(),
+        "retries" => format!("an integer from 0 to {MAX_RETRIES}"),
+        "weight" => "a number greater than 0".to_owned(),
+        _ => return None,
     })
 }
 
-fn join(prefix: &str, field: &str) -> String {
-    if prefix.is_empty() {
-        field.to_owned()
+/// serde's refusal as a 400 naming the exact path (`steps[1].retries`).
+fn refused(err: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = err.path();
+    let segments: Vec<&Segment> = path.iter().collect();
+    let param = if segments.is_empty() {
+        String::new()
     } else {
-        format!("{prefix}.{field}")
-    }
-}
-
-fn deny_unknown(obj: &Map<String, Value>, allowed: &[&str], prefix: &str) -> Result<()> {
-    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        None => Ok(()),
-        Some(unknown) => {
-            let param = join(prefix, unknown);
-            Err(Error::invalid(
-                &param,
-                format!(
-                    "unknown field `{param}`; expected one of: {}",
-                    allowed.join(", ")
-                ),
-            ))
+        path.to_string()
+    };
+    let inner = err.inner().to_string();
+    let expected = match segments.as_slice() {
+        // An unknown field: serde's message lists the fields the object takes.
+        _ if inner.starts_with("unknown field") => None,
+        [.., Segment::Map { key }, Segment::Seq { .. }] if key.as_str() == "fallover_on" => {
+            Some(ERROR_CLASS_EXPECTED.to_owned())
         }
-    }
-}
-
-/// One field, typed; `null` counts as absent.
-fn field<T: DeserializeOwned>(
-    obj: &Map<String, Value>,
-    key: &str,
-    prefix: &str,
-    expected: &str,
-) -> Result<Option<T>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => T::deserialize(value).map(Some).map_err(|_| {
-            let param = join(prefix, key);
-            Error::invalid(&param, format!("{param} must be {expected}"))
-        }),
-    }
+        [.., Segment::Seq { .. }] => Some("an object".to_owned()),
+        [.., Segment::Map { key }] => expectation(key),
+        _ => None,
+    };
+    let message = match expected {
+        Some(expected) => format!("{param} must be {expected}"),
+        None => format!("{param}: {inner}"),
+    };
+    Error::invalid(param, message)
 }
 
 fn required<T>(value: Option<T>, param: &str) -> Result<T> {
     value.ok_or_else(|| Error::invalid(param, format!("{param} is required")))
 }
 
-const KEY_SOURCE_EXPECTED: &str = "one of own, platform, own_then_platform, platform_then_own";
-
 /// Parse and validate a policy document.
 pub fn parse_document(body: &Value, mode: ParseMode<'_>) -> Result<PolicyInput> {
-    let obj = object(body, "")?;
-    deny_unknown(obj, TOP_FIELDS, "")?;
+    // A JSON array would otherwise be read as the struct's fields in order.
+    if !body.is_object() {
+        return Err(Error::invalid("", "the request body must be a JSON object"));
+    }
+    let doc: PolicyDocument = serde_path_to_error::deserialize(body).map_err(refused)?;
 
-    let given_name: Option<String> = field(obj, "name", "", "a string")?;
     let name = match mode {
         ParseMode::Create => {
-            let name = required(given_name, "name")?;
+            let name = required(doc.name, "name")?;
             validate_policy_name(&name, "name")?;
             name
         }
         ParseMode::Update { name } => {
-            if let Some(given) = given_name
+            if let Some(given) = doc.name
                 && given != name
             {
                 return Err(Error::invalid(
@@ -129,17 +185,15 @@ pub fn parse_document(body: &Value, mode: ParseMode<'_>) -> Result<PolicyInput> 
         }
     };
 
-    let version: Option<u64> = field(obj, "version", "", "a positive integer")?;
     match mode {
-        ParseMode::Create if version.is_some() => {
+        ParseMode::Create if doc.version.is_some() => {
             return Err(Error::invalid(
                 "version",
                 "version must not be given when creating a policy",
             ));
         }
         ParseMode::Update { .. } => {
-            let v = required(version, "version")?;
-            if v == 0 {
+            if required(doc.version, "version")? == 0 {
                 return Err(Error::invalid(
                     "version",
                     "version must be a positive integer",
@@ -149,42 +203,37 @@ pub fn parse_document(body: &Value, mode: ParseMode<'_>) -> Result<PolicyInput> 
         ParseMode::Create => {}
     }
 
-    let kind: String = required(
-        field(obj, "type", "", "one of fallback, load_balance")?,
-        "type",
-    )?;
-    let rule = match kind.as_str() {
-        "fallback" => {
-            forbid(obj, "targets", "a fallback policy has steps, not targets")?;
+    let rule = match required(doc.kind, "type")? {
+        PolicyType::Fallback => {
             forbid(
-                obj,
+                doc.targets.is_some(),
+                "targets",
+                "a fallback policy has steps, not targets",
+            )?;
+            forbid(
+                doc.sticky.is_some(),
                 "sticky",
                 "sticky applies only to load_balance policies",
             )?;
             Rule::Fallback {
-                steps: parse_steps(obj)?,
+                steps: parse_steps(entries(doc.steps, "steps")?)?,
             }
         }
-        "load_balance" => {
-            forbid(obj, "steps", "a load_balance policy has targets, not steps")?;
-            let sticky: Sticky =
-                field(obj, "sticky", "", "one of trace_id, user_id, none")?.unwrap_or_default();
+        PolicyType::LoadBalance => {
+            forbid(
+                doc.steps.is_some(),
+                "steps",
+                "a load_balance policy has targets, not steps",
+            )?;
             Rule::LoadBalance {
-                targets: parse_targets(obj)?,
-                sticky,
+                targets: parse_targets(entries(doc.targets, "targets")?)?,
+                sticky: doc.sticky.unwrap_or_default(),
             }
-        }
-        _ => {
-            return Err(Error::invalid(
-                "type",
-                "type must be one of fallback, load_balance",
-            ));
         }
     };
 
-    let fallover_on = parse_fallover(obj)?;
-    let deadline_ms: Option<u64> = field(obj, "deadline_ms", "", "a positive integer")?;
-    if let Some(d) = deadline_ms
+    let fallover_on = doc.fallover_on.map(check_fallover).transpose()?;
+    if let Some(d) = doc.deadline_ms
         && !(1..=MAX_TIMEOUT_MS).contains(&d)
     {
         return Err(Error::invalid(
@@ -198,26 +247,22 @@ pub fn parse_document(body: &Value, mode: ParseMode<'_>) -> Result<PolicyInput> 
             name,
             rule,
             fallover_on,
-            deadline_ms,
+            deadline_ms: doc.deadline_ms,
         },
-        version,
+        version: doc.version,
     })
 }
 
-fn forbid(obj: &Map<String, Value>, key: &str, why: &str) -> Result<()> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(()),
-        Some(_) => Err(Error::invalid(key, format!("{key} is not allowed: {why}"))),
+fn forbid(given: bool, key: &str, why: &str) -> Result<()> {
+    if given {
+        Err(Error::invalid(key, format!("{key} is not allowed: {why}")))
+    } else {
+        Ok(())
     }
 }
 
-fn entries<'v>(obj: &'v Map<String, Value>, key: &str) -> Result<&'v Vec<Value>> {
-    let list = obj
-        .get(key)
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| Error::invalid(key, format!("{key} is required")))?
-        .as_array()
-        .ok_or_else(|| Error::invalid(key, format!("{key} must be an array")))?;
+fn entries<T>(list: Option<Vec<T>>, key: &str) -> Result<Vec<T>> {
+    let list = required(list, key)?;
     if list.is_empty() {
         return Err(Error::invalid(
             key,
@@ -233,37 +278,41 @@ fn entries<'v>(obj: &'v Map<String, Value>, key: &str) -> Result<&'v Vec<Value>>
     Ok(list)
 }
 
-fn model_of(obj: &Map<String, Value>, prefix: &str) -> Result<ModelRef> {
-    let param = join(prefix, "model");
-    let raw: String = required(field(obj, "model", prefix, "a string")?, &param)?;
-    ModelRef::parse_as(&raw, &param)
+fn model_of(model: Option<String>, prefix: &str) -> Result<ModelRef> {
+    let param = format!("{prefix}.model");
+    ModelRef::parse_as(&required(model, &param)?, &param)
 }
 
 /// For a `policy/<name>` entry the nested policy decides these; giving them is an error, not ignored.
-fn forbid_for_policy(obj: &Map<String, Value>, prefix: &str, keys: &[&str]) -> Result<()> {
-    for key in keys {
-        if obj.get(*key).is_some_and(|v| !v.is_null()) {
-            let param = join(prefix, key);
-            return Err(Error::invalid(
+fn forbid_for_policy(prefix: &str, given: &[(&str, bool)]) -> Result<()> {
+    match given.iter().find(|(_, given)| *given) {
+        None => Ok(()),
+        Some((key, _)) => {
+            let param = format!("{prefix}.{key}");
+            Err(Error::invalid(
                 &param,
                 format!(
                     "{param} does not apply to a policy/<name> entry; the nested policy decides"
                 ),
-            ));
+            ))
         }
     }
-    Ok(())
 }
 
-fn parse_steps(obj: &Map<String, Value>) -> Result<Vec<Step>> {
+fn parse_steps(documents: Vec<StepDocument>) -> Result<Vec<Step>> {
     let mut steps: Vec<Step> = Vec::new();
-    for (i, value) in entries(obj, "steps")?.iter().enumerate() {
+    for (i, doc) in documents.into_iter().enumerate() {
         let prefix = format!("steps[{i}]");
-        let step_obj = object(value, &prefix)?;
-        deny_unknown(step_obj, STEP_FIELDS, &prefix)?;
-        let model = model_of(step_obj, &prefix)?;
+        let model = model_of(doc.model, &prefix)?;
         let step = if model.policy_name().is_some() {
-            forbid_for_policy(step_obj, &prefix, &["key_source", "retries", "timeout_ms"])?;
+            forbid_for_policy(
+                &prefix,
+                &[
+                    ("key_source", doc.key_source.is_some()),
+                    ("retries", doc.retries.is_some()),
+                    ("timeout_ms", doc.timeout_ms.is_some()),
+                ],
+            )?;
             Step {
                 model,
                 key_source: None,
@@ -271,16 +320,7 @@ fn parse_steps(obj: &Map<String, Value>) -> Result<Vec<Step>> {
                 timeout_ms: None,
             }
         } else {
-            let key_source: KeySource =
-                field(step_obj, "key_source", &prefix, KEY_SOURCE_EXPECTED)?
-                    .unwrap_or(KeySource::DEFAULT);
-            let retries: u32 = field(
-                step_obj,
-                "retries",
-                &prefix,
-                &format!("an integer from 0 to {MAX_RETRIES}"),
-            )?
-            .unwrap_or(0);
+            let retries = doc.retries.unwrap_or(0);
             if retries > MAX_RETRIES {
                 let param = format!("{prefix}.retries");
                 return Err(Error::invalid(
@@ -288,8 +328,7 @@ fn parse_steps(obj: &Map<String, Value>) -> Result<Vec<Step>> {
                     format!("{param} must be an integer from 0 to {MAX_RETRIES}"),
                 ));
             }
-            let timeout_ms: u64 = field(step_obj, "timeout_ms", &prefix, "a positive integer")?
-                .unwrap_or(DEFAULT_TIMEOUT_MS);
+            let timeout_ms = doc.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
             if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
                 let param = format!("{prefix}.timeout_ms");
                 return Err(Error::invalid(
@@ -299,7 +338,7 @@ fn parse_steps(obj: &Map<String, Value>) -> Result<Vec<Step>> {
             }
             Step {
                 model,
-                key_source: Some(key_source),
+                key_source: Some(doc.key_source.unwrap_or(KeySource::DEFAULT)),
                 retries: Some(retries),
                 timeout_ms: Some(timeout_ms),
             }
@@ -321,27 +360,19 @@ fn parse_steps(obj: &Map<String, Value>) -> Result<Vec<Step>> {
     Ok(steps)
 }
 
-fn parse_targets(obj: &Map<String, Value>) -> Result<Vec<Target>> {
+fn parse_targets(documents: Vec<TargetDocument>) -> Result<Vec<Target>> {
     let mut targets: Vec<Target> = Vec::new();
-    for (i, value) in entries(obj, "targets")?.iter().enumerate() {
+    for (i, doc) in documents.into_iter().enumerate() {
         let prefix = format!("targets[{i}]");
-        let target_obj = object(value, &prefix)?;
-        deny_unknown(target_obj, TARGET_FIELDS, &prefix)?;
-        let model = model_of(target_obj, &prefix)?;
+        let model = model_of(doc.model, &prefix)?;
         let key_source = if model.policy_name().is_some() {
-            forbid_for_policy(target_obj, &prefix, &["key_source"])?;
+            forbid_for_policy(&prefix, &[("key_source", doc.key_source.is_some())])?;
             None
         } else {
-            Some(
-                field(target_obj, "key_source", &prefix, KEY_SOURCE_EXPECTED)?
-                    .unwrap_or(KeySource::DEFAULT),
-            )
+            Some(doc.key_source.unwrap_or(KeySource::DEFAULT))
         };
         let weight_param = format!("{prefix}.weight");
-        let weight: f64 = required(
-            field(target_obj, "weight", &prefix, "a number greater than 0")?,
-            &weight_param,
-        )?;
+        let weight = required(doc.weight, &weight_param)?;
         if !(weight.is_finite() && weight > 0.0 && weight <= MAX_WEIGHT) {
             return Err(Error::invalid(
                 &weight_param,
@@ -369,39 +400,20 @@ fn parse_targets(obj: &Map<String, Value>) -> Result<Vec<Target>> {
     Ok(targets)
 }
 
-fn parse_fallover(obj: &Map<String, Value>) -> Result<Option<Vec<ErrorClass>>> {
-    let Some(raw) = obj.get("fallover_on").filter(|v| !v.is_null()) else {
-        return Ok(None);
-    };
-    let list = raw.as_array().ok_or_else(|| {
-        Error::invalid(
-            "fallover_on",
-            "fallover_on must be an array of error classes",
-        )
-    })?;
-    if list.is_empty() {
+fn check_fallover(classes: Vec<ErrorClass>) -> Result<Vec<ErrorClass>> {
+    if classes.is_empty() {
         return Err(Error::invalid(
             "fallover_on",
             "fallover_on must name at least one error class; omit it for the default",
         ));
     }
-    let mut classes = Vec::new();
-    for (i, value) in list.iter().enumerate() {
-        let param = format!("fallover_on[{i}]");
-        let class = ErrorClass::deserialize(value).map_err(|_| {
-            Error::invalid(
-                &param,
-                format!(
-                    "{param} must be one of timeout, connection_error, rate_limited, server_error, own_key_rejected, platform_key_rejected"
-                ),
-            )
-        })?;
-        if classes.contains(&class) {
+    for (i, class) in classes.iter().enumerate() {
+        if classes[..i].contains(class) {
+            let param = format!("fallover_on[{i}]");
             return Err(Error::invalid(&param, format!("{param} is listed twice")));
         }
-        classes.push(class);
     }
-    Ok(Some(classes))
+    Ok(classes)
 }
 
 #[cfg(test)]
@@ -607,6 +619,51 @@ mod tests {
             .map(|i| json!({"model": format!("openai/m{i}")}))
             .collect();
         assert_eq!(param_of(fallback(Value::Array(too_many))), "steps");
+    }
+
+    #[test]
+    fn a_value_serde_refuses_names_its_exact_path_and_what_it_must_be() {
+        let cases: Vec<(Value, &str)> = vec![
+            (
+                fallback(json!([{"model": "openai/x"}, {"model": "openai/y", "retries": "2"}])),
+                "steps[1].retries must be an integer from 0 to 10",
+            ),
+            (
+                fallback(json!([{"model": "openai/x", "key_source": 3}])),
+                "steps[0].key_source must be one of own, platform, own_then_platform, platform_then_own",
+            ),
+            (
+                fallback(json!([{"model": 7}])),
+                "steps[0].model must be a string",
+            ),
+            (fallback(json!(["openai/x"])), "steps[0] must be an object"),
+            (
+                fallback(json!({"model": "openai/x"})),
+                "steps must be an array",
+            ),
+            (
+                json!({"name": "a", "type": "load_balance", "targets": [{"model": "openai/x", "weight": "1"}]}),
+                "targets[0].weight must be a number greater than 0",
+            ),
+            (
+                json!({"name": "a", "type": "fallback", "steps": [{"model": "openai/x"}], "fallover_on": ["timeout", "refusal"]}),
+                "fallover_on[1] must be one of timeout, connection_error, rate_limited, server_error, own_key_rejected, platform_key_rejected",
+            ),
+            (
+                json!({"name": "a", "type": 1, "steps": [{"model": "openai/x"}]}),
+                "type must be one of fallback, load_balance",
+            ),
+            (
+                fallback(json!([{"model": "openai/x", "colour": "red"}])),
+                "steps[0].colour: unknown field `colour`, expected one of `model`, `key_source`, `retries`, `timeout_ms`",
+            ),
+        ];
+        for (body, expected) in cases {
+            let err = create(body.clone()).unwrap_err();
+            let param = expected.split([' ', ':']).next().unwrap();
+            assert_eq!(err.param.as_deref(), Some(param), "{body}");
+            assert_eq!(err.message, expected, "{body}");
+        }
     }
 
     #[test]

@@ -29,20 +29,6 @@ fn fallback(name: &str, first: &str, extra: Value) -> Value {
     json!({"name": name, "type": "fallback", "steps": [step, {"model": "anthropic/claude-sonnet-4-5", "key_source": "own"}]})
 }
 
-fn attempts(r: &byok_testkit::http::Response) -> Vec<String> {
-    r.headers["x-byok-attempts"]
-        .to_str()
-        .unwrap()
-        .split(", ")
-        .map(|a| {
-            a.split(';')
-                .filter(|p| !p.starts_with("ms="))
-                .collect::<Vec<_>>()
-                .join(";")
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn falls_over_on_500_529_timeout_and_stall() {
     let g = gateway(Backend::Embedded, &BOTH, &[]).await;

@@ -19,20 +19,6 @@ fn chat(model: &str) -> Value {
     json!({"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]})
 }
 
-fn attempts(r: &Response) -> Vec<String> {
-    r.headers["x-byok-attempts"]
-        .to_str()
-        .unwrap()
-        .split(", ")
-        .map(|a| {
-            a.split(';')
-                .filter(|p| !p.starts_with("ms="))
-                .collect::<Vec<_>>()
-                .join(";")
-        })
-        .collect()
-}
-
 /// A second org on the same gateway, with its own OpenAI key.
 async fn second_org(g: &common::Gateway) -> fixtures::TestOrg {
     let (store, cipher) = (g.backend.store.as_ref(), g.backend.cipher.as_ref());

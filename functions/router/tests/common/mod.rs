@@ -141,6 +141,21 @@ pub fn key_seen(p: Provider, request: &RecordedRequest) -> String {
     }
 }
 
+/// The `x-byok-attempts` entries of a response, without their timings.
+pub fn attempts(r: &Response) -> Vec<String> {
+    r.headers["x-byok-attempts"]
+        .to_str()
+        .unwrap()
+        .split(", ")
+        .map(|a| {
+            a.split(';')
+                .filter(|p| !p.starts_with("ms="))
+                .collect::<Vec<_>>()
+                .join(";")
+        })
+        .collect()
+}
+
 /// `data:` payloads of an SSE body, in order.
 pub fn sse_data(text: &str) -> Vec<String> {
     text.lines()

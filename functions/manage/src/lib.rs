@@ -5,7 +5,9 @@ mod apikeys;
 mod body;
 pub mod openapi;
 mod org;
+mod scope;
 mod usage;
+mod view;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -23,11 +25,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/manage/org/usage", get(usage::org_usage))
         .route(
             "/v1/manage/apikey",
-            get(apikeys::list).post(apikeys::create),
+            get(apikeys::list)
+                .post(apikeys::create)
+                .put(apikeys::create_put),
         )
         .route(
             "/v1/manage/apikey/{id}",
-            get(apikeys::get_one).delete(apikeys::delete),
+            get(apikeys::get_one)
+                .patch(apikeys::patch)
+                .delete(apikeys::delete),
         )
         .route("/v1/manage/apikey/{id}/limit", post(apikeys::set_limit))
         .route("/v1/manage/apikey/{id}/usage", get(usage::key_usage))

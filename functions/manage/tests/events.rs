@@ -21,6 +21,8 @@ async fn every_fixture_is_served() {
         monthly_limit: 5.0,
         allowed_models: Vec::new(),
         expires_at: None,
+        labels: Default::default(),
+        default_model: None,
     };
     let (seeded, _) = apikeys::create(store, &org.org_id, new, None)
         .await
@@ -28,9 +30,11 @@ async fn every_fixture_is_served() {
     let app = byok_manage::router(backend.state(|_| {}));
     let expected = [
         ("apikey-create.json", StatusCode::CREATED),
+        ("apikey-create-put.json", StatusCode::CREATED),
         ("apikey-list.json", StatusCode::OK),
         ("apikey-get.json", StatusCode::OK),
         ("apikey-limit.json", StatusCode::NO_CONTENT),
+        ("apikey-patch.json", StatusCode::OK),
         ("apikey-usage.json", StatusCode::OK),
         ("org-get.json", StatusCode::OK),
         ("org-usage.json", StatusCode::OK),

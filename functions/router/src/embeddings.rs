@@ -20,9 +20,10 @@ use crate::{chat, request, resolve, respond, usage};
 pub async fn embeddings(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
-    let parsed = request::parse(body)?;
+    let parsed = request::parse_request(body, &headers, &caller.key)?;
     let note = respond::note(&parsed);
     Ok(respond::noted(serve(state, caller, parsed).await, note))
 }

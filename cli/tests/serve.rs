@@ -176,7 +176,9 @@ async fn org_usage(http: &reqwest::Client, base: &str, key: &str) -> (i64, f64) 
         at(now + chrono::Duration::hours(1)),
     );
     let body: serde_json::Value = http
-        .get(format!("{base}/v1/manage/org/usage?start={start}&end={end}"))
+        .get(format!(
+            "{base}/v1/manage/org/usage?start={start}&end={end}"
+        ))
         .bearer_auth(key)
         .send()
         .await

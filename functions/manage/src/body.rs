@@ -104,8 +104,12 @@ pub fn default_model(model: Option<String>, allowed: &[String]) -> Result<Option
     let Some(model) = model else {
         return Ok(None);
     };
-    let checked = allowed_models(vec![model.clone()])
-        .map_err(|_| Error::invalid("default_model", "default_model must be <provider>/<model> of a known provider, or policy/<name>"))?;
+    let checked = allowed_models(vec![model.clone()]).map_err(|_| {
+        Error::invalid(
+            "default_model",
+            "default_model must be <provider>/<model> of a known provider, or policy/<name>",
+        )
+    })?;
     if model.ends_with("/*") || checked.is_empty() {
         return Err(Error::invalid(
             "default_model",

@@ -107,7 +107,10 @@ fn group_by(names: &[String], allow_key: bool) -> Result<Vec<GroupBy>> {
     let mut dims: Vec<GroupBy> = Vec::new();
     for name in names {
         let dim = GroupBy::parse(name).ok_or_else(|| {
-            Error::invalid("group_by", format!("group_by has an unknown dimension {name:?}"))
+            Error::invalid(
+                "group_by",
+                format!("group_by has an unknown dimension {name:?}"),
+            )
         })?;
         if dim == GroupBy::ApiKeyId && !allow_key {
             return Err(Error::invalid(
@@ -133,8 +136,14 @@ fn totals(rows: &[&UsageRow]) -> Map<String, Value> {
     m.insert("input_tokens".into(), json!(sum(|r| r.input_tokens)));
     m.insert("output_tokens".into(), json!(sum(|r| r.output_tokens)));
     m.insert("cached_tokens".into(), json!(sum(|r| r.cached_tokens)));
-    m.insert("reasoning_tokens".into(), json!(sum(|r| r.reasoning_tokens)));
-    m.insert("unpriced_requests".into(), json!(sum(|r| r.unpriced_requests)));
+    m.insert(
+        "reasoning_tokens".into(),
+        json!(sum(|r| r.reasoning_tokens)),
+    );
+    m.insert(
+        "unpriced_requests".into(),
+        json!(sum(|r| r.unpriced_requests)),
+    );
     m
 }
 
@@ -152,8 +161,11 @@ fn shape(rows: &[UsageRow], grouped: bool) -> Map<String, Value> {
                 let groups: Vec<Value> = rows
                     .iter()
                     .map(|row| {
-                        let mut g: Map<String, Value> =
-                            row.group.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                        let mut g: Map<String, Value> = row
+                            .group
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
                         g.extend(totals(&[row]));
                         Value::Object(g)
                     })

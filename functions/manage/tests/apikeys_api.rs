@@ -179,7 +179,10 @@ async fn secret_is_shown_once_and_works(kind: Backend) {
         one.body["created_by"],
         json!({"id": org.admin_key_id, "email": null})
     );
-    assert_eq!((one.body["id"].clone(), one.body["logging"].clone()), (json!(id), json!(false)));
+    assert_eq!(
+        (one.body["id"].clone(), one.body["logging"].clone()),
+        (json!(id), json!(false))
+    );
     let listed = call(
         &app,
         Method::GET,
@@ -585,7 +588,11 @@ async fn usage_is_exact_grouped_and_windowed(kind: Backend) {
         ]
     );
     let day1 = &by_day["2026-11-01T00:00:00Z"];
-    assert_eq!((day1["requests"].clone(), day1["spend"].clone()), (json!(2), json!(1.5)), "period totals");
+    assert_eq!(
+        (day1["requests"].clone(), day1["spend"].clone()),
+        (json!(2), json!(1.5)),
+        "period totals"
+    );
     assert_eq!(
         by_day["2026-11-02T00:00:00Z"]["unpriced_requests"], 1,
         "unknown prices are counted apart, not as zero cost"
@@ -611,11 +618,26 @@ async fn usage_is_exact_grouped_and_windowed(kind: Backend) {
 
     let hourly = get(format!("/v1/manage/apikey/{id}/usage?start=2026-11-01T00:00:00Z&end=2026-11-01T01:00:00Z&resolution=hour&group_by=user_id")).await;
     assert_eq!(hourly.len(), 1, "{hourly:?}");
-    assert_eq!(hourly["2026-11-01T00:00:00Z"]["groups"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        hourly["2026-11-01T00:00:00Z"]["groups"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     // Without `end`, the window is the 24 hours after `start`.
-    let default_end = get(format!("/v1/manage/apikey/{id}/usage?start=2026-11-01T00:00:00Z")).await;
-    assert_eq!(default_end.keys().collect::<Vec<_>>(), ["2026-11-01T00:00:00Z"]);
-    assert!(default_end["2026-11-01T00:00:00Z"].get("groups").is_none(), "no group_by, no groups");
+    let default_end = get(format!(
+        "/v1/manage/apikey/{id}/usage?start=2026-11-01T00:00:00Z"
+    ))
+    .await;
+    assert_eq!(
+        default_end.keys().collect::<Vec<_>>(),
+        ["2026-11-01T00:00:00Z"]
+    );
+    assert!(
+        default_end["2026-11-01T00:00:00Z"].get("groups").is_none(),
+        "no group_by, no groups"
+    );
 
     let org_rows = get("/v1/manage/org/usage?start=2026-10-01T00:00:00Z&end=2026-12-01T00:00:00Z&resolution=month&group_by=api_key_id".to_owned()).await;
     let mut got: Vec<(String, Value, i64)> = flat(&org_rows, "api_key_id")

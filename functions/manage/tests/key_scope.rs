@@ -69,20 +69,51 @@ async fn create_matrix(kind: Backend) {
     let (_, manager, expires) = restricted(&s).await;
     let within = json!({"name": "w", "monthly_limit": 5, "allowed_models": ["openai/gpt-4.1-mini", "policy/main"],
         "expires_at": days(10), "permissions": {"manage": "read", "completions": "write"}});
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&manager), Some(within.clone())).await;
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&manager),
+        Some(within.clone()),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // Equal is within.
     let equal = json!({"name": "e", "monthly_limit": 10, "allowed_models": ["openai/*"], "expires_at": expires,
         "permissions": {"manage": "write", "completions": "write"}});
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&manager), Some(equal)).await;
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&manager),
+        Some(equal),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // Omitted restrictions are inherited, not dropped.
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&manager), Some(json!({"name": "plain"}))).await;
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&manager),
+        Some(json!({"name": "plain"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let id = r.body["api_key_id"].as_str().unwrap();
-    let got = call(&s.app, Method::GET, &format!("/v1/manage/apikey/{id}"), Some(&s.org.admin), None).await;
+    let got = call(
+        &s.app,
+        Method::GET,
+        &format!("/v1/manage/apikey/{id}"),
+        Some(&s.org.admin),
+        None,
+    )
+    .await;
     assert_eq!(got.body["monthly_limit"], 10.0);
-    assert_eq!(got.body["allowed_models"], json!(["openai/*", "policy/main"]));
+    assert_eq!(
+        got.body["allowed_models"],
+        json!(["openai/*", "policy/main"])
+    );
     assert_eq!(got.body["expires_at"], json!(expires));
     // Each restriction, widened alone.
     let wider = [
@@ -98,40 +129,115 @@ async fn create_matrix(kind: Backend) {
         for (k, v) in change.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&manager), Some(body.clone())).await;
-        assert_eq!(assert_error(&r, StatusCode::FORBIDDEN)["param"], field, "{body}");
+        let r = call(
+            &s.app,
+            Method::POST,
+            "/v1/manage/apikey",
+            Some(&manager),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            assert_error(&r, StatusCode::FORBIDDEN)["param"],
+            field,
+            "{body}"
+        );
     }
     // Permissions, with a manager that lacks completions.
-    let no_completions = fixtures::key(s.backend.store.as_ref(), &s.org.org_id, Manage::Write, Completions::None).await;
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&no_completions), Some(json!({"name": "x"}))).await;
+    let no_completions = fixtures::key(
+        s.backend.store.as_ref(),
+        &s.org.org_id,
+        Manage::Write,
+        Completions::None,
+    )
+    .await;
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&no_completions),
+        Some(json!({"name": "x"})),
+    )
+    .await;
     assert_eq!(
         assert_error(&r, StatusCode::FORBIDDEN)["param"],
         "permissions",
         "Requesty's default completions:write is wider than this manager"
     );
-    let listed = call(&s.app, Method::GET, "/v1/manage/apikey", Some(&s.org.admin), None).await;
-    assert_eq!(listed.body["keys"].as_array().unwrap().len(), 6, "nothing half-written: {}", listed.text);
+    let listed = call(
+        &s.app,
+        Method::GET,
+        "/v1/manage/apikey",
+        Some(&s.org.admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed.body["keys"].as_array().unwrap().len(),
+        6,
+        "nothing half-written: {}",
+        listed.text
+    );
 }
 
 async fn change_and_delete_matrix(kind: Backend) {
     let s = setup(kind).await;
     let (_, manager, _) = restricted(&s).await;
     // A wider key (made by the admin: unlimited, every model, no expiry).
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&s.org.admin), Some(json!({"name": "wide"}))).await;
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&s.org.admin),
+        Some(json!({"name": "wide"})),
+    )
+    .await;
     let wide = r.body["api_key_id"].as_str().unwrap().to_owned();
     for (method, path, body) in [
-        (Method::PATCH, format!("/v1/manage/apikey/{wide}"), Some(json!({"name": "mine now"}))),
-        (Method::PATCH, format!("/v1/manage/apikey/{wide}"), Some(json!({"monthly_limit": 1}))),
-        (Method::POST, format!("/v1/manage/apikey/{wide}/limit"), Some(json!({"monthly_limit": 1}))),
+        (
+            Method::PATCH,
+            format!("/v1/manage/apikey/{wide}"),
+            Some(json!({"name": "mine now"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/manage/apikey/{wide}"),
+            Some(json!({"monthly_limit": 1})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/manage/apikey/{wide}/limit"),
+            Some(json!({"monthly_limit": 1})),
+        ),
         (Method::DELETE, format!("/v1/manage/apikey/{wide}"), None),
     ] {
-        assert_error(&call(&s.app, method, &path, Some(&manager), body).await, StatusCode::FORBIDDEN);
+        assert_error(
+            &call(&s.app, method, &path, Some(&manager), body).await,
+            StatusCode::FORBIDDEN,
+        );
     }
-    let got = call(&s.app, Method::GET, &format!("/v1/manage/apikey/{wide}"), Some(&s.org.admin), None).await;
-    assert_eq!((got.body["name"].clone(), got.body["monthly_limit"].clone()), (json!("wide"), json!(0.0)), "untouched");
+    let got = call(
+        &s.app,
+        Method::GET,
+        &format!("/v1/manage/apikey/{wide}"),
+        Some(&s.org.admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (got.body["name"].clone(), got.body["monthly_limit"].clone()),
+        (json!("wide"), json!(0.0)),
+        "untouched"
+    );
     // A key within the manager: changes that keep it within pass, each widening is refused.
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&manager),
-        Some(json!({"name": "narrow", "monthly_limit": 5, "expires_at": days(5)}))).await;
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&manager),
+        Some(json!({"name": "narrow", "monthly_limit": 5, "expires_at": days(5)})),
+    )
+    .await;
     let narrow = r.body["api_key_id"].as_str().unwrap().to_owned();
     let path = format!("/v1/manage/apikey/{narrow}");
     let ok = call(&s.app, Method::PATCH, &path, Some(&manager),
@@ -143,40 +249,118 @@ async fn change_and_delete_matrix(kind: Backend) {
         (json!({"allowed_models": []}), "allowed_models"),
         (json!({"expires_at": null}), "expires_at"),
         (json!({"expires_at": days(40)}), "expires_at"),
-        (json!({"permissions": {"manage": "write", "completions": "write"}, "monthly_limit": 100}), "monthly_limit"),
+        (
+            json!({"permissions": {"manage": "write", "completions": "write"}, "monthly_limit": 100}),
+            "monthly_limit",
+        ),
     ] {
-        let r = call(&s.app, Method::PATCH, &path, Some(&manager), Some(body.clone())).await;
-        assert_eq!(assert_error(&r, StatusCode::FORBIDDEN)["param"], field, "{body}");
+        let r = call(
+            &s.app,
+            Method::PATCH,
+            &path,
+            Some(&manager),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            assert_error(&r, StatusCode::FORBIDDEN)["param"],
+            field,
+            "{body}"
+        );
     }
-    let limit = call(&s.app, Method::POST, &format!("{path}/limit"), Some(&manager), Some(json!({"monthly_limit": 11}))).await;
-    assert_eq!(assert_error(&limit, StatusCode::FORBIDDEN)["param"], "monthly_limit");
+    let limit = call(
+        &s.app,
+        Method::POST,
+        &format!("{path}/limit"),
+        Some(&manager),
+        Some(json!({"monthly_limit": 11})),
+    )
+    .await;
+    assert_eq!(
+        assert_error(&limit, StatusCode::FORBIDDEN)["param"],
+        "monthly_limit"
+    );
     let got = call(&s.app, Method::GET, &path, Some(&s.org.admin), None).await;
-    assert_eq!(got.body["monthly_limit"], 8.0, "refused changes wrote nothing");
-    assert_eq!(call(&s.app, Method::DELETE, &path, Some(&manager), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        got.body["monthly_limit"], 8.0,
+        "refused changes wrote nothing"
+    );
+    assert_eq!(
+        call(&s.app, Method::DELETE, &path, Some(&manager), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 async fn a_key_cannot_widen_itself(kind: Backend) {
     let s = setup(kind).await;
     let (id, manager, _) = restricted(&s).await;
-    for path in ["/v1/manage/apikey/self/limit".to_owned(), format!("/v1/manage/apikey/{id}/limit")] {
+    for path in [
+        "/v1/manage/apikey/self/limit".to_owned(),
+        format!("/v1/manage/apikey/{id}/limit"),
+    ] {
         for limit in [0.0, 20.0] {
-            let r = call(&s.app, Method::POST, &path, Some(&manager), Some(json!({"monthly_limit": limit}))).await;
-            assert_eq!(assert_error(&r, StatusCode::FORBIDDEN)["param"], "monthly_limit", "{path} {limit}");
+            let r = call(
+                &s.app,
+                Method::POST,
+                &path,
+                Some(&manager),
+                Some(json!({"monthly_limit": limit})),
+            )
+            .await;
+            assert_eq!(
+                assert_error(&r, StatusCode::FORBIDDEN)["param"],
+                "monthly_limit",
+                "{path} {limit}"
+            );
         }
     }
     for (body, field) in [
         (json!({"expires_at": null}), "expires_at"),
         (json!({"allowed_models": []}), "allowed_models"),
-        (json!({"allowed_models": ["openai/*", "anthropic/*"]}), "allowed_models"),
+        (
+            json!({"allowed_models": ["openai/*", "anthropic/*"]}),
+            "allowed_models",
+        ),
     ] {
-        let r = call(&s.app, Method::PATCH, "/v1/manage/apikey/self", Some(&manager), Some(body.clone())).await;
-        assert_eq!(assert_error(&r, StatusCode::FORBIDDEN)["param"], field, "{body}");
+        let r = call(
+            &s.app,
+            Method::PATCH,
+            "/v1/manage/apikey/self",
+            Some(&manager),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            assert_error(&r, StatusCode::FORBIDDEN)["param"],
+            field,
+            "{body}"
+        );
     }
     // Narrowing itself is fine, and binds at once.
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey/self/limit", Some(&manager), Some(json!({"monthly_limit": 4}))).await;
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey/self/limit",
+        Some(&manager),
+        Some(json!({"monthly_limit": 4})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey/self/limit", Some(&manager), Some(json!({"monthly_limit": 10}))).await;
-    assert_eq!(assert_error(&r, StatusCode::FORBIDDEN)["param"], "monthly_limit", "cannot raise it back");
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey/self/limit",
+        Some(&manager),
+        Some(json!({"monthly_limit": 10})),
+    )
+    .await;
+    assert_eq!(
+        assert_error(&r, StatusCode::FORBIDDEN)["param"],
+        "monthly_limit",
+        "cannot raise it back"
+    );
 }
 
 async fn last_live_admin(kind: Backend) {
@@ -191,28 +375,62 @@ async fn last_live_admin(kind: Backend) {
         labels: Default::default(),
         default_model: None,
     };
-    apikeys::create(s.backend.store.as_ref(), &s.org.org_id, new, None).await.unwrap();
+    apikeys::create(s.backend.store.as_ref(), &s.org.org_id, new, None)
+        .await
+        .unwrap();
     let path = format!("/v1/manage/apikey/{}", s.org.admin_key_id);
-    assert_error(&call(&s.app, Method::DELETE, &path, Some(&s.org.admin), None).await, StatusCode::CONFLICT);
-    let demote = call(&s.app, Method::PATCH, "/v1/manage/apikey/self", Some(&s.org.admin),
-        Some(json!({"permissions": {"manage": "read", "completions": "write"}}))).await;
+    assert_error(
+        &call(&s.app, Method::DELETE, &path, Some(&s.org.admin), None).await,
+        StatusCode::CONFLICT,
+    );
+    let demote = call(
+        &s.app,
+        Method::PATCH,
+        "/v1/manage/apikey/self",
+        Some(&s.org.admin),
+        Some(json!({"permissions": {"manage": "read", "completions": "write"}})),
+    )
+    .await;
     assert_error(&demote, StatusCode::CONFLICT);
     // With a live second admin, the first may go.
     let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&s.org.admin),
         Some(json!({"name": "new admin", "permissions": {"manage": "write", "completions": "write"}}))).await;
     let second = r.body["api_key"].as_str().unwrap().to_owned();
-    let demote = call(&s.app, Method::PATCH, "/v1/manage/apikey/self", Some(&s.org.admin),
-        Some(json!({"permissions": {"manage": "read", "completions": "write"}}))).await;
+    let demote = call(
+        &s.app,
+        Method::PATCH,
+        "/v1/manage/apikey/self",
+        Some(&s.org.admin),
+        Some(json!({"permissions": {"manage": "read", "completions": "write"}})),
+    )
+    .await;
     assert_eq!(demote.status, StatusCode::OK, "{}", demote.text);
     // Now the second admin is the last live one.
-    let r = call(&s.app, Method::DELETE, "/v1/manage/apikey/self", Some(&second), None).await;
+    let r = call(
+        &s.app,
+        Method::DELETE,
+        "/v1/manage/apikey/self",
+        Some(&second),
+        None,
+    )
+    .await;
     assert_error(&r, StatusCode::CONFLICT);
 }
 
 async fn patch_edits_the_settings(kind: Backend) {
     let s = setup(kind).await;
-    let r = call(&s.app, Method::POST, "/v1/manage/apikey", Some(&s.org.admin), Some(json!({"name": "app"}))).await;
-    let (id, secret) = (r.body["api_key_id"].as_str().unwrap().to_owned(), r.body["api_key"].as_str().unwrap().to_owned());
+    let r = call(
+        &s.app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&s.org.admin),
+        Some(json!({"name": "app"})),
+    )
+    .await;
+    let (id, secret) = (
+        r.body["api_key_id"].as_str().unwrap().to_owned(),
+        r.body["api_key"].as_str().unwrap().to_owned(),
+    );
     let path = format!("/v1/manage/apikey/{id}");
     let soon = (Utc::now() + Duration::days(3)).with_nanosecond_zero();
     let r = call(&s.app, Method::PATCH, &path, Some(&s.org.admin), Some(json!({
@@ -226,32 +444,95 @@ async fn patch_edits_the_settings(kind: Backend) {
     assert_eq!(r.body["expires_at"], json!(soon));
     assert_eq!(r.body["default_model"], "policy/main");
     // Only what is sent changes; null clears.
-    let r = call(&s.app, Method::PATCH, &path, Some(&s.org.admin), Some(json!({"default_model": null, "expires_at": null}))).await;
+    let r = call(
+        &s.app,
+        Method::PATCH,
+        &path,
+        Some(&s.org.admin),
+        Some(json!({"default_model": null, "expires_at": null})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!((r.body["name"].clone(), r.body["default_model"].clone(), r.body["expires_at"].clone()),
-        (json!("renamed"), Value::Null, Value::Null));
+    assert_eq!(
+        (
+            r.body["name"].clone(),
+            r.body["default_model"].clone(),
+            r.body["expires_at"].clone()
+        ),
+        (json!("renamed"), Value::Null, Value::Null)
+    );
     for (body, param) in [
-        (json!({"default_model": "anthropic/claude-sonnet-4-5"}), Some("default_model")),
+        (
+            json!({"default_model": "anthropic/claude-sonnet-4-5"}),
+            Some("default_model"),
+        ),
         (json!({"default_model": "openai/*"}), Some("default_model")),
         (json!({"default_model": "nonsense"}), Some("default_model")),
         (json!({"name": ""}), Some("name")),
-        (json!({"labels": {"bad name": "x"}}), Some("labels.bad name")),
-        (json!({"expires_at": "2020-01-01T00:00:00Z"}), Some("expires_at")),
+        (
+            json!({"labels": {"bad name": "x"}}),
+            Some("labels.bad name"),
+        ),
+        (
+            json!({"expires_at": "2020-01-01T00:00:00Z"}),
+            Some("expires_at"),
+        ),
         (json!({"colour": "red"}), None),
     ] {
-        let r = call(&s.app, Method::PATCH, &path, Some(&s.org.admin), Some(body.clone())).await;
+        let r = call(
+            &s.app,
+            Method::PATCH,
+            &path,
+            Some(&s.org.admin),
+            Some(body.clone()),
+        )
+        .await;
         let e = assert_error(&r, StatusCode::BAD_REQUEST);
         if let Some(param) = param {
             assert_eq!(e["param"], param, "{body}");
         }
     }
     // A narrower allow-list must keep allowing the default.
-    call(&s.app, Method::PATCH, &path, Some(&s.org.admin), Some(json!({"default_model": "policy/main"}))).await;
-    let r = call(&s.app, Method::PATCH, &path, Some(&s.org.admin), Some(json!({"allowed_models": ["openai/*"]}))).await;
-    assert_eq!(assert_error(&r, StatusCode::BAD_REQUEST)["param"], "default_model");
+    call(
+        &s.app,
+        Method::PATCH,
+        &path,
+        Some(&s.org.admin),
+        Some(json!({"default_model": "policy/main"})),
+    )
+    .await;
+    let r = call(
+        &s.app,
+        Method::PATCH,
+        &path,
+        Some(&s.org.admin),
+        Some(json!({"allowed_models": ["openai/*"]})),
+    )
+    .await;
+    assert_eq!(
+        assert_error(&r, StatusCode::BAD_REQUEST)["param"],
+        "default_model"
+    );
     // An expiry set through PATCH takes effect at once for the key itself (cache invalidated).
-    let r = call(&s.app, Method::PATCH, &path, Some(&s.org.admin), Some(json!({"expires_at": Utc::now() + Duration::milliseconds(300)}))).await;
+    let r = call(
+        &s.app,
+        Method::PATCH,
+        &path,
+        Some(&s.org.admin),
+        Some(json!({"expires_at": Utc::now() + Duration::milliseconds(300)})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    assert_error(&call(&s.app, Method::GET, "/v1/manage/apikey/self", Some(&secret), None).await, StatusCode::UNAUTHORIZED);
+    assert_error(
+        &call(
+            &s.app,
+            Method::GET,
+            "/v1/manage/apikey/self",
+            Some(&secret),
+            None,
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+    );
 }

@@ -34,7 +34,12 @@ async fn setup(kind: Backend) -> Setup {
 }
 
 /// A GET with a JSON body, as Requesty's curl examples send it (`--request GET --data '{...}'`).
-async fn get_with_body(app: &axum::Router, path: &str, key: &str, body: Value) -> byok_testkit::http::Response {
+async fn get_with_body(
+    app: &axum::Router,
+    path: &str,
+    key: &str,
+    body: Value,
+) -> byok_testkit::http::Response {
     let request = Request::builder()
         .method(Method::GET)
         .uri(path)
@@ -65,7 +70,14 @@ async fn create_with_the_docs_body_and_default_permissions(kind: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(keys_of(&r.body), ["api_key", "api_key_id"]);
     let id = r.body["api_key_id"].as_str().unwrap();
-    let got = call(&app, Method::GET, &format!("/v1/manage/apikey/{id}"), Some(&org.admin), None).await;
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/v1/manage/apikey/{id}"),
+        Some(&org.admin),
+        None,
+    )
+    .await;
     assert_eq!(
         got.body["permissions"],
         json!({"manage": "none", "completions": "write"}),
@@ -84,7 +96,14 @@ async fn create_with_the_docs_body_and_default_permissions(kind: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // The new key works: it can read itself.
     let secret = r.body["api_key"].as_str().unwrap();
-    let me = call(&app, Method::GET, "/v1/manage/apikey/self", Some(secret), None).await;
+    let me = call(
+        &app,
+        Method::GET,
+        "/v1/manage/apikey/self",
+        Some(secret),
+        None,
+    )
+    .await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
     assert_eq!(me.body["id"], r.body["api_key_id"]);
 }
@@ -107,20 +126,41 @@ async fn older_put_create(kind: Backend) {
 
 async fn list_get_and_self(kind: Backend) {
     let Setup { app, org, .. } = setup(kind).await;
-    let r = call(&app, Method::POST, "/v1/manage/apikey", Some(&org.admin),
-        Some(json!({"name": "app", "monthly_limit": 5, "labels": {"team": "red"}}))).await;
+    let r = call(
+        &app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&org.admin),
+        Some(json!({"name": "app", "monthly_limit": 5, "labels": {"team": "red"}})),
+    )
+    .await;
     let (id, secret) = (
         r.body["api_key_id"].as_str().unwrap().to_owned(),
         r.body["api_key"].as_str().unwrap().to_owned(),
     );
     // manage-api-key-list: `{"keys": [{"id", "name", "monthly_limit", "monthly_spend", "permissions",
     // "labels", "created_by": {"id", "email"}}]}`.
-    let list = call(&app, Method::GET, "/v1/manage/apikey", Some(&org.admin), None).await;
+    let list = call(
+        &app,
+        Method::GET,
+        "/v1/manage/apikey",
+        Some(&org.admin),
+        None,
+    )
+    .await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(keys_of(&list.body), ["keys"]);
     let keys = list.body["keys"].as_array().unwrap();
     let app_key = keys.iter().find(|k| k["id"] == id.as_str()).unwrap();
-    for field in ["id", "name", "monthly_limit", "monthly_spend", "permissions", "labels", "created_by"] {
+    for field in [
+        "id",
+        "name",
+        "monthly_limit",
+        "monthly_spend",
+        "permissions",
+        "labels",
+        "created_by",
+    ] {
         assert!(app_key.get(field).is_some(), "{field} missing: {app_key}");
     }
     assert_eq!(app_key["labels"], json!({"team": "red"}));
@@ -135,30 +175,67 @@ async fn list_get_and_self(kind: Backend) {
     ] {
         let got = call(&app, Method::GET, &path, Some(key), None).await;
         assert_eq!(got.status, StatusCode::OK, "{path}: {}", got.text);
-        for field in ["id", "name", "logging", "monthly_spend", "monthly_limit", "permissions"] {
-            assert!(got.body.get(field).is_some(), "{field} missing: {}", got.text);
+        for field in [
+            "id",
+            "name",
+            "logging",
+            "monthly_spend",
+            "monthly_limit",
+            "permissions",
+        ] {
+            assert!(
+                got.body.get(field).is_some(),
+                "{field} missing: {}",
+                got.text
+            );
         }
         assert_eq!(got.body["id"], id.as_str());
         assert_eq!(got.body["logging"], false);
     }
     // Without manage:read, another key stays closed.
     assert_error(
-        &call(&app, Method::GET, &format!("/v1/manage/apikey/{}", org.admin_key_id), Some(&secret), None).await,
+        &call(
+            &app,
+            Method::GET,
+            &format!("/v1/manage/apikey/{}", org.admin_key_id),
+            Some(&secret),
+            None,
+        )
+        .await,
         StatusCode::FORBIDDEN,
     );
 }
 
 async fn update_limit_is_204(kind: Backend) {
     let Setup { app, org, .. } = setup(kind).await;
-    let r = call(&app, Method::POST, "/v1/manage/apikey", Some(&org.admin),
-        Some(json!({"name": "app", "monthly_limit": 5}))).await;
+    let r = call(
+        &app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&org.admin),
+        Some(json!({"name": "app", "monthly_limit": 5})),
+    )
+    .await;
     let id = r.body["api_key_id"].as_str().unwrap();
     // manage-api-key-update-limit: `{"monthly_limit": 123}` → 204, no body.
-    let r = call(&app, Method::POST, &format!("/v1/manage/apikey/{id}/limit"), Some(&org.admin),
-        Some(json!({"monthly_limit": 123}))).await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/v1/manage/apikey/{id}/limit"),
+        Some(&org.admin),
+        Some(json!({"monthly_limit": 123})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(r.text.is_empty());
-    let got = call(&app, Method::GET, &format!("/v1/manage/apikey/{id}"), Some(&org.admin), None).await;
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/v1/manage/apikey/{id}"),
+        Some(&org.admin),
+        None,
+    )
+    .await;
     assert_eq!(got.body["monthly_limit"], 123.0);
 }
 
@@ -184,15 +261,23 @@ fn event(at: &str, key: &str, user: &str, model_requested: &str) -> UsageEvent {
 
 async fn usage_as_a_json_body_on_get_and_as_query(kind: Backend) {
     let Setup { backend, app, org } = setup(kind).await;
-    let r = call(&app, Method::POST, "/v1/manage/apikey", Some(&org.admin),
-        Some(json!({"name": "app", "monthly_limit": 5}))).await;
+    let r = call(
+        &app,
+        Method::POST,
+        "/v1/manage/apikey",
+        Some(&org.admin),
+        Some(json!({"name": "app", "monthly_limit": 5})),
+    )
+    .await;
     let id = r.body["api_key_id"].as_str().unwrap().to_owned();
     for e in [
         event("2025-01-01T10:00:00Z", &id, "u1", "policy/main"),
         event("2025-01-01T11:00:00Z", &id, "u2", "policy/main"),
         event("2025-01-02T09:00:00Z", &id, "u1", "openai/gpt-4.1-mini"),
     ] {
-        usage::record(backend.store.as_ref(), &org.org_id, &e).await.unwrap();
+        usage::record(backend.store.as_ref(), &org.org_id, &e)
+            .await
+            .unwrap();
     }
     // manage-api-key-get-usage, the docs' body: start, end, group_by, resolution.
     let body = json!({
@@ -204,11 +289,24 @@ async fn usage_as_a_json_body_on_get_and_as_query(kind: Backend) {
     let path = format!("/v1/manage/apikey/{id}/usage");
     let r = get_with_body(&app, &path, &org.admin, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let usage = r.body["usage"].as_object().expect("{\"usage\": {<period>: <entry>}}");
-    assert_eq!(usage.keys().collect::<Vec<_>>(), ["2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z"]);
+    let usage = r.body["usage"]
+        .as_object()
+        .expect("{\"usage\": {<period>: <entry>}}");
+    assert_eq!(
+        usage.keys().collect::<Vec<_>>(),
+        ["2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z"]
+    );
     let day1 = &usage["2025-01-01T00:00:00Z"];
-    assert_eq!((day1["requests"].clone(), day1["spend"].clone()), (json!(2), json!(0.5)));
-    let users: Vec<Value> = day1["groups"].as_array().unwrap().iter().map(|g| g["user_id"].clone()).collect();
+    assert_eq!(
+        (day1["requests"].clone(), day1["spend"].clone()),
+        (json!(2), json!(0.5))
+    );
+    let users: Vec<Value> = day1["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["user_id"].clone())
+        .collect();
     assert_eq!(users, [json!("u1"), json!("u2")]);
     // The same request as query parameters answers the same.
     let q = call(&app, Method::GET,
@@ -221,12 +319,32 @@ async fn usage_as_a_json_body_on_get_and_as_query(kind: Backend) {
         Some(&org.admin), None).await;
     assert_eq!(q.status, StatusCode::OK, "{}", q.text);
     let groups: Vec<(Value, Value, i64)> = q.body["usage"]["2025-01-01T00:00:00Z"]["groups"]
-        .as_array().unwrap().iter()
-        .map(|g| (g["model_requested"].clone(), g["extra.team"].clone(), g["requests"].as_i64().unwrap()))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["model_requested"].clone(),
+                g["extra.team"].clone(),
+                g["requests"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(groups, [(json!("openai/gpt-4.1-mini"), json!("red"), 1), (json!("policy/main"), json!("red"), 2)]);
+    assert_eq!(
+        groups,
+        [
+            (json!("openai/gpt-4.1-mini"), json!("red"), 1),
+            (json!("policy/main"), json!("red"), 2)
+        ]
+    );
     // Body and query together are ambiguous: 400 in the OpenAI error shape.
-    let both = get_with_body(&app, &format!("{path}?resolution=day"), &org.admin, json!({"start": "2025-01-01T00:00:00Z"})).await;
+    let both = get_with_body(
+        &app,
+        &format!("{path}?resolution=day"),
+        &org.admin,
+        json!({"start": "2025-01-01T00:00:00Z"}),
+    )
+    .await;
     assert_error(&both, StatusCode::BAD_REQUEST);
 }
 
@@ -236,19 +354,39 @@ async fn usage_window_rules(kind: Backend) {
     let cases = [
         (json!({}), "start is required"),
         (json!({"start": "2025-01-01"}), "RFC3339 only"),
-        (json!({"start": "2025-01-01T00:00:00Z", "end": "2025-04-11T00:00:01Z"}), "over 100 days"),
-        (json!({"start": "2025-01-02T00:00:00Z", "end": "2025-01-01T00:00:00Z"}), "end before start"),
-        (json!({"start": "2025-01-01T00:00:00Z", "resolution": "week"}), "unknown resolution"),
-        (json!({"start": "2025-01-01T00:00:00Z", "group_by": ["colour"]}), "unknown dimension"),
-        (json!({"start": "2025-01-01T00:00:00Z", "colour": 1}), "unknown field"),
+        (
+            json!({"start": "2025-01-01T00:00:00Z", "end": "2025-04-11T00:00:01Z"}),
+            "over 100 days",
+        ),
+        (
+            json!({"start": "2025-01-02T00:00:00Z", "end": "2025-01-01T00:00:00Z"}),
+            "end before start",
+        ),
+        (
+            json!({"start": "2025-01-01T00:00:00Z", "resolution": "week"}),
+            "unknown resolution",
+        ),
+        (
+            json!({"start": "2025-01-01T00:00:00Z", "group_by": ["colour"]}),
+            "unknown dimension",
+        ),
+        (
+            json!({"start": "2025-01-01T00:00:00Z", "colour": 1}),
+            "unknown field",
+        ),
     ];
     for (body, why) in cases {
         let r = get_with_body(&app, path, &org.admin, body).await;
         assert_error(&r, StatusCode::BAD_REQUEST);
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{why}");
     }
-    let ok = get_with_body(&app, path, &org.admin,
-        json!({"start": "2025-01-01T00:00:00Z", "end": "2025-04-11T00:00:00Z"})).await;
+    let ok = get_with_body(
+        &app,
+        path,
+        &org.admin,
+        json!({"start": "2025-01-01T00:00:00Z", "end": "2025-04-11T00:00:00Z"}),
+    )
+    .await;
     assert_eq!(ok.status, StatusCode::OK, "exactly 100 days: {}", ok.text);
     assert_eq!(ok.body["usage"], json!({}));
 }
@@ -261,23 +399,61 @@ async fn org_get_and_org_usage(kind: Backend) {
     assert_eq!(r.body["id"], org.org_id.as_str());
     assert_eq!(r.body["name"], "Acme");
     assert!(r.body.get("balance").is_some());
-    usage::record(backend.store.as_ref(), &org.org_id, &event("2025-01-01T10:00:00Z", &org.admin_key_id, "u1", "policy/main"))
-        .await
-        .unwrap();
+    usage::record(
+        backend.store.as_ref(),
+        &org.org_id,
+        &event(
+            "2025-01-01T10:00:00Z",
+            &org.admin_key_id,
+            "u1",
+            "policy/main",
+        ),
+    )
+    .await
+    .unwrap();
     // manage-org-get-usage: every documented dimension is accepted, alone and together.
-    let dims = ["user_id", "api_key_id", "model_requested", "model_used", "provider_used", "is_byok", "origin_title", "extra.team"];
+    let dims = [
+        "user_id",
+        "api_key_id",
+        "model_requested",
+        "model_used",
+        "provider_used",
+        "is_byok",
+        "origin_title",
+        "extra.team",
+    ];
     let expected = [
-        json!("u1"), json!(org.admin_key_id), json!("policy/main"), json!("openai/gpt-4.1-mini"),
-        json!("openai"), json!(true), json!("My App"), json!("red"),
+        json!("u1"),
+        json!(org.admin_key_id),
+        json!("policy/main"),
+        json!("openai/gpt-4.1-mini"),
+        json!("openai"),
+        json!(true),
+        json!("My App"),
+        json!("red"),
     ];
     for (dim, value) in dims.iter().zip(&expected) {
-        let r = call(&app, Method::GET,
-            &format!("/v1/manage/org/usage?start=2025-01-01T00:00:00Z&group_by={dim}"), Some(&org.admin), None).await;
+        let r = call(
+            &app,
+            Method::GET,
+            &format!("/v1/manage/org/usage?start=2025-01-01T00:00:00Z&group_by={dim}"),
+            Some(&org.admin),
+            None,
+        )
+        .await;
         assert_eq!(r.status, StatusCode::OK, "{dim}: {}", r.text);
-        assert_eq!(&r.body["usage"]["2025-01-01T00:00:00Z"]["groups"][0][dim], value, "{dim}");
+        assert_eq!(
+            &r.body["usage"]["2025-01-01T00:00:00Z"]["groups"][0][dim], value,
+            "{dim}"
+        );
     }
-    let all = get_with_body(&app, "/v1/manage/org/usage", &org.admin,
-        json!({"start": "2025-01-01T00:00:00Z", "group_by": dims})).await;
+    let all = get_with_body(
+        &app,
+        "/v1/manage/org/usage",
+        &org.admin,
+        json!({"start": "2025-01-01T00:00:00Z", "group_by": dims}),
+    )
+    .await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text);
     let group = &all.body["usage"]["2025-01-01T00:00:00Z"]["groups"][0];
     for (dim, value) in dims.iter().zip(&expected) {

@@ -147,8 +147,9 @@ fn parse_body(mut body: Value, default_model: Option<&str>) -> Result<Parsed> {
     };
     let mut metadata: Metadata = match extension {
         None => Metadata::default(),
-        Some(v) => serde_json::from_value(v)
-            .map_err(|e| Error::invalid(name, format!("{name}: {e}")))?,
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| Error::invalid(name, format!("{name}: {e}")))?
+        }
     };
     metadata.model_requested = model_requested;
     if metadata.user_id.is_none() {
@@ -177,12 +178,19 @@ fn parse_body(mut body: Value, default_model: Option<&str>) -> Result<Parsed> {
     if metadata.tags.len() > MAX_TAGS || !metadata.tags.iter().all(|t| printable(t, MAX_TAG_LEN)) {
         return Err(Error::invalid(
             format!("{name}.tags"),
-            format!("tags takes at most {MAX_TAGS} tags of at most {MAX_TAG_LEN} printable characters"),
+            format!(
+                "tags takes at most {MAX_TAGS} tags of at most {MAX_TAG_LEN} printable characters"
+            ),
         ));
     }
     let extra = std::mem::take(&mut metadata.extra);
     for (field, value) in extra {
-        add_extra(&mut metadata.extra, &format!("{name}.extra"), &field, text(&value))?;
+        add_extra(
+            &mut metadata.extra,
+            &format!("{name}.extra"),
+            &field,
+            text(&value),
+        )?;
     }
     Ok(Parsed {
         model,
@@ -212,7 +220,9 @@ fn read_headers(headers: &HeaderMap, metadata: &mut Metadata) -> Result<()> {
         if !printable(&origin, MAX_ORIGIN_LEN) {
             return Err(Error::invalid(
                 "X-Title",
-                format!("the origin (X-Title or HTTP-Referer host) must be at most {MAX_ORIGIN_LEN} printable characters"),
+                format!(
+                    "the origin (X-Title or HTTP-Referer host) must be at most {MAX_ORIGIN_LEN} printable characters"
+                ),
             ));
         }
         metadata.origin_title = Some(origin);
@@ -228,12 +238,19 @@ fn referer_host(referer: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-fn add_extra(extra: &mut Map<String, Value>, param: &str, field: &str, value: String) -> Result<()> {
+fn add_extra(
+    extra: &mut Map<String, Value>,
+    param: &str,
+    field: &str,
+    value: String,
+) -> Result<()> {
     let field = field.to_ascii_lowercase();
     if !valid_extra_name(&field) {
         return Err(Error::invalid(
             param,
-            format!("extra field names are 1-64 characters of letters, digits, `_`, `-` and `.`; got {field:?}"),
+            format!(
+                "extra field names are 1-64 characters of letters, digits, `_`, `-` and `.`; got {field:?}"
+            ),
         ));
     }
     if !printable(&value, MAX_EXTRA_VALUE) {
@@ -360,12 +377,19 @@ mod tests {
             assert_eq!(p.metadata.tags, ["t"]);
             assert_eq!(
                 p.metadata.extra_text(),
-                BTreeMap::from([("n".to_owned(), "3".to_owned()), ("team".to_owned(), "red".to_owned())])
+                BTreeMap::from([
+                    ("n".to_owned(), "3".to_owned()),
+                    ("team".to_owned(), "red".to_owned())
+                ])
             );
         }
-        let both = parse(json!({"model": "x/y", "byok": {}, "requesty": {}})).err().unwrap();
+        let both = parse(json!({"model": "x/y", "byok": {}, "requesty": {}}))
+            .err()
+            .unwrap();
         assert_eq!(both.param.as_deref(), Some(REQUESTY));
-        let unknown = parse(json!({"model": "x/y", "requesty": {"colour": 1}})).err().unwrap();
+        let unknown = parse(json!({"model": "x/y", "requesty": {"colour": 1}}))
+            .err()
+            .unwrap();
         assert_eq!(unknown.param.as_deref(), Some(REQUESTY));
     }
 
@@ -395,41 +419,87 @@ mod tests {
     #[test]
     fn metadata_is_bounded() {
         let key = key_with_default(None);
-        let many: Map<String, Value> = (0..=MAX_EXTRA).map(|i| (format!("f{i}"), json!("v"))).collect();
+        let many: Map<String, Value> = (0..=MAX_EXTRA)
+            .map(|i| (format!("f{i}"), json!("v")))
+            .collect();
         let cases = [
-            (json!({"model": "x/y", "requesty": {"extra": many}}), HeaderMap::new()),
-            (json!({"model": "x/y", "requesty": {"extra": {"a": "v".repeat(MAX_EXTRA_VALUE + 1)}}}), HeaderMap::new()),
-            (json!({"model": "x/y", "requesty": {"extra": {"a b": "v"}}}), HeaderMap::new()),
-            (json!({"model": "x/y", "requesty": {"tags": vec!["t"; MAX_TAGS + 1]}}), HeaderMap::new()),
-            (json!({"model": "x/y", "requesty": {"tags": ["t".repeat(MAX_TAG_LEN + 1)]}}), HeaderMap::new()),
-            (json!({"model": "x/y"}), headers(&[("x-title", &"t".repeat(MAX_ORIGIN_LEN + 1))])),
+            (
+                json!({"model": "x/y", "requesty": {"extra": many}}),
+                HeaderMap::new(),
+            ),
+            (
+                json!({"model": "x/y", "requesty": {"extra": {"a": "v".repeat(MAX_EXTRA_VALUE + 1)}}}),
+                HeaderMap::new(),
+            ),
+            (
+                json!({"model": "x/y", "requesty": {"extra": {"a b": "v"}}}),
+                HeaderMap::new(),
+            ),
+            (
+                json!({"model": "x/y", "requesty": {"tags": vec!["t"; MAX_TAGS + 1]}}),
+                HeaderMap::new(),
+            ),
+            (
+                json!({"model": "x/y", "requesty": {"tags": ["t".repeat(MAX_TAG_LEN + 1)]}}),
+                HeaderMap::new(),
+            ),
+            (
+                json!({"model": "x/y"}),
+                headers(&[("x-title", &"t".repeat(MAX_ORIGIN_LEN + 1))]),
+            ),
             (
                 json!({"model": "x/y", "requesty": {"extra": (0..MAX_EXTRA).map(|i| (format!("f{i}"), json!("v"))).collect::<Map<_, _>>()}}),
                 headers(&[("x-requesty-one-more", "v")]),
             ),
         ];
         for (body, h) in cases {
-            let e = parse_request(body.clone(), &h, &key).err().unwrap_or_else(|| panic!("{body}"));
-            assert_eq!(e.kind, byok_shared::error::ErrorKind::InvalidRequest, "{body}");
+            let e = parse_request(body.clone(), &h, &key)
+                .err()
+                .unwrap_or_else(|| panic!("{body}"));
+            assert_eq!(
+                e.kind,
+                byok_shared::error::ErrorKind::InvalidRequest,
+                "{body}"
+            );
         }
-        let at_bound: Map<String, Value> = (0..MAX_EXTRA).map(|i| (format!("f{i}"), json!("v"))).collect();
-        parse_request(json!({"model": "x/y", "requesty": {"extra": at_bound}}), &HeaderMap::new(), &key).unwrap();
+        let at_bound: Map<String, Value> = (0..MAX_EXTRA)
+            .map(|i| (format!("f{i}"), json!("v")))
+            .collect();
+        parse_request(
+            json!({"model": "x/y", "requesty": {"extra": at_bound}}),
+            &HeaderMap::new(),
+            &key,
+        )
+        .unwrap();
     }
 
     #[test]
     fn the_keys_default_model_answers_default_or_no_model() {
         let with = key_with_default(Some("policy/main"));
-        for body in [json!({"messages": []}), json!({"model": "default"}), json!({"model": null})] {
+        for body in [
+            json!({"messages": []}),
+            json!({"model": "default"}),
+            json!({"model": null}),
+        ] {
             let p = parse_request(body.clone(), &HeaderMap::new(), &with).unwrap();
             assert_eq!(p.model, "policy/main", "{body}");
-            assert_eq!(p.body["model"], "policy/main", "the forwarded body names it too");
+            assert_eq!(
+                p.body["model"], "policy/main",
+                "the forwarded body names it too"
+            );
             assert_eq!(p.metadata.model_requested, "default");
         }
-        let p = parse_request(json!({"model": "openai/gpt-4.1"}), &HeaderMap::new(), &with).unwrap();
-        assert_eq!((p.model.as_str(), p.metadata.model_requested.as_str()), ("openai/gpt-4.1", "openai/gpt-4.1"));
+        let p =
+            parse_request(json!({"model": "openai/gpt-4.1"}), &HeaderMap::new(), &with).unwrap();
+        assert_eq!(
+            (p.model.as_str(), p.metadata.model_requested.as_str()),
+            ("openai/gpt-4.1", "openai/gpt-4.1")
+        );
         let without = key_with_default(None);
         for body in [json!({"messages": []}), json!({"model": "default"})] {
-            let e = parse_request(body, &HeaderMap::new(), &without).err().unwrap();
+            let e = parse_request(body, &HeaderMap::new(), &without)
+                .err()
+                .unwrap();
             assert_eq!(e.param.as_deref(), Some("model"));
         }
     }

@@ -23,7 +23,13 @@ byok_testkit::on_both_backends!(
     the_keys_default_model,
 );
 
-async fn post(g: &Gateway, path: &str, key: &str, headers: &[(&str, &str)], body: Value) -> Response {
+async fn post(
+    g: &Gateway,
+    path: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> Response {
     let mut builder = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -60,7 +66,11 @@ async fn metadata_is_stripped_and_recorded(kind: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     for mock in [&g.openai, &g.anthropic] {
         for seen in mock.requests() {
-            assert!(seen.body.get("requesty").is_none() && seen.body.get("byok").is_none(), "{:?}", seen.body);
+            assert!(
+                seen.body.get("requesty").is_none() && seen.body.get("byok").is_none(),
+                "{:?}",
+                seen.body
+            );
             let leaked: Vec<&String> = seen.headers.keys().filter(|h| gateway_only(h)).collect();
             assert!(leaked.is_empty(), "forwarded: {leaked:?}");
         }
@@ -80,12 +90,20 @@ async fn metadata_is_stripped_and_recorded(kind: Backend) {
         group_by: &dims,
         api_key_id: None,
     };
-    let rows = usage::query(g.backend.store.as_ref(), &g.org.org_id, &q).await.unwrap();
+    let rows = usage::query(g.backend.store.as_ref(), &g.org.org_id, &q)
+        .await
+        .unwrap();
     let mut got: Vec<Value> = rows
         .iter()
         .map(|r| {
-            json!([r.group["model_requested"], r.group["user_id"], r.group["origin_title"],
-                r.group["extra.team"], r.group["extra.plan"], r.requests])
+            json!([
+                r.group["model_requested"],
+                r.group["user_id"],
+                r.group["origin_title"],
+                r.group["extra.team"],
+                r.group["extra.plan"],
+                r.requests
+            ])
         })
         .collect();
     got.sort_by_key(|v| v.to_string());
@@ -94,27 +112,45 @@ async fn metadata_is_stripped_and_recorded(kind: Backend) {
         [
             json!(["anthropic/claude-sonnet-4-5", "u2", null, "red", "free", 1]),
             json!(["openai/gpt-4.1-mini", "u1", "Checkout", "red", "pro", 1]),
-            json!(["openai/text-embedding-3-small", "u3", "Checkout", "red", null, 1]),
+            json!([
+                "openai/text-embedding-3-small",
+                "u3",
+                "Checkout",
+                "red",
+                null,
+                1
+            ]),
         ]
     );
 }
 
 async fn metadata_past_its_bounds_is_a_400(kind: Backend) {
     let g = gateway(kind, &[Provider::OpenAi], &[]).await;
-    let chat = || json!({"model": "openai/gpt-4.1-mini", "messages": [{"role": "user", "content": "Hi"}]});
+    let chat =
+        || json!({"model": "openai/gpt-4.1-mini", "messages": [{"role": "user", "content": "Hi"}]});
     let names: Vec<String> = (0..17).map(|i| format!("x-requesty-f{i}")).collect();
     let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
     let long = "v".repeat(257);
     let title = "t".repeat(129);
-    for headers in [many, vec![("x-requesty-team", long.as_str())], vec![("x-title", title.as_str())]] {
+    for headers in [
+        many,
+        vec![("x-requesty-team", long.as_str())],
+        vec![("x-title", title.as_str())],
+    ] {
         let r = post(&g, "/v1/chat/completions", &g.org.admin, &headers, chat()).await;
         assert_error(&r, StatusCode::BAD_REQUEST);
     }
     let mut both = chat();
     both["requesty"] = json!({});
     both["byok"] = json!({});
-    assert_error(&post(&g, "/v1/chat/completions", &g.org.admin, &[], both).await, StatusCode::BAD_REQUEST);
-    assert!(g.openai.requests().is_empty(), "nothing reached the provider");
+    assert_error(
+        &post(&g, "/v1/chat/completions", &g.org.admin, &[], both).await,
+        StatusCode::BAD_REQUEST,
+    );
+    assert!(
+        g.openai.requests().is_empty(),
+        "nothing reached the provider"
+    );
 }
 
 async fn the_keys_default_model(kind: Backend) {
@@ -124,7 +160,10 @@ async fn the_keys_default_model(kind: Backend) {
     let key = |default: Option<&str>| {
         let new = NewKey {
             name: "app".into(),
-            permissions: Permissions { manage: Manage::None, completions: Completions::Write },
+            permissions: Permissions {
+                manage: Manage::None,
+                completions: Completions::Write,
+            },
             monthly_limit: 0.0,
             allowed_models: vec!["policy/main".into()],
             expires_at: None,
@@ -133,7 +172,14 @@ async fn the_keys_default_model(kind: Backend) {
         };
         let store = g.backend.store.clone();
         let org = g.org.org_id.clone();
-        async move { apikeys::create(store.as_ref(), &org, new, None).await.unwrap().1.expose().to_owned() }
+        async move {
+            apikeys::create(store.as_ref(), &org, new, None)
+                .await
+                .unwrap()
+                .1
+                .expose()
+                .to_owned()
+        }
     };
     let with = key(Some("policy/main")).await;
     for body in [
@@ -146,10 +192,23 @@ async fn the_keys_default_model(kind: Backend) {
     }
     assert_eq!(g.anthropic.requests().len(), 2);
     // The allow-list still applies to what was named.
-    let r = post(&g, "/v1/chat/completions", &with, &[],
-        json!({"model": "openai/gpt-4.1-mini", "messages": [{"role": "user", "content": "Hi"}]})).await;
+    let r = post(
+        &g,
+        "/v1/chat/completions",
+        &with,
+        &[],
+        json!({"model": "openai/gpt-4.1-mini", "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .await;
     assert_error(&r, StatusCode::FORBIDDEN);
     let without = key(None).await;
-    let r = post(&g, "/v1/chat/completions", &without, &[], json!({"model": "default", "messages": []})).await;
+    let r = post(
+        &g,
+        "/v1/chat/completions",
+        &without,
+        &[],
+        json!({"model": "default", "messages": []}),
+    )
+    .await;
     assert_eq!(assert_error(&r, StatusCode::BAD_REQUEST)["param"], "model");
 }

@@ -102,11 +102,23 @@ mod tests {
         assert_eq!(wider_field(&ok, &outer), None);
         assert_eq!(wider_field(&outer, &outer), None, "equal is within");
         let cases = [
-            (scope(Manage::Write, 0.0, &mini, Some("2029-01-01T00:00:00Z")), "monthly_limit"),
-            (scope(Manage::Write, 11.0, &mini, Some("2029-01-01T00:00:00Z")), "monthly_limit"),
-            (scope(Manage::Write, 5.0, &none, Some("2029-01-01T00:00:00Z")), "allowed_models"),
+            (
+                scope(Manage::Write, 0.0, &mini, Some("2029-01-01T00:00:00Z")),
+                "monthly_limit",
+            ),
+            (
+                scope(Manage::Write, 11.0, &mini, Some("2029-01-01T00:00:00Z")),
+                "monthly_limit",
+            ),
+            (
+                scope(Manage::Write, 5.0, &none, Some("2029-01-01T00:00:00Z")),
+                "allowed_models",
+            ),
             (scope(Manage::Write, 5.0, &mini, None), "expires_at"),
-            (scope(Manage::Write, 5.0, &mini, Some("2031-01-01T00:00:00Z")), "expires_at"),
+            (
+                scope(Manage::Write, 5.0, &mini, Some("2031-01-01T00:00:00Z")),
+                "expires_at",
+            ),
         ];
         for (inner, field) in cases {
             assert_eq!(wider_field(&inner, &outer), Some(field), "{inner:?}");

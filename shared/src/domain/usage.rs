@@ -195,7 +195,10 @@ mod tests {
             assert_eq!(GroupBy::parse(name).unwrap().name(), name);
         }
         assert_eq!(GroupBy::parse("model"), Some(GroupBy::ModelUsed));
-        assert_eq!(GroupBy::parse("extra.Team"), Some(GroupBy::Extra("team".into())));
+        assert_eq!(
+            GroupBy::parse("extra.Team"),
+            Some(GroupBy::Extra("team".into()))
+        );
         for bad in ["", "colour", "extra.", "extra.a b", "extra.x#y"] {
             assert_eq!(GroupBy::parse(bad), None, "{bad}");
         }

@@ -142,14 +142,20 @@ pub async fn delete(store: &dyn Store, org_id: &str, api_key_id: &str) -> Result
 
 /// 409 unless the org has a live (unexpired) manage:write key other than `api_key_id`. Expired admins do
 /// not count: they can no longer sign in, so counting them would let the org lock itself out.
-async fn ensure_another_live_admin(store: &dyn Store, org_id: &str, api_key_id: &str) -> Result<()> {
+async fn ensure_another_live_admin(
+    store: &dyn Store,
+    org_id: &str,
+    api_key_id: &str,
+) -> Result<()> {
     use crate::domain::permissions::Manage;
     let now = chrono::Utc::now();
     let others = list(store, org_id)
         .await?
         .into_iter()
         .filter(|k| {
-            k.api_key_id != api_key_id && k.permissions.manage == Manage::Write && !k.is_expired(now)
+            k.api_key_id != api_key_id
+                && k.permissions.manage == Manage::Write
+                && !k.is_expired(now)
         })
         .count();
     if others == 0 {

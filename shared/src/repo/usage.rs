@@ -88,17 +88,34 @@ impl Dims {
             GroupBy::UserId => text(&self.user_id),
             GroupBy::ApiKeyId => self.api_key_id.as_str().into(),
             GroupBy::OriginTitle => text(&self.origin_title),
-            GroupBy::Extra(field) => self.extra.get(field).map_or(serde_json::Value::Null, |v| text(v)),
+            GroupBy::Extra(field) => self
+                .extra
+                .get(field)
+                .map_or(serde_json::Value::Null, |v| text(v)),
         }
     }
 }
 
-/// Record one request: its dimensions (once per month, an idempotent put), its usage bucket, the key's and
-/// the org's monthly spend. Issued concurrently; each add is exact under concurrency.
+/// Dimensions items this process has written (`<org>#<month>#<hash>`), so a repeated combination costs no
+/// extra write: the put is idempotent, and skipping it when it is known to be stored changes nothing. Bounded
+/// in size and age; a miss only costs one more idempotent put.
+static DESCRIBED: std::sync::LazyLock<moka::future::Cache<String, ()>> =
+    std::sync::LazyLock::new(|| {
+        moka::future::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(std::time::Duration::from_secs(3600))
+            .build()
+    });
+
+/// Record one request: its dimensions (once per month, an idempotent put, skipped when this process has
+/// written them already), its usage bucket, the key's and the org's monthly spend. Issued concurrently;
+/// each add is exact under concurrency.
 pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Result<()> {
     let month = month_key(event.at);
     let dims = Dims::of(event);
     let hash = dims.hash();
+    let memo = format!("{org_id}#{month}#{hash}");
+    let known = DESCRIBED.contains_key(&memo);
     let sk = format!("{}#{hash}", event.at.format("%Y%m%d%H"));
     let cost = event.cost.map(to_nanos).unwrap_or(0);
     let deltas = [
@@ -122,8 +139,15 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
     let dims_item = Item::new(dims_pk(org_id, &month), hash, to_body(&dims)?);
     // Independent writes: issued together, so they cost one round trip (and one SQLite group commit).
     let (org, bucket_pk) = (org_pk(org_id), usage_pk(org_id, &month));
+    let describe = async {
+        if !known {
+            store.put(&dims_item).await?;
+            DESCRIBED.insert(memo, ()).await;
+        }
+        Ok::<_, crate::store::StoreError>(())
+    };
     let (described, bucket, key, total) = futures::join!(
-        store.put(&dims_item),
+        describe,
         store.add(&bucket_pk, &sk, &deltas),
         store.add(&org, &key_spend, &spend),
         store.add(&org, &org_spend, &spend),
@@ -248,13 +272,18 @@ pub async fn query(store: &dyn Store, org_id: &str, q: &UsageQuery<'_>) -> Resul
                 Ok(hash) => described.get(hash).cloned().unwrap_or_default(),
                 Err(inline) => inline,
             };
-            if hour < q.start || hour >= q.end || q.api_key_id.is_some_and(|id| id != dims.api_key_id)
+            if hour < q.start
+                || hour >= q.end
+                || q.api_key_id.is_some_and(|id| id != dims.api_key_id)
             {
                 continue;
             }
             let start = bucket_start(hour, q.resolution);
-            let group: BTreeMap<String, serde_json::Value> =
-                q.group_by.iter().map(|by| (by.name(), dims.value(by))).collect();
+            let group: BTreeMap<String, serde_json::Value> = q
+                .group_by
+                .iter()
+                .map(|by| (by.name(), dims.value(by)))
+                .collect();
             let id = serde_json::to_string(&group).unwrap_or_default();
             let row = rows.entry((start, id)).or_insert_with(|| UsageRow {
                 start,

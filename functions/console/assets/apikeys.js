@@ -93,8 +93,8 @@ function editor(k, view) {
   const def = h('input', { type: 'text', value: k.default_model || '', placeholder: 'policy/main (none)', autocomplete: 'off' });
   const expires = h('input', { type: 'datetime-local', value: localInput(k.expires_at) });
   const save = h('button', { type: 'submit' }, 'Save');
-  const form = h('form', { class: 'edit-key', novalidate: true },
-    field('Name', name, { param: 'name' }),
+  const form = h('form', { class: 'edit-key', novalidate: true, 'aria-label': `Settings of ${k.name}` },
+    field('Rename to', name, { param: 'name' }),
     field('Labels (name=value per line)', labels, { param: 'labels' }),
     field('Allowed models and policies', models, { param: 'allowed_models' }),
     field('Default model or policy', def, { param: 'default_model', hint: 'Used when a request names model "default" or none.' }),

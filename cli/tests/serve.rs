@@ -167,10 +167,18 @@ async fn chat(http: &reqwest::Client, base: &str, key: &str) -> f64 {
     body["usage"]["cost"].as_f64().expect("a priced answer")
 }
 
-/// Requests and cost this month from `GET /v1/manage/org/usage` (one row without grouping).
+/// Requests and cost of the last day from `GET /v1/manage/org/usage` (Requesty's `{"usage": {period: entry}}`).
 async fn org_usage(http: &reqwest::Client, base: &str, key: &str) -> (i64, f64) {
+    let now = chrono::Utc::now();
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let (start, end) = (
+        at(now - chrono::Duration::days(1)),
+        at(now + chrono::Duration::hours(1)),
+    );
     let body: serde_json::Value = http
-        .get(format!("{base}/v1/manage/org/usage"))
+        .get(format!(
+            "{base}/v1/manage/org/usage?start={start}&end={end}"
+        ))
         .bearer_auth(key)
         .send()
         .await
@@ -178,11 +186,11 @@ async fn org_usage(http: &reqwest::Client, base: &str, key: &str) -> (i64, f64) 
         .json()
         .await
         .unwrap();
-    let rows = body["data"].as_array().expect("usage rows");
-    rows.iter().fold((0, 0.0), |(n, c), r| {
+    let periods = body["usage"].as_object().expect("usage periods");
+    periods.values().fold((0, 0.0), |(n, c), e| {
         (
-            n + r["requests"].as_i64().unwrap(),
-            c + r["cost"].as_f64().unwrap(),
+            n + e["requests"].as_i64().unwrap(),
+            c + e["spend"].as_f64().unwrap(),
         )
     })
 }

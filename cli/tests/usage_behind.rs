@@ -95,20 +95,21 @@ async fn serve_answers_before_the_usage_write_and_its_usage_reads_wait_for_it() 
         0,
         "the answers came before the (slow) usage writes"
     );
+    let start = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ");
     let r = call(
         &app,
         Method::GET,
-        "/v1/manage/org/usage",
+        &format!("/v1/manage/org/usage?start={start}"),
         Some(&s.admin),
         None,
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let served: i64 = r.body["data"]
-        .as_array()
+    let served: i64 = r.body["usage"]
+        .as_object()
         .unwrap()
-        .iter()
-        .map(|row| row["requests"].as_i64().unwrap())
+        .values()
+        .map(|entry| entry["requests"].as_i64().unwrap())
         .sum();
     assert_eq!(served, 3, "the usage read waited for the writes in flight");
     assert_eq!(stored_requests(&s).await, 3);

@@ -36,6 +36,8 @@ pub async fn key(
         monthly_limit: 0.0,
         allowed_models: Vec::new(),
         expires_at: None,
+        labels: Default::default(),
+        default_model: None,
     };
     let (_, secret) = apikeys::create(store, org_id, new, None)
         .await

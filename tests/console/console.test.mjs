@@ -238,7 +238,25 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       await row.getByRole('button', { name: 'Set' }).click();
       await page.locator('#toast', { hasText: 'Limit of checkout set' }).waitFor();
       const list = await apiCall('GET', '/v1/manage/apikey', ADMIN);
-      assert.equal(list.body.data.find((k) => k.name === 'checkout').monthly_limit, 75);
+      assert.equal(list.body.keys.find((k) => k.name === 'checkout').monthly_limit, 75);
+    });
+
+    await step('edit an API key: labels, allowed models, default model (PATCH), with field errors', async () => {
+      const row = page.locator('tr', { hasText: 'checkout' });
+      await row.getByText('Edit', { exact: true }).click();
+      const form = row.locator('form.edit-key');
+      await form.getByLabel('Default model or policy').fill('openai/*');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await form.locator('.field-error', { hasText: /default_model/ }).waitFor();
+      await form.getByLabel('Labels (name=value per line)').fill('team=payments\nenv=prod');
+      await form.getByLabel('Allowed models and policies').fill('openai/*, policy/fast-chat');
+      await form.getByLabel('Default model or policy').fill('policy/fast-chat');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await page.locator('#toast', { hasText: 'API key checkout saved' }).waitFor();
+      const key = (await apiCall('GET', '/v1/manage/apikey', ADMIN)).body.keys.find((k) => k.name === 'checkout');
+      assert.deepEqual(key.labels, { env: 'prod', team: 'payments' });
+      assert.deepEqual(key.allowed_models, ['openai/*', 'policy/fast-chat']);
+      assert.equal(key.default_model, 'policy/fast-chat');
     });
 
     await step('delete an API key and a provider key, with confirmation (Escape cancels)', async () => {
@@ -263,7 +281,7 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
     await step('usage shows a chart and a table (or says there is nothing yet)', async () => {
       await page.getByRole('link', { name: 'Usage' }).click();
       await page.getByRole('heading', { name: 'Usage this month' }).waitFor();
-      for (const name of ['API key', 'Provider', 'Model', 'Key used']) {
+      for (const name of ['API key', 'Provider', 'Model', 'Requested as', 'Key used', 'App']) {
         await page.getByRole('button', { name, exact: true }).click();
         await page.locator('.chart, .usage-body p.muted').first().waitFor();
       }
@@ -271,17 +289,23 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
 
     await step('usage draws a chart and a table from the numbers the API returns', async () => {
       // No inference runs in this test, so the usage API is answered here with a month of sample rows.
-      const row = (group, cost, requests) => ({ start: '2026-11-01T00:00:00Z', group, requests, errors: 0,
-        input_tokens: requests * 100, output_tokens: requests * 20, cached_tokens: 0, reasoning_tokens: 0, cost, unpriced_requests: 0 });
+      const group = (dims, spend, requests) => ({ ...dims, spend, requests, errors: 0,
+        input_tokens: requests * 100, output_tokens: requests * 20, cached_tokens: 0, reasoning_tokens: 0, unpriced_requests: 0 });
       const sample = {
-        api_key_id: [row({ api_key_id: 'key_01m8p8gone000000000000000' }, 1.5, 40)],
-        provider: [row({ provider: 'anthropic' }, 0.25, 30), row({ provider: 'openai' }, 1.25, 10)],
-        model: [row({ model: 'gpt-4.1-mini' }, 1.25, 10), row({ model: 'claude-sonnet-4-5' }, 0.25, 30)],
-        is_byok: [row({ is_byok: true }, 1.0, 25), row({ is_byok: false }, 0.5, 15)],
+        api_key_id: [group({ api_key_id: 'key_01m8p8gone000000000000000' }, 1.5, 40)],
+        provider_used: [group({ provider_used: 'anthropic' }, 0.25, 30), group({ provider_used: 'openai' }, 1.25, 10)],
+        model_used: [group({ model_used: 'openai/gpt-4.1-mini' }, 1.25, 10), group({ model_used: 'anthropic/claude-sonnet-4-5' }, 0.25, 30)],
+        model_requested: [group({ model_requested: 'policy/fast-chat' }, 1.5, 40)],
+        is_byok: [group({ is_byok: true }, 1.0, 25), group({ is_byok: false }, 0.5, 15)],
+        origin_title: [group({ origin_title: 'Checkout' }, 1.5, 40)],
       };
       await page.route('**/v1/manage/org/usage?*', (route) => {
         const dim = new URL(route.request().url()).searchParams.get('group_by');
-        return route.fulfill({ json: { start: '2026-11-01T00:00:00Z', end: '2026-11-30T12:00:00Z', resolution: 'month', data: sample[dim] } });
+        const groups = sample[dim];
+        const sum = (f) => groups.reduce((t, g) => t + g[f], 0);
+        const entry = { spend: sum('spend'), requests: sum('requests'), errors: 0, input_tokens: sum('input_tokens'),
+          output_tokens: sum('output_tokens'), cached_tokens: 0, reasoning_tokens: 0, unpriced_requests: 0, groups };
+        return route.fulfill({ json: { usage: { '2026-11-01T00:00:00Z': entry }, start: '2026-11-01T00:00:00Z', end: '2026-11-30T12:00:00Z', resolution: 'month' } });
       });
       await page.getByRole('link', { name: 'API keys' }).click();
       await page.getByRole('heading', { name: 'API keys' }).waitFor();

@@ -4,7 +4,7 @@
 //! proxy and whose second step (Anthropic own; Google own-then-platform) is healthy.
 //!
 //! The proxy turns every 10th attempt it forwards into a fault, cycling through 500, 503, 429, a stall (the
-//! step's 300 ms timeout), a stream cut before the first content token, and a stream cut after it (for a
+//! step's 1 s timeout), a stream cut before the first content token, and a stream cut after it (for a
 //! non-streaming request, whose answer cannot be cut, a 502 instead). It injects by adding the mock's
 //! `x-mock-behaviour` header, so the same target fails intermittently, as a real provider does (every 10th
 //! attempt, so the per-instance cooldown, which needs 3 consecutive failures, is not what absorbs them).
@@ -273,10 +273,10 @@ async fn ten_thousand_requests_with_ten_percent_provider_faults() {
     let app = byok_cli::server::app(state);
     for doc in [
         json!({"name": "fa", "type": "fallback", "steps": [
-            {"model": "openai/gpt-4.1-mini", "key_source": "own", "retries": 1, "timeout_ms": 300},
+            {"model": "openai/gpt-4.1-mini", "key_source": "own", "retries": 1, "timeout_ms": 1000},
             {"model": "anthropic/claude-sonnet-4-5", "key_source": "own", "retries": 0, "timeout_ms": 5000}]}),
         json!({"name": "fb", "type": "fallback", "steps": [
-            {"model": "xai/grok-4", "key_source": "platform", "retries": 0, "timeout_ms": 300},
+            {"model": "xai/grok-4", "key_source": "platform", "retries": 0, "timeout_ms": 1000},
             {"model": "google/gemini-2.5-flash", "key_source": "own_then_platform", "retries": 0, "timeout_ms": 5000}]}),
     ] {
         let r = call(

@@ -74,8 +74,13 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
         ),
         (
             Method::GET,
-            format!("/v1/manage/apikey/{key_id}/usage"),
+            format!("/v1/manage/apikey/{key_id}/usage?start=2026-01-01T00:00:00Z"),
             None,
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/manage/apikey/{key_id}"),
+            Some(json!({"name": "taken over"})),
         ),
         (Method::DELETE, format!("/v1/manage/apikey/{key_id}"), None),
         (Method::POST, "/v1/byok/openai/verify".into(), None),
@@ -110,7 +115,7 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
         "/v1/policies",
         "/v1/manage/apikey",
         "/v1/byok/audit",
-        "/v1/manage/org/usage",
+        "/v1/manage/org/usage?start=2026-01-01T00:00:00Z",
         "/v1/models",
     ] {
         let r = call(&app, Method::GET, path, Some(&b.admin), None).await;

@@ -269,16 +269,17 @@ async fn no_key_material_anywhere(kind: Backend) {
             .await;
     }
     f.send_as(&app_key, M::GET, "/v1/models", None).await;
+    let start = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ");
     f.expect(
         M::GET,
-        &format!("/v1/manage/apikey/{app_id}/usage?group_by=model,provider,is_byok"),
+        &format!("/v1/manage/apikey/{app_id}/usage?start={start}&group_by=model_used,provider_used,is_byok,model_requested"),
         None,
         S::OK,
     )
     .await;
     f.expect(
         M::GET,
-        "/v1/manage/org/usage?group_by=api_key_id",
+        &format!("/v1/manage/org/usage?start={start}&group_by=api_key_id,user_id,origin_title"),
         None,
         S::OK,
     )

@@ -1,4 +1,5 @@
-// Gateway API keys: list, create (the secret is shown once, with a copy button), monthly limit, delete.
+// Gateway API keys: list, create (the secret is shown once, with a copy button), monthly limit, edit (name,
+// labels, allowed models and policies, expiry, default model), delete. Shapes: Requesty's (`keys`, `id`).
 import * as api from './api.js';
 import { h, replace, field, showError, clearErrors, toast, confirm, time, usd, busy, loading } from './dom.js';
 
@@ -6,7 +7,7 @@ export async function render(view) {
   replace(view, h('h1', {}, 'API keys'), loading());
   let keys;
   try {
-    keys = (await api.get('/v1/manage/apikey')).data || [];
+    keys = (await api.get('/v1/manage/apikey')).keys || [];
   } catch (e) {
     replace(view, h('h1', {}, 'API keys'), h('p', { class: 'error', role: 'alert' }, e.message));
     return;
@@ -41,29 +42,87 @@ function row(k, view) {
     clearErrors(limitForm);
     busy(limitBtn, async () => {
       try {
-        await api.post(`/v1/manage/apikey/${encodeURIComponent(k.api_key_id)}/limit`, { monthly_limit: Number(limitInput.value) });
+        await api.post(`/v1/manage/apikey/${encodeURIComponent(k.id)}/limit`, { monthly_limit: Number(limitInput.value) });
         toast(`Limit of ${k.name} set to ${Number(limitInput.value) ? usd(limitInput.value) : 'none'}`);
       } catch (err) { showError(limitForm, err); }
     });
   });
   const del = h('button', { type: 'button', class: 'danger' }, 'Delete');
   del.addEventListener('click', async () => {
-    if (!(await confirm(`Delete the API key "${k.name}" (${k.api_key_id})? Apps using it stop working at once.`))) return;
+    if (!(await confirm(`Delete the API key "${k.name}" (${k.id})? Apps using it stop working at once.`))) return;
     busy(del, async () => {
       try {
-        await api.del(`/v1/manage/apikey/${encodeURIComponent(k.api_key_id)}`);
+        await api.del(`/v1/manage/apikey/${encodeURIComponent(k.id)}`);
         toast(`API key ${k.name} deleted`);
         render(view);
       } catch (err) { toast(err.message, 'error'); }
     });
   });
-  return h('tr', { dataset: { apikey: k.api_key_id } },
-    h('th', { scope: 'row' }, k.name, h('br'), h('code', { class: 'muted small' }, k.api_key_id)),
+  return h('tr', { dataset: { apikey: k.id } },
+    h('th', { scope: 'row' }, k.name, h('br'), h('code', { class: 'muted small' }, k.id)),
     h('td', { dataset: { label: 'Permissions' } }, perms(k.permissions)),
     h('td', { dataset: { label: 'Spend this month' } }, usd(k.monthly_spend)),
     h('td', { dataset: { label: 'Monthly limit' } }, limitForm),
     h('td', { dataset: { label: 'Created' } }, time(k.created_at)),
-    h('td', { class: 'actions' }, del));
+    h('td', { class: 'actions' }, editor(k, view), del));
+}
+
+// `name=value` per line ↔ the labels object.
+const labelsText = (labels) => Object.entries(labels || {}).map(([n, v]) => `${n}=${v}`).join('\n');
+function parseLabels(text) {
+  const out = {};
+  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const at = line.indexOf('=');
+    if (at < 0) out[line] = '';
+    else out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return out;
+}
+// A datetime-local value (the browser's local time) ↔ RFC 3339.
+const localInput = (iso) => {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+};
+
+// The key's settings, edited in place with PATCH /v1/manage/apikey/{id} (only changed fields are sent).
+function editor(k, view) {
+  const name = h('input', { type: 'text', value: k.name, maxlength: '100', autocomplete: 'off' });
+  const labels = h('textarea', { rows: '2', placeholder: 'team=payments' }, labelsText(k.labels));
+  const models = h('input', { type: 'text', value: (k.allowed_models || []).join(', '), placeholder: 'openai/*, policy/main (empty: all)', autocomplete: 'off' });
+  const def = h('input', { type: 'text', value: k.default_model || '', placeholder: 'policy/main (none)', autocomplete: 'off' });
+  const expires = h('input', { type: 'datetime-local', value: localInput(k.expires_at) });
+  const save = h('button', { type: 'submit' }, 'Save');
+  const form = h('form', { class: 'edit-key', novalidate: true, 'aria-label': `Settings of ${k.name}` },
+    field('Rename to', name, { param: 'name' }),
+    field('Labels (name=value per line)', labels, { param: 'labels' }),
+    field('Allowed models and policies', models, { param: 'allowed_models' }),
+    field('Default model or policy', def, { param: 'default_model', hint: 'Used when a request names model "default" or none.' }),
+    field('Expires', expires, { param: 'expires_at' }),
+    h('p', { class: 'form-error', role: 'alert' }),
+    h('div', { class: 'actions' }, save));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const body = {};
+    if (name.value.trim() !== k.name) body.name = name.value.trim();
+    const newLabels = parseLabels(labels.value);
+    if (JSON.stringify(newLabels) !== JSON.stringify(k.labels || {})) body.labels = newLabels;
+    const newModels = models.value.split(',').map((m) => m.trim()).filter(Boolean);
+    if (newModels.join(',') !== (k.allowed_models || []).join(',')) body.allowed_models = newModels;
+    const newDefault = def.value.trim() || null;
+    if (newDefault !== (k.default_model || null)) body.default_model = newDefault;
+    const newExpiry = expires.value ? new Date(expires.value).toISOString() : null;
+    if (localInput(newExpiry) !== localInput(k.expires_at)) body.expires_at = newExpiry;
+    busy(save, async () => {
+      try {
+        if (Object.keys(body).length) await api.patch(`/v1/manage/apikey/${encodeURIComponent(k.id)}`, body);
+        toast(`API key ${body.name || k.name} saved`);
+        render(view);
+      } catch (err) { showError(form, err); }
+    });
+  });
+  return h('details', { class: 'edit' }, h('summary', {}, 'Edit'), form);
 }
 
 function createForm(view, secretSlot) {

@@ -1,40 +1,64 @@
-// Usage this month: spend and requests per API key, provider, model and own-vs-platform key, as a bar
-// chart (plain elements sized through the CSSOM, which the CSP allows) and a table.
+// Usage this month: spend and requests per API key, provider, model (used and requested), own-vs-platform
+// key and calling app, as a bar chart (plain elements sized through the CSSOM, which the CSP allows) and a
+// table. Reads Requesty's usage shape: `{"usage": {<period>: {spend, requests, …, groups: [...]}}}`.
 import * as api from './api.js';
 import { h, replace, usd, loading } from './dom.js';
 
 const DIMENSIONS = [
   ['api_key_id', 'API key'],
-  ['provider', 'Provider'],
-  ['model', 'Model'],
+  ['provider_used', 'Provider'],
+  ['model_used', 'Model'],
+  ['model_requested', 'Requested as'],
   ['is_byok', 'Key used'],
+  ['origin_title', 'App'],
 ];
 
-let current = 'provider';
+let current = 'provider_used';
 let metric = 'cost';
+
+// The first instant of this month (UTC), the usage window's start.
+function monthStart() {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+}
+
+// Every group of every period, summed per group value.
+function groupsOf(report, dim) {
+  const by = new Map();
+  for (const entry of Object.values(report.usage || {})) {
+    for (const g of entry.groups || []) {
+      const key = JSON.stringify(g[dim] ?? null);
+      const t = by.get(key) || { value: g[dim], cost: 0, requests: 0, errors: 0, tokens: 0 };
+      t.cost += g.spend || 0; t.requests += g.requests || 0; t.errors += g.errors || 0;
+      t.tokens += (g.input_tokens || 0) + (g.output_tokens || 0);
+      by.set(key, t);
+    }
+  }
+  return [...by.values()];
+}
 
 export async function render(view) {
   replace(view, h('h1', {}, 'Usage this month'), loading());
   let results, names;
   try {
     [names, ...results] = await Promise.all([
-      api.get('/v1/manage/apikey').then((r) => r.data || []).catch(() => []),
-      ...DIMENSIONS.map(([d]) => api.get(`/v1/manage/org/usage?resolution=month&group_by=${d}`)),
+      api.get('/v1/manage/apikey').then((r) => r.keys || []).catch(() => []),
+      ...DIMENSIONS.map(([d]) => api.get(`/v1/manage/org/usage?start=${encodeURIComponent(monthStart())}&end=${encodeURIComponent(new Date(Date.now() + 3600000).toISOString())}&resolution=month&group_by=${d}`)),
     ]);
   } catch (e) {
     replace(view, h('h1', {}, 'Usage this month'), h('p', { class: 'error', role: 'alert' }, e.message));
     return;
   }
   const byDim = Object.fromEntries(DIMENSIONS.map(([d], i) => [d, results[i]]));
-  const keyNames = Object.fromEntries(names.map((k) => [k.api_key_id, k.name]));
+  const keyNames = Object.fromEntries(names.map((k) => [k.id, k.name]));
   const label = (dim, value) => {
     if (value === null || value === undefined || value === '') return '(none)';
     if (dim === 'is_byok') return value === true || value === 'true' ? 'Own key (BYOK)' : 'Platform key';
-    if (dim === 'provider') return api.providerName(value);
+    if (dim === 'provider_used') return api.providerName(value);
     if (dim === 'api_key_id') return keyNames[value] ? `${keyNames[value]} (${value})` : `${value} (deleted)`;
     return String(value);
   };
-  const totals = (results[1].data || []).reduce((t, r) => ({ cost: t.cost + (r.cost || 0), requests: t.requests + (r.requests || 0) }), { cost: 0, requests: 0 });
+  const totals = Object.values(results[1].usage || {}).reduce((t, e) => ({ cost: t.cost + (e.spend || 0), requests: t.requests + (e.requests || 0) }), { cost: 0, requests: 0 });
   const period = results[1];
 
   const body = h('div', { class: 'usage-body' });
@@ -43,11 +67,8 @@ export async function render(view) {
   const draw = () => {
     for (const b of tabs.children) b.setAttribute('aria-pressed', String(b.dataset.dim === current));
     for (const b of metricTabs.children) b.setAttribute('aria-pressed', String(b.dataset.metric === metric));
-    const rows = (byDim[current].data || []).map((r) => ({
-      name: label(current, r.group ? r.group[current] : null),
-      cost: r.cost || 0, requests: r.requests || 0, errors: r.errors || 0,
-      tokens: (r.input_tokens || 0) + (r.output_tokens || 0),
-    })).sort((a, b) => b[metric] - a[metric] || a.name.localeCompare(b.name));
+    const rows = groupsOf(byDim[current], current).map((g) => ({ ...g, name: label(current, g.value) }))
+      .sort((a, b) => b[metric] - a[metric] || a.name.localeCompare(b.name));
     replace(body, chart(rows), table(rows, DIMENSIONS.find(([d]) => d === current)[1]));
   };
   for (const [d, name] of DIMENSIONS) {

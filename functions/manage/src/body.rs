@@ -1,27 +1,60 @@
 //! Request bodies for API-key management, and their validation.
 
+use std::collections::BTreeMap;
+
 use byok_shared::Result;
-use byok_shared::domain::permissions::Permissions;
+use byok_shared::domain::permissions::{Completions, Manage, Permissions};
+use byok_shared::domain::policy::allow::allows;
 use byok_shared::domain::provider::Provider;
 use byok_shared::error::Error;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
+/// `POST` / `PUT /v1/manage/apikey`: Requesty's `{name, monthly_limit?, permissions?}`, and ours beside it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     /// 1-100 printable characters.
     pub name: String,
-    /// USD per month, 0 (unlimited, the default) to 1e9.
-    #[serde(default)]
-    pub monthly_limit: f64,
-    pub permissions: Permissions,
+    /// USD per month, 0 (unlimited) to 1e9. Default: the creating key's own limit.
+    pub monthly_limit: Option<f64>,
+    /// Default (as Requesty's): `{"manage": "none", "completions": "write"}`.
+    pub permissions: Option<Permissions>,
     /// `<provider>/<model>`, `<provider>/*`, `policy/<name>` or `policy/*`; empty allows every model.
-    #[serde(default)]
-    pub allowed_models: Vec<String>,
-    /// When the key stops working (must be in the future).
+    /// Default: the creating key's own list.
+    pub allowed_models: Option<Vec<String>>,
+    /// When the key stops working (must be in the future). Default: the creating key's own expiry.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Free-form labels, name → value.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `<provider>/<model>` or `policy/<name>`, used when a request names model `default` or none.
+    pub default_model: Option<String>,
+}
+
+/// `PATCH /v1/manage/apikey/{id}`: only the fields sent change; `null` clears an optional one.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PatchKey {
+    pub name: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub allowed_models: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub default_model: Option<Option<String>>,
+    pub monthly_limit: Option<f64>,
+    pub permissions: Option<Permissions>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -29,6 +62,67 @@ pub struct CreateKey {
 pub struct SetLimit {
     /// USD per month, 0 (unlimited) to 1e9.
     pub monthly_limit: f64,
+}
+
+/// Requesty's default permissions for a new key.
+pub fn default_permissions() -> Permissions {
+    Permissions {
+        manage: Manage::None,
+        completions: Completions::Write,
+    }
+}
+
+const MAX_LABELS: usize = 32;
+
+/// At most 32 labels; names 1-64 of letters, digits, `_`, `-`, `.`; values at most 256 printable chars.
+pub fn labels(labels: BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+    if labels.len() > MAX_LABELS {
+        return Err(Error::invalid(
+            "labels",
+            format!("labels takes at most {MAX_LABELS} entries"),
+        ));
+    }
+    for (name, value) in &labels {
+        let name_ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !name_ok || value.chars().count() > 256 || value.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                format!("labels.{name}"),
+                "label names are 1-64 letters, digits, `_`, `-` or `.`; values at most 256 printable characters",
+            ));
+        }
+    }
+    Ok(labels)
+}
+
+/// `<provider>/<model>` of a known provider or `policy/<name>` (no wildcard), and allowed by the key's
+/// allow-list, or the default could never be used.
+pub fn default_model(model: Option<String>, allowed: &[String]) -> Result<Option<String>> {
+    let Some(model) = model else {
+        return Ok(None);
+    };
+    let checked = allowed_models(vec![model.clone()]).map_err(|_| {
+        Error::invalid(
+            "default_model",
+            "default_model must be <provider>/<model> of a known provider, or policy/<name>",
+        )
+    })?;
+    if model.ends_with("/*") || checked.is_empty() {
+        return Err(Error::invalid(
+            "default_model",
+            "default_model names one model or policy, not a wildcard",
+        ));
+    }
+    if !allows(allowed, &model) {
+        return Err(Error::invalid(
+            "default_model",
+            "default_model must be allowed by the key's allowed_models",
+        ));
+    }
+    Ok(Some(model))
 }
 
 pub fn name(name: &str) -> Result<String> {

@@ -5,7 +5,9 @@ mod apikeys;
 mod body;
 pub mod openapi;
 mod org;
+mod scope;
 mod usage;
+mod view;
 
 use axum::Router;
 use byok_shared::AppState;
@@ -23,8 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::tags())
         .routes(routes!(org::get_org))
         .routes(routes!(usage::org_usage))
-        .routes(routes!(apikeys::list, apikeys::create))
-        .routes(routes!(apikeys::get_one, apikeys::delete))
+        .routes(routes!(apikeys::list, apikeys::create, apikeys::create_put))
+        .routes(routes!(apikeys::get_one, apikeys::patch, apikeys::delete))
         .routes(routes!(apikeys::set_limit))
         .routes(routes!(usage::key_usage))
 }

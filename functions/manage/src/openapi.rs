@@ -1,9 +1,10 @@
 //! Response schemas of the function's part of the OpenAPI document: the handlers build these bodies with
 //! `json!`, so these types exist for the document only (public, as a description of the wire format).
 
+use std::collections::BTreeMap;
+
 use byok_shared::domain::permissions::Permissions;
 use byok_shared::domain::usage::Resolution;
-use byok_shared::repo::usage::UsageRow;
 use chrono::{DateTime, Utc};
 use utoipa::{OpenApi, ToSchema};
 
@@ -15,44 +16,80 @@ pub struct CreatedKey {
     pub api_key: String,
 }
 
-/// A gateway API key as shown (never its secret).
+/// Who created a key (Requesty's shape; here always another key of the org).
+#[derive(ToSchema)]
+pub struct CreatedBy {
+    pub id: String,
+    pub email: Option<String>,
+}
+
+/// A gateway API key as shown (never its secret): Requesty's fields, then ours.
 #[derive(ToSchema)]
 pub struct ApiKeyView {
-    pub api_key_id: String,
+    /// The key's id (`key_...`).
+    pub id: String,
     pub name: String,
-    pub permissions: Permissions,
+    /// Always false: the gateway never logs requests or answers.
+    pub logging: bool,
     /// USD per month; 0 is unlimited.
     pub monthly_limit: f64,
     /// USD spent this month (UTC).
     pub monthly_spend: f64,
+    pub permissions: Permissions,
+    pub labels: BTreeMap<String, String>,
+    /// None for the org's first key.
+    pub created_by: Option<CreatedBy>,
+    /// The same as `id`.
+    pub api_key_id: String,
     pub allowed_models: Vec<String>,
+    pub default_model: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
-    /// The api_key_id that created it (none for the bootstrap key).
-    pub created_by: Option<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(ToSchema)]
 pub struct ApiKeyList {
-    #[schema(example = "list")]
-    pub object: String,
-    pub data: Vec<ApiKeyView>,
+    pub keys: Vec<ApiKeyView>,
 }
 
 #[derive(ToSchema)]
 pub struct OrgView {
-    pub org_id: String,
+    /// The org's id (Requesty's field).
+    pub id: String,
     pub name: String,
+    /// Always null: a self-hosted gateway holds no prepaid balance.
+    pub balance: Option<f64>,
+    pub org_id: String,
     pub created_at: DateTime<Utc>,
     pub monthly_spend: f64,
 }
 
+/// One period's usage (also each entry of `groups`, with the dimension values beside the totals).
+#[derive(ToSchema)]
+pub struct UsageEntry {
+    /// USD.
+    pub spend: f64,
+    pub requests: i64,
+    pub errors: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_tokens: i64,
+    pub reasoning_tokens: i64,
+    /// Requests whose model had no price (not counted in `spend`).
+    pub unpriced_requests: i64,
+    /// With `group_by`: one entry per combination of the dimensions' values.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub groups: Option<Vec<serde_json::Value>>,
+}
+
 #[derive(ToSchema)]
 pub struct UsageReport {
+    /// Period start (RFC 3339) → usage; periods without usage are left out.
+    pub usage: BTreeMap<String, UsageEntry>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub resolution: Resolution,
-    pub data: Vec<UsageRow>,
 }
 
 #[derive(OpenApi)]

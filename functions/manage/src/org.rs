@@ -16,8 +16,12 @@ pub async fn get_org(State(state): State<AppState>, Auth(caller): Auth) -> Resul
     let spend =
         usage::month_spend(state.store(), caller.org_id(), None, chrono::Utc::now()).await?;
     Ok(Json(json!({
-        "org_id": org.org_id,
+        // Requesty's fields. A self-hosted gateway holds no prepaid balance: `null`, not a made-up number.
+        "id": org.org_id,
         "name": org.name,
+        "balance": null,
+        // Ours.
+        "org_id": org.org_id,
         "created_at": org.created_at,
         "monthly_spend": spend,
     })))

@@ -47,7 +47,8 @@ async fn create(app: &axum::Router, by: &str, body: Value) -> (String, String) {
 
 async fn permission_matrix(kind: Backend) {
     let Setup { backend, app, org } = setup(kind).await;
-    let (target, _) = create(&app, &org.admin, new_key("none", "write")).await;
+    // A target no wider than any manage:write key, so only the permission decides.
+    let (target, _) = create(&app, &org.admin, new_key("none", "none")).await;
     let combos = [
         (Manage::None, Completions::None),
         (Manage::None, Completions::Write),
@@ -60,10 +61,16 @@ async fn permission_matrix(kind: Backend) {
         let key = fixtures::key(backend.store.as_ref(), &org.org_id, manage, completions).await;
         let reads = [
             (Method::GET, "/v1/manage/org".to_owned()),
-            (Method::GET, "/v1/manage/org/usage".to_owned()),
+            (
+                Method::GET,
+                "/v1/manage/org/usage?start=2026-11-01T00:00:00Z".to_owned(),
+            ),
             (Method::GET, "/v1/manage/apikey".to_owned()),
             (Method::GET, format!("/v1/manage/apikey/{target}")),
-            (Method::GET, format!("/v1/manage/apikey/{target}/usage")),
+            (
+                Method::GET,
+                format!("/v1/manage/apikey/{target}/usage?start=2026-11-01T00:00:00Z"),
+            ),
         ];
         for (method, path) in reads {
             let r = call(&app, method, &path, Some(&key), None).await;
@@ -168,7 +175,14 @@ async fn secret_is_shown_once_and_works(kind: Backend) {
         one.body["allowed_models"],
         json!(["openai/gpt-4.1-mini", "policy/cheap", "anthropic/*"])
     );
-    assert_eq!(one.body["created_by"], org.admin_key_id.as_str());
+    assert_eq!(
+        one.body["created_by"],
+        json!({"id": org.admin_key_id, "email": null})
+    );
+    assert_eq!(
+        (one.body["id"].clone(), one.body["logging"].clone()),
+        (json!(id), json!(false))
+    );
     let listed = call(
         &app,
         Method::GET,
@@ -177,7 +191,7 @@ async fn secret_is_shown_once_and_works(kind: Backend) {
         None,
     )
     .await;
-    assert_eq!(listed.body["data"].as_array().unwrap().len(), 2);
+    assert_eq!(listed.body["keys"].as_array().unwrap().len(), 2);
     for text in [&one.text, &listed.text] {
         assert!(
             !text.contains(&secret[4..]) && !text.contains("key_hash"),
@@ -189,6 +203,7 @@ async fn secret_is_shown_once_and_works(kind: Backend) {
         (me.status, me.body["org_id"].clone()),
         (StatusCode::OK, json!(org.org_id))
     );
+    assert_eq!(me.body["id"], json!(org.org_id));
 }
 
 async fn no_escalation(kind: Backend) {
@@ -433,7 +448,7 @@ async fn limits_and_validation(kind: Backend) {
         &call(
             &app,
             Method::GET,
-            &format!("/v1/manage/apikey/{id}/usage?resolution=week"),
+            &format!("/v1/manage/apikey/{id}/usage?start=2026-11-01T00:00:00Z&resolution=week"),
             Some(&org.admin),
             None,
         )
@@ -444,7 +459,7 @@ async fn limits_and_validation(kind: Backend) {
         &call(
             &app,
             Method::GET,
-            &format!("/v1/manage/apikey/{id}/usage?group_by=color"),
+            &format!("/v1/manage/apikey/{id}/usage?start=2026-11-01T00:00:00Z&group_by=color"),
             Some(&org.admin),
             None,
         )
@@ -467,8 +482,11 @@ fn event(
         api_key_id: key.into(),
         provider: provider.into(),
         model: model.into(),
+        model_requested: format!("{provider}/{model}"),
         is_byok: byok,
         user_id: user.map(Into::into),
+        origin_title: None,
+        extra: Default::default(),
         input_tokens: 100,
         output_tokens: 20,
         cached_tokens: 10,
@@ -538,39 +556,45 @@ async fn usage_is_exact_grouped_and_windowed(kind: Backend) {
         async move {
             let r = call(&app, Method::GET, &path, Some(&admin), None).await;
             assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
-            r.body["data"].as_array().unwrap().clone()
+            r.body["usage"].as_object().unwrap().clone()
         }
+    };
+    // (period, group value, requests, spend) of each group, periods in order.
+    let flat = |usage: &serde_json::Map<String, Value>, dim: &str| {
+        let mut out = Vec::new();
+        for (period, entry) in usage {
+            for g in entry["groups"].as_array().unwrap() {
+                out.push((
+                    period.clone(),
+                    g[dim].clone(),
+                    g["requests"].as_i64().unwrap(),
+                    g["spend"].as_f64().unwrap(),
+                ));
+            }
+        }
+        out
     };
     let nov = "start=2026-11-01T00:00:00Z&end=2026-12-01T00:00:00Z";
     let by_day = get(format!(
-        "/v1/manage/apikey/{id}/usage?{nov}&resolution=day&group_by=provider"
+        "/v1/manage/apikey/{id}/usage?{nov}&resolution=day&group_by=provider_used"
     ))
     .await;
-    let summary: Vec<(String, String, i64, f64)> = by_day
-        .iter()
-        .map(|r| {
-            (
-                r["start"].as_str().unwrap()[..10].to_owned(),
-                r["group"]["provider"].as_str().unwrap().to_owned(),
-                r["requests"].as_i64().unwrap(),
-                r["cost"].as_f64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        summary,
+        flat(&by_day, "provider_used"),
         [
-            ("2026-11-01".into(), "anthropic".into(), 1, 1.0),
-            ("2026-11-01".into(), "openai".into(), 1, 0.5),
-            ("2026-11-02".into(), "xai".into(), 1, 0.0),
+            ("2026-11-01T00:00:00Z".into(), json!("anthropic"), 1, 1.0),
+            ("2026-11-01T00:00:00Z".into(), json!("openai"), 1, 0.5),
+            ("2026-11-02T00:00:00Z".into(), json!("xai"), 1, 0.0),
         ]
     );
-    let unpriced = by_day
-        .iter()
-        .find(|r| r["group"]["provider"] == "xai")
-        .unwrap();
+    let day1 = &by_day["2026-11-01T00:00:00Z"];
     assert_eq!(
-        unpriced["unpriced_requests"], 1,
+        (day1["requests"].clone(), day1["spend"].clone()),
+        (json!(2), json!(1.5)),
+        "period totals"
+    );
+    assert_eq!(
+        by_day["2026-11-02T00:00:00Z"]["unpriced_requests"], 1,
         "unknown prices are counted apart, not as zero cost"
     );
 
@@ -578,41 +602,55 @@ async fn usage_is_exact_grouped_and_windowed(kind: Backend) {
         "/v1/manage/apikey/{id}/usage?{nov}&resolution=month&group_by=is_byok"
     ))
     .await;
-    let byok: Vec<(bool, i64, i64)> = by_byok
+    let byok: Vec<(Value, i64, i64)> = by_byok["2026-11-01T00:00:00Z"]["groups"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|r| {
+        .map(|g| {
             (
-                r["group"]["is_byok"].as_bool().unwrap(),
-                r["requests"].as_i64().unwrap(),
-                r["input_tokens"].as_i64().unwrap(),
+                g["is_byok"].clone(),
+                g["requests"].as_i64().unwrap(),
+                g["input_tokens"].as_i64().unwrap(),
             )
         })
         .collect();
-    assert_eq!(byok, [(false, 2, 200), (true, 1, 100)]);
+    assert_eq!(byok, [(json!(false), 2, 200), (json!(true), 1, 100)]);
 
     let hourly = get(format!("/v1/manage/apikey/{id}/usage?start=2026-11-01T00:00:00Z&end=2026-11-01T01:00:00Z&resolution=hour&group_by=user_id")).await;
-    assert_eq!(hourly.len(), 2);
-    assert!(hourly.iter().all(|r| r["start"] == "2026-11-01T00:00:00Z"));
+    assert_eq!(hourly.len(), 1, "{hourly:?}");
+    assert_eq!(
+        hourly["2026-11-01T00:00:00Z"]["groups"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Without `end`, the window is the 24 hours after `start`.
+    let default_end = get(format!(
+        "/v1/manage/apikey/{id}/usage?start=2026-11-01T00:00:00Z"
+    ))
+    .await;
+    assert_eq!(
+        default_end.keys().collect::<Vec<_>>(),
+        ["2026-11-01T00:00:00Z"]
+    );
+    assert!(
+        default_end["2026-11-01T00:00:00Z"].get("groups").is_none(),
+        "no group_by, no groups"
+    );
 
     let org_rows = get("/v1/manage/org/usage?start=2026-10-01T00:00:00Z&end=2026-12-01T00:00:00Z&resolution=month&group_by=api_key_id".to_owned()).await;
-    let totals: Vec<(String, String, i64)> = org_rows
-        .iter()
-        .map(|r| {
-            (
-                r["start"].as_str().unwrap()[..7].to_owned(),
-                r["group"]["api_key_id"].as_str().unwrap().to_owned(),
-                r["requests"].as_i64().unwrap(),
-            )
-        })
+    let mut got: Vec<(String, Value, i64)> = flat(&org_rows, "api_key_id")
+        .into_iter()
+        .map(|(p, k, n, _)| (p[..7].to_owned(), k, n))
         .collect();
+    got.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     let mut expected = vec![
-        ("2026-10".to_owned(), id.clone(), 1),
-        ("2026-11".to_owned(), id.clone(), 3),
-        ("2026-11".to_owned(), org.admin_key_id.clone(), 1),
+        ("2026-10".to_owned(), json!(id), 1),
+        ("2026-11".to_owned(), json!(id), 3),
+        ("2026-11".to_owned(), json!(org.admin_key_id), 1),
     ];
-    expected.sort();
-    let mut got = totals.clone();
-    got.sort();
+    expected.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     assert_eq!(got, expected);
     let nov_spend = usage::month_spend(
         store,
@@ -641,7 +679,16 @@ async fn other_orgs_see_404(kind: Backend) {
     let b = Some(other.admin.as_str());
     for (method, path, body) in [
         (Method::GET, format!("/v1/manage/apikey/{id}"), None),
-        (Method::GET, format!("/v1/manage/apikey/{id}/usage"), None),
+        (
+            Method::GET,
+            format!("/v1/manage/apikey/{id}/usage?start=2026-11-01T00:00:00Z"),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/manage/apikey/{id}"),
+            Some(json!({"name": "taken"})),
+        ),
         (
             Method::POST,
             format!("/v1/manage/apikey/{id}/limit"),
@@ -656,7 +703,7 @@ async fn other_orgs_see_404(kind: Backend) {
     }
     let listed = call(&app, Method::GET, "/v1/manage/apikey", b, None).await;
     assert_eq!(
-        listed.body["data"].as_array().unwrap().len(),
+        listed.body["keys"].as_array().unwrap().len(),
         1,
         "only its own admin key"
     );

@@ -7,8 +7,8 @@ use byok_shared::repo::apikeys::{self, NewKey};
 use byok_shared::repo::usage;
 use byok_testkit::http::{assert_error, call};
 use byok_testkit::{Backend, TestBackend, events, fixtures};
-use chrono::Utc;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 
 const FIXTURE_ID: &str = "key_01jf3k8v5q2w7r9t4y6m8n0p2c";
 
@@ -26,24 +26,32 @@ async fn every_fixture_is_served() {
         monthly_limit: 5.0,
         allowed_models: Vec::new(),
         expires_at: None,
+        labels: Default::default(),
+        default_model: None,
     };
     let (seeded, _) = apikeys::create(store, &org.org_id, new, None)
         .await
         .unwrap();
-    // Usage for the usage fixtures: at the start of this month, inside both fixtures' windows (apikey-usage
-    // from 2026-11-01, org-usage this month by default).
-    let at = bucket_start(Utc::now(), Resolution::Month);
-    for (provider, model, cost) in [
-        ("openai", "gpt-4.1-mini", 0.5),
-        ("anthropic", "claude-sonnet-4-5", 1.25),
+    // Usage for the usage fixtures, at a fixed time inside both fixtures' fixed windows (apikey-usage:
+    // November 2026 by day; org-usage: November 2026 by month), so the test does not depend on today.
+    let at = bucket_start(
+        "2026-11-15T10:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+        Resolution::Day,
+    );
+    for (provider, model, cost, team) in [
+        ("openai", "gpt-4.1-mini", 0.5, "payments"),
+        ("anthropic", "claude-sonnet-4-5", 1.25, "search"),
     ] {
         let event = UsageEvent {
             at,
             api_key_id: seeded.api_key_id.clone(),
             provider: provider.into(),
             model: model.into(),
+            model_requested: "policy/main".into(),
             is_byok: true,
             user_id: None,
+            origin_title: None,
+            extra: [("team".to_owned(), team.to_owned())].into(),
             input_tokens: 100,
             output_tokens: 20,
             cached_tokens: 0,
@@ -56,9 +64,11 @@ async fn every_fixture_is_served() {
     let app = byok_manage::router(backend.state(|_| {}));
     let expected = [
         ("apikey-create.json", StatusCode::CREATED),
+        ("apikey-create-put.json", StatusCode::CREATED),
         ("apikey-list.json", StatusCode::OK),
         ("apikey-limit.json", StatusCode::NO_CONTENT),
         ("apikey-get.json", StatusCode::OK),
+        ("apikey-patch.json", StatusCode::OK),
         ("apikey-usage.json", StatusCode::OK),
         ("org-get.json", StatusCode::OK),
         ("org-usage.json", StatusCode::OK),
@@ -81,20 +91,20 @@ async fn every_fixture_is_served() {
         "{created}"
     );
     let listed = &r["apikey-list.json"];
-    let mut names: Vec<&str> = listed.body["data"]
+    let mut names: Vec<&str> = listed.body["keys"]
         .as_array()
-        .expect("data")
+        .expect("keys")
         .iter()
         .map(|k| k["name"].as_str().expect("name"))
         .collect();
     names.sort_unstable();
     assert_eq!(
         names,
-        ["admin", "checkout-service", "seeded"],
+        ["admin", "batch-jobs", "checkout-service", "seeded"],
         "{}",
         listed.text
     );
-    let new = listed.body["data"]
+    let new = listed.body["keys"]
         .as_array()
         .unwrap()
         .iter()
@@ -104,6 +114,20 @@ async fn every_fixture_is_served() {
     assert_eq!(
         new["permissions"],
         json!({"manage": "none", "completions": "write"})
+    );
+    // apikey-create-put.json (Requesty's older create): permissions default to completions only.
+    let put = listed.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "batch-jobs")
+        .unwrap();
+    assert_eq!(
+        (&put["monthly_limit"], &put["permissions"]),
+        (
+            &json!(20.0),
+            &json!({"manage": "none", "completions": "write"})
+        )
     );
     for (name, response) in r.iter().filter(|(name, _)| *name != "apikey-create.json") {
         assert!(
@@ -115,57 +139,75 @@ async fn every_fixture_is_served() {
     // apikey-get.json reads the seeded key, with the limit apikey-limit.json set (it was 5).
     let got = &r["apikey-get.json"].body;
     assert_eq!(
-        (&got["api_key_id"], &got["name"], &got["monthly_limit"]),
+        (&got["id"], &got["name"], &got["monthly_limit"]),
         (&json!(seeded.api_key_id), &json!("seeded"), &json!(100.0)),
         "{got}"
     );
-    let rows = |name: &str| -> Vec<(String, i64, f64)> {
+    // apikey-patch.json applied the labels, allow-list and default model it sent.
+    let patched = &r["apikey-patch.json"].body;
+    assert_eq!(
+        (
+            &patched["labels"],
+            &patched["allowed_models"],
+            &patched["default_model"]
+        ),
+        (
+            &json!({"team": "payments"}),
+            &json!(["openai/*", "policy/main"]),
+            &json!("policy/main")
+        ),
+        "{patched}"
+    );
+    // Usage answers are `{"usage": {<period>: {totals, groups}}}`: one period each, grouped as asked.
+    let groups = |name: &str, period: &str, dims: &[&str]| -> Vec<(Vec<Value>, i64, f64)> {
         let body = &r[name].body;
-        let mut rows: Vec<(String, i64, f64)> = body["data"]
+        let usage = body["usage"].as_object().expect("usage");
+        assert_eq!(usage.keys().collect::<Vec<_>>(), [period], "{name}: {body}");
+        let mut rows: Vec<_> = usage[period]["groups"]
             .as_array()
             .unwrap_or_else(|| panic!("{name}: {body}"))
             .iter()
-            .map(|row| {
+            .map(|g| {
                 (
-                    row["group"].to_string(),
-                    row["requests"].as_i64().unwrap(),
-                    row["cost"].as_f64().unwrap(),
+                    dims.iter().map(|d| g[*d].clone()).collect::<Vec<_>>(),
+                    g["requests"].as_i64().unwrap(),
+                    g["spend"].as_f64().unwrap(),
                 )
             })
             .collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.sort_by_key(|row| row.0[0].to_string());
         rows
     };
     assert_eq!(
-        rows("apikey-usage.json"),
+        groups(
+            "apikey-usage.json",
+            "2026-11-15T00:00:00Z",
+            &["model_used", "extra.team"]
+        ),
         [
             (
-                json!({"model": "anthropic/claude-sonnet-4-5"}).to_string(),
+                vec![json!("anthropic/claude-sonnet-4-5"), json!("search")],
                 1,
                 1.25
             ),
-            (json!({"model": "openai/gpt-4.1-mini"}).to_string(), 1, 0.5),
+            (vec![json!("openai/gpt-4.1-mini"), json!("payments")], 1, 0.5),
         ]
     );
     let id = &seeded.api_key_id;
     assert_eq!(
-        rows("org-usage.json"),
+        groups(
+            "org-usage.json",
+            "2026-11-01T00:00:00Z",
+            &["provider_used", "api_key_id"]
+        ),
         [
-            (
-                json!({"api_key_id": id, "provider": "anthropic"}).to_string(),
-                1,
-                1.25
-            ),
-            (
-                json!({"api_key_id": id, "provider": "openai"}).to_string(),
-                1,
-                0.5
-            ),
+            (vec![json!("anthropic"), json!(id)], 1, 1.25),
+            (vec![json!("openai"), json!(id)], 1, 0.5),
         ]
     );
     let me = &r["org-get.json"].body;
     assert_eq!(
-        (&me["org_id"], &me["name"]),
+        (&me["id"], &me["name"]),
         (&json!(org.org_id), &json!("Acme")),
         "{me}"
     );

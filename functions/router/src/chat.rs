@@ -55,7 +55,7 @@ async fn handle(
     JsonBody(body): JsonBody<Value>,
     format: ClientFormat,
 ) -> Result<Response> {
-    let parsed = request::parse(body)?;
+    let parsed = request::parse_request(body, &headers, &caller.key)?;
     let note = respond::note(&parsed);
     tracing::debug!(tags = ?parsed.metadata.tags, trace_id = ?parsed.metadata.trace_id,
         extra = parsed.metadata.extra.len(), "inference request");

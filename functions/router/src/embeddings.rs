@@ -21,9 +21,10 @@ use crate::{cost, pipeline, respond, usage};
 pub async fn embeddings(
     State(gateway): State<Gateway>,
     Auth(caller): Auth,
+    headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
-    let parsed = request::parse(body)?;
+    let parsed = request::parse_request(body, &headers, &caller.key)?;
     let note = respond::note(&parsed);
     Ok(respond::noted(serve(gateway, caller, parsed).await, note))
 }

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::request::{EXTENSION, parse};
+use crate::request::{EXTENSION, REQUESTY, parse};
 use byok_shared::error::ErrorKind;
 
 fn leaf() -> impl Strategy<Value = Value> {
@@ -33,7 +33,7 @@ fn leaf() -> impl Strategy<Value = Value> {
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => prop::sample::select(vec![
-            "model", "stream", "byok", "user", "metadata", "messages", "tags", "user_id", "trace_id",
+            "model", "stream", "byok", "requesty", "user", "metadata", "messages", "tags", "user_id", "trace_id",
             "extra", "base_url", "api_base", "endpoint", "host", "upstream_url", "api_url", "input",
         ])
         .prop_map(str::to_owned),
@@ -99,6 +99,7 @@ proptest! {
                 prop_assert_eq!(parsed.stream, sent["stream"].as_bool().unwrap_or(false));
                 let mut expected = sent.as_object().unwrap().clone();
                 expected.remove(EXTENSION);
+                expected.remove(REQUESTY);
                 prop_assert_eq!(parsed.body, Value::Object(expected));
                 for id in [&parsed.metadata.user_id, &parsed.metadata.trace_id].into_iter().flatten() {
                     prop_assert!(id.len() <= 256 && !id.chars().any(char::is_control));

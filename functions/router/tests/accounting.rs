@@ -32,6 +32,8 @@ async fn app_key(g: &Gateway, limit: f64, allowed: &[&str]) -> String {
         monthly_limit: limit,
         allowed_models: allowed.iter().map(|s| s.to_string()).collect(),
         expires_at: None,
+        labels: Default::default(),
+        default_model: None,
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), &g.org.org_id, new, None)
         .await

@@ -88,6 +88,8 @@ async fn setup() -> Setup {
         monthly_limit: 100.0,
         allowed_models: Vec::new(),
         expires_at: None,
+        labels: Default::default(),
+        default_model: None,
     };
     let (_, secret) = apikeys::create(store.as_ref(), &org.org_id, new, None)
         .await

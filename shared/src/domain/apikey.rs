@@ -51,6 +51,12 @@ pub struct ApiKey {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub created_by: Option<String>,
+    /// Free-form labels (Requesty's `labels`): name → value.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `<provider>/<model>` or `policy/<name>` used when a request names model `default` or none.
+    #[serde(default)]
+    pub default_model: Option<String>,
 }
 
 impl ApiKey {

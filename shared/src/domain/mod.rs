@@ -2,6 +2,7 @@
 
 pub mod apikey;
 pub mod ids;
+pub mod key_scope;
 pub mod org;
 pub mod permissions;
 pub mod policy;

@@ -1,5 +1,7 @@
 //! What one served request cost, and how usage is grouped and bucketed.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -8,10 +10,18 @@ use serde::{Deserialize, Serialize};
 pub struct UsageEvent {
     pub at: DateTime<Utc>,
     pub api_key_id: String,
+    /// The provider that answered (`provider_used`).
     pub provider: String,
+    /// The model that answered, without the provider prefix (`model_used`).
     pub model: String,
+    /// The request's `model` as the client wrote it (`policy/x`, `openai/gpt-4.1`, `default`).
+    pub model_requested: String,
     pub is_byok: bool,
     pub user_id: Option<String>,
+    /// The calling app's title (`X-Title`, else the `HTTP-Referer` host).
+    pub origin_title: Option<String>,
+    /// `requesty.extra` / `byok.extra` and `X-Requesty-<Name>` headers, each value as text.
+    pub extra: BTreeMap<String, String>,
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cached_tokens: u64,
@@ -30,14 +40,62 @@ pub enum Resolution {
     Month,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+/// A usage dimension to group by: Requesty's names, plus `model` / `provider` (our earlier names for
+/// `model_used` / `provider_used`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum GroupBy {
-    Model,
-    Provider,
+    ModelRequested,
+    ModelUsed,
+    ProviderUsed,
     IsByok,
     UserId,
     ApiKeyId,
+    OriginTitle,
+    /// `extra.<field>`
+    Extra(String),
+}
+
+/// Longest `extra.<field>` name, and the characters it may use.
+pub const MAX_EXTRA_NAME: usize = 64;
+
+pub fn valid_extra_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_EXTRA_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+}
+
+impl GroupBy {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "model_requested" => Self::ModelRequested,
+            "model_used" | "model" => Self::ModelUsed,
+            "provider_used" | "provider" => Self::ProviderUsed,
+            "is_byok" => Self::IsByok,
+            "user_id" => Self::UserId,
+            "api_key_id" => Self::ApiKeyId,
+            "origin_title" => Self::OriginTitle,
+            other => {
+                let field = other.strip_prefix("extra.")?.to_ascii_lowercase();
+                return valid_extra_name(&field).then_some(Self::Extra(field));
+            }
+        })
+    }
+
+    /// The name it is reported under.
+    pub fn name(&self) -> String {
+        match self {
+            Self::ModelRequested => "model_requested".into(),
+            Self::ModelUsed => "model_used".into(),
+            Self::ProviderUsed => "provider_used".into(),
+            Self::IsByok => "is_byok".into(),
+            Self::UserId => "user_id".into(),
+            Self::ApiKeyId => "api_key_id".into(),
+            Self::OriginTitle => "origin_title".into(),
+            Self::Extra(field) => format!("extra.{field}"),
+        }
+    }
 }
 
 /// Money is counted in nano-dollars so that atomic integer adds stay exact.
@@ -120,6 +178,30 @@ mod tests {
             months_between(t("2026-11-15T00:00:00Z"), t("2026-11-15T00:00:00Z")),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn group_by_names_round_trip() {
+        for name in [
+            "model_requested",
+            "model_used",
+            "provider_used",
+            "is_byok",
+            "user_id",
+            "api_key_id",
+            "origin_title",
+            "extra.team",
+        ] {
+            assert_eq!(GroupBy::parse(name).unwrap().name(), name);
+        }
+        assert_eq!(GroupBy::parse("model"), Some(GroupBy::ModelUsed));
+        assert_eq!(
+            GroupBy::parse("extra.Team"),
+            Some(GroupBy::Extra("team".into()))
+        );
+        for bad in ["", "colour", "extra.", "extra.a b", "extra.x#y"] {
+            assert_eq!(GroupBy::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -84,6 +84,8 @@ pub struct NewKey {
     pub monthly_limit: f64,
     pub allowed_models: Vec<String>,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub default_model: Option<String>,
 }
 
 /// Create a key in `org_id`; returns the record and its secret (shown once). A manage:write key also bumps
@@ -107,6 +109,8 @@ pub async fn create(
         expires_at: new.expires_at,
         created_at: chrono::Utc::now(),
         created_by,
+        labels: new.labels,
+        default_model: new.default_model,
     };
     let mut ops = create_ops(&key)?;
     if key.permissions.manage == Manage::Write {
@@ -118,7 +122,8 @@ pub async fn create(
     Ok((key, secret))
 }
 
-/// Delete a key. The org's last manage:write key cannot be deleted (409), checked under the org's version.
+/// Delete a key. The org's last live (unexpired) manage:write key cannot be deleted (409); checked under the
+/// org record's version, so two concurrent deletions of the last two admins cannot both succeed.
 pub async fn delete(store: &dyn Store, org_id: &str, api_key_id: &str) -> Result<ApiKey> {
     use crate::domain::permissions::Manage;
     let key = get(store, org_id, api_key_id)
@@ -127,16 +132,38 @@ pub async fn delete(store: &dyn Store, org_id: &str, api_key_id: &str) -> Result
     let mut ops = delete_ops(&key);
     if key.permissions.manage == Manage::Write {
         let (mut org, version) = super::orgs::get_record(store, org_id).await?;
-        if org.admin_keys <= 1 {
-            return Err(crate::error::Error::conflict(
-                "this is the organisation's last manage:write key; create another before deleting it",
-            ));
-        }
-        org.admin_keys -= 1;
+        ensure_another_live_admin(store, org_id, api_key_id).await?;
+        org.admin_keys = org.admin_keys.saturating_sub(1);
         ops.push(super::orgs::update_op(&org, version)?);
     }
     store.transact(&ops).await?;
     Ok(key)
+}
+
+/// 409 unless the org has a live (unexpired) manage:write key other than `api_key_id`. Expired admins do
+/// not count: they can no longer sign in, so counting them would let the org lock itself out.
+async fn ensure_another_live_admin(
+    store: &dyn Store,
+    org_id: &str,
+    api_key_id: &str,
+) -> Result<()> {
+    use crate::domain::permissions::Manage;
+    let now = chrono::Utc::now();
+    let others = list(store, org_id)
+        .await?
+        .into_iter()
+        .filter(|k| {
+            k.api_key_id != api_key_id
+                && k.permissions.manage == Manage::Write
+                && !k.is_expired(now)
+        })
+        .count();
+    if others == 0 {
+        return Err(crate::error::Error::conflict(
+            "this is the organisation's last live manage:write key; create another before removing it",
+        ));
+    }
+    Ok(())
 }
 
 /// Every key of the org (no secrets: only hashes are stored), oldest first.
@@ -157,23 +184,49 @@ pub async fn list(store: &dyn Store, org_id: &str) -> Result<Vec<ApiKey>> {
     }
 }
 
-/// Replace a key's record (e.g. its monthly limit) under optimistic locking.
+/// Change a key's record under optimistic locking; returns the key before and after. A change that adds
+/// or removes manage:write also moves the org's admin count in the same transaction, and may not remove
+/// the org's last live admin (409). `change` may refuse the change with an error; nothing is written then.
 pub async fn update(
     store: &dyn Store,
     org_id: &str,
     api_key_id: &str,
-    change: impl FnOnce(&mut ApiKey),
-) -> Result<ApiKey> {
+    change: impl FnOnce(&mut ApiKey) -> Result<()>,
+) -> Result<(ApiKey, ApiKey)> {
+    use crate::domain::permissions::Manage;
     let item = store
         .get(&org_pk(org_id), &key_sk(api_key_id))
         .await?
         .ok_or_else(|| crate::error::Error::not_found("API key not found"))?;
-    let mut key: ApiKey = from_body(item.body)?;
-    change(&mut key);
+    let before: ApiKey = from_body(item.body)?;
+    let mut key = before.clone();
+    change(&mut key)?;
     let mut next = Item::new(org_pk(org_id), key_sk(api_key_id), to_body(&key)?);
     next.version = item.version + 1;
-    store.put_if_version(&next, item.version).await?;
-    Ok(key)
+    let (was_admin, is_admin) = (
+        before.permissions.manage == Manage::Write,
+        key.permissions.manage == Manage::Write,
+    );
+    if was_admin == is_admin {
+        store.put_if_version(&next, item.version).await?;
+        return Ok((before, key));
+    }
+    let (mut org, version) = super::orgs::get_record(store, org_id).await?;
+    if was_admin {
+        ensure_another_live_admin(store, org_id, api_key_id).await?;
+        org.admin_keys = org.admin_keys.saturating_sub(1);
+    } else {
+        org.admin_keys += 1;
+    }
+    let ops = [
+        WriteOp::PutIfVersion {
+            item: next,
+            expected: item.version,
+        },
+        super::orgs::update_op(&org, version)?,
+    ];
+    store.transact(&ops).await?;
+    Ok((before, key))
 }
 
 fn used_sk(api_key_id: &str) -> String {

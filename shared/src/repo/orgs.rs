@@ -48,6 +48,8 @@ pub async fn create(store: &dyn Store, name: &str) -> Result<CreatedOrg> {
         expires_at: None,
         created_at: now,
         created_by: None,
+        labels: Default::default(),
+        default_model: None,
     };
     let record = OrgRecord {
         org: org.clone(),

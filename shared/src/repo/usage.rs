@@ -1,20 +1,25 @@
 //! Usage counters: atomic adds into hourly buckets, read back grouped and re-bucketed.
 //!
-//! Layout: partition `USAGE#<org>#<YYYYMM>`, sort key `<YYYYMMDDHH>#<api_key_id>#<provider>#<model>#<byok>#<user>`
-//! with counters requests/errors/tokens/cost_nanos. Monthly spend per key and per org sits at
-//! `ORG#<org>` / `SPEND#<api_key_id|org>#<YYYYMM>` for the limit check.
+//! Layout: partition `USAGE#<org>#<YYYYMM>`, sort key `<YYYYMMDDHH>#<dims>` with counters
+//! requests/errors/tokens/cost_nanos, where `<dims>` is a 16-hex-digit hash of the request's dimensions
+//! (key, provider and model used, model requested, own key or not, user, origin, extra fields). The
+//! dimensions themselves sit once per month at `USAGEDIM#<org>#<YYYYMM>` / `<dims>`, so the sort key stays
+//! short whatever the values are. Monthly spend per key and per org sits at `ORG#<org>` /
+//! `SPEND#<api_key_id|org>#<YYYYMM>` for the limit check. Rows written before the dimensions hash (sort key
+//! `<hour>#<key>#<provider>#<model>#<byok>#<user>`) are still read.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::org_pk;
+use super::{from_body, org_pk, to_body};
 use crate::domain::usage::{
     GroupBy, Resolution, UsageEvent, bucket_start, from_nanos, month_key, months_between, to_nanos,
 };
 use crate::error::Result;
-use crate::store::{Counters, Store};
+use crate::store::{Counters, Item, Store};
 
 const ORG_SPEND: &str = "org";
 
@@ -22,28 +27,96 @@ fn usage_pk(org_id: &str, month: &str) -> String {
     format!("USAGE#{org_id}#{month}")
 }
 
+fn dims_pk(org_id: &str, month: &str) -> String {
+    format!("USAGEDIM#{org_id}#{month}")
+}
+
 fn spend_sk(who: &str, month: &str) -> String {
     format!("SPEND#{who}#{month}")
 }
 
-/// Sort-key parts are joined with `#`; any `#` inside a part is replaced so parsing stays unambiguous.
-fn part(value: &str) -> String {
-    value.replace('#', "_")
+/// The dimensions of a usage row: everything it can be grouped by.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Dims {
+    api_key_id: String,
+    provider: String,
+    model: String,
+    #[serde(default)]
+    model_requested: String,
+    is_byok: bool,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    origin_title: String,
+    #[serde(default)]
+    extra: BTreeMap<String, String>,
 }
 
-/// Record one request: its usage bucket, the key's and the org's monthly spend. Three atomic adds, issued
-/// concurrently; each is exact under concurrency.
+impl Dims {
+    fn of(event: &UsageEvent) -> Self {
+        Self {
+            api_key_id: event.api_key_id.clone(),
+            provider: event.provider.clone(),
+            model: event.model.clone(),
+            model_requested: event.model_requested.clone(),
+            is_byok: event.is_byok,
+            user_id: event.user_id.clone().unwrap_or_default(),
+            origin_title: event.origin_title.clone().unwrap_or_default(),
+            extra: event.extra.clone(),
+        }
+    }
+
+    /// 64 bits of SHA-256 over the canonical JSON (struct fields in order, extra sorted).
+    fn hash(&self) -> String {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(&Sha256::digest(&canonical)[..8])
+    }
+
+    fn value(&self, by: &GroupBy) -> serde_json::Value {
+        let text = |s: &str| {
+            if s.is_empty() {
+                serde_json::Value::Null
+            } else {
+                s.into()
+            }
+        };
+        match by {
+            GroupBy::ModelRequested => text(&self.model_requested),
+            GroupBy::ModelUsed => format!("{}/{}", self.provider, self.model).into(),
+            GroupBy::ProviderUsed => self.provider.as_str().into(),
+            GroupBy::IsByok => self.is_byok.into(),
+            GroupBy::UserId => text(&self.user_id),
+            GroupBy::ApiKeyId => self.api_key_id.as_str().into(),
+            GroupBy::OriginTitle => text(&self.origin_title),
+            GroupBy::Extra(field) => self
+                .extra
+                .get(field)
+                .map_or(serde_json::Value::Null, |v| text(v)),
+        }
+    }
+}
+
+/// Dimensions items this process has written (`<org>#<month>#<hash>`), so a repeated combination costs no
+/// extra write: the put is idempotent, and skipping it when it is known to be stored changes nothing. Bounded
+/// in size and age; a miss only costs one more idempotent put.
+static DESCRIBED: std::sync::LazyLock<moka::future::Cache<String, ()>> =
+    std::sync::LazyLock::new(|| {
+        moka::future::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(std::time::Duration::from_secs(3600))
+            .build()
+    });
+
+/// Record one request: its dimensions (once per month, an idempotent put, skipped when this process has
+/// written them already), its usage bucket, the key's and the org's monthly spend. Issued concurrently;
+/// each add is exact under concurrency.
 pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Result<()> {
     let month = month_key(event.at);
-    let sk = format!(
-        "{}#{}#{}#{}#{}#{}",
-        event.at.format("%Y%m%d%H"),
-        part(&event.api_key_id),
-        part(&event.provider),
-        part(&event.model),
-        u8::from(event.is_byok),
-        part(event.user_id.as_deref().unwrap_or("")),
-    );
+    let dims = Dims::of(event);
+    let hash = dims.hash();
+    let memo = format!("{org_id}#{month}#{hash}");
+    let known = DESCRIBED.contains_key(&memo);
+    let sk = format!("{}#{hash}", event.at.format("%Y%m%d%H"));
     let cost = event.cost.map(to_nanos).unwrap_or(0);
     let deltas = [
         ("requests", 1),
@@ -63,13 +136,23 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
         spend_sk(&event.api_key_id, &month),
         spend_sk(ORG_SPEND, &month),
     );
-    // Independent counters: issued together, so they cost one round trip (and one SQLite group commit).
+    let dims_item = Item::new(dims_pk(org_id, &month), hash, to_body(&dims)?);
+    // Independent writes: issued together, so they cost one round trip (and one SQLite group commit).
     let (org, bucket_pk) = (org_pk(org_id), usage_pk(org_id, &month));
-    let (bucket, key, total) = futures::join!(
+    let describe = async {
+        if !known {
+            store.put(&dims_item).await?;
+            DESCRIBED.insert(memo, ()).await;
+        }
+        Ok::<_, crate::store::StoreError>(())
+    };
+    let (described, bucket, key, total) = futures::join!(
+        describe,
         store.add(&bucket_pk, &sk, &deltas),
         store.add(&org, &key_spend, &spend),
         store.add(&org, &org_spend, &spend),
     );
+    described?;
     bucket?;
     key?;
     total?;
@@ -96,7 +179,7 @@ pub async fn month_spend(
 pub struct UsageRow {
     pub start: DateTime<Utc>,
     #[schema(value_type = Object)]
-    pub group: BTreeMap<&'static str, serde_json::Value>,
+    pub group: BTreeMap<String, serde_json::Value>,
     pub requests: i64,
     pub errors: i64,
     pub input_tokens: i64,
@@ -116,18 +199,9 @@ pub struct UsageQuery<'a> {
     pub api_key_id: Option<&'a str>,
 }
 
-struct Key<'a> {
-    hour: DateTime<Utc>,
-    api_key_id: &'a str,
-    provider: &'a str,
-    model: &'a str,
-    is_byok: bool,
-    user_id: &'a str,
-}
-
-fn parse_sk(sk: &str) -> Option<Key<'_>> {
-    let mut parts = sk.splitn(6, '#');
-    let hour = parts.next()?;
+/// A bucket's hour and its dimensions hash, or (rows written before the hash) its dimensions inline.
+fn parse_sk(sk: &str) -> Option<(DateTime<Utc>, std::result::Result<&str, Dims>)> {
+    let (hour, rest) = sk.split_once('#')?;
     let hour = Utc
         .with_ymd_and_hms(
             hour.get(0..4)?.parse().ok()?,
@@ -138,30 +212,34 @@ fn parse_sk(sk: &str) -> Option<Key<'_>> {
             0,
         )
         .single()?;
-    Some(Key {
-        hour,
-        api_key_id: parts.next()?,
-        provider: parts.next()?,
-        model: parts.next()?,
-        is_byok: parts.next()? == "1",
-        user_id: parts.next()?,
-    })
+    let parts: Vec<&str> = rest.splitn(5, '#').collect();
+    if let [api_key_id, provider, model, byok, user] = parts[..] {
+        return Some((
+            hour,
+            Err(Dims {
+                api_key_id: api_key_id.into(),
+                provider: provider.into(),
+                model: model.into(),
+                is_byok: byok == "1",
+                user_id: user.into(),
+                ..Dims::default()
+            }),
+        ));
+    }
+    Some((hour, Ok(rest)))
 }
 
-fn group_value(key: &Key<'_>, by: GroupBy) -> (&'static str, serde_json::Value) {
-    let text = |s: &str| {
-        if s.is_empty() {
-            serde_json::Value::Null
-        } else {
-            s.into()
+/// Every item of one partition, page by page.
+async fn all_items(store: &dyn Store, pk: &str) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.query(pk, "", 1000, cursor.as_deref()).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
         }
-    };
-    match by {
-        GroupBy::Model => ("model", format!("{}/{}", key.provider, key.model).into()),
-        GroupBy::Provider => ("provider", key.provider.into()),
-        GroupBy::IsByok => ("is_byok", key.is_byok.into()),
-        GroupBy::UserId => ("user_id", text(key.user_id)),
-        GroupBy::ApiKeyId => ("api_key_id", key.api_key_id.into()),
     }
 }
 
@@ -181,43 +259,45 @@ fn add_into(row: &mut UsageRow, c: &Counters) {
 pub async fn query(store: &dyn Store, org_id: &str, q: &UsageQuery<'_>) -> Result<Vec<UsageRow>> {
     let mut rows: BTreeMap<(DateTime<Utc>, String), UsageRow> = BTreeMap::new();
     for month in months_between(q.start, q.end) {
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = store
-                .query(&usage_pk(org_id, &month), "", 1000, cursor.as_deref())
-                .await?;
-            for item in &page.items {
-                let Some(key) = parse_sk(&item.sk) else {
-                    continue;
-                };
-                if key.hour < q.start
-                    || key.hour >= q.end
-                    || q.api_key_id.is_some_and(|id| id != key.api_key_id)
-                {
-                    continue;
-                }
-                let start = bucket_start(key.hour, q.resolution);
-                let group: BTreeMap<_, _> =
-                    q.group_by.iter().map(|by| group_value(&key, *by)).collect();
-                let id = serde_json::to_string(&group).unwrap_or_default();
-                let row = rows.entry((start, id)).or_insert_with(|| UsageRow {
-                    start,
-                    group,
-                    requests: 0,
-                    errors: 0,
-                    input_tokens: 0,
-                    output_tokens: 0,
-                    cached_tokens: 0,
-                    reasoning_tokens: 0,
-                    cost: 0.0,
-                    unpriced_requests: 0,
-                });
-                add_into(row, &item.counters);
+        let mut described: BTreeMap<String, Dims> = BTreeMap::new();
+        for item in all_items(store, &dims_pk(org_id, &month)).await? {
+            described.insert(item.sk, from_body(item.body)?);
+        }
+        for item in all_items(store, &usage_pk(org_id, &month)).await? {
+            let Some((hour, dims)) = parse_sk(&item.sk) else {
+                continue;
+            };
+            // A bucket whose dimensions write failed still counts, with unknown dimensions.
+            let dims = match dims {
+                Ok(hash) => described.get(hash).cloned().unwrap_or_default(),
+                Err(inline) => inline,
+            };
+            if hour < q.start
+                || hour >= q.end
+                || q.api_key_id.is_some_and(|id| id != dims.api_key_id)
+            {
+                continue;
             }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+            let start = bucket_start(hour, q.resolution);
+            let group: BTreeMap<String, serde_json::Value> = q
+                .group_by
+                .iter()
+                .map(|by| (by.name(), dims.value(by)))
+                .collect();
+            let id = serde_json::to_string(&group).unwrap_or_default();
+            let row = rows.entry((start, id)).or_insert_with(|| UsageRow {
+                start,
+                group,
+                requests: 0,
+                errors: 0,
+                input_tokens: 0,
+                output_tokens: 0,
+                cached_tokens: 0,
+                reasoning_tokens: 0,
+                cost: 0.0,
+                unpriced_requests: 0,
+            });
+            add_into(row, &item.counters);
         }
     }
     Ok(rows.into_values().collect())

@@ -41,6 +41,8 @@ mod tests {
             expires_at: None,
             created_at: chrono::Utc::now(),
             created_by: None,
+            labels: Default::default(),
+            default_model: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The layers every router gets: body limit, request id + structured access log, JSON 404/405.
+//! The layers every router gets: body limit, request id + structured access log, JSON 404/405, and error
+//! bodies in the shape of the endpoint (`super::error::reshape`).
 //!
 //! The access log is one JSON line per request, written after the response is built: the request id, the
 //! route template, status, time, and what a handler added through [`AccessNote`]. Events raised while the
@@ -35,6 +36,7 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(super::error::reshape))
         .layer(middleware::from_fn(access_log))
         .with_state(state)
 }

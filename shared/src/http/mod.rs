@@ -6,6 +6,6 @@ mod extract;
 mod layers;
 pub mod openapi;
 
-pub use error::error_body;
+pub use error::{ErrorShape, anthropic_error_body, error_body};
 pub use extract::{Auth, JsonBody, QueryParams};
 pub use layers::{AccessNote, finish};

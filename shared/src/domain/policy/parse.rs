@@ -236,7 +236,11 @@ fn entries<'v>(obj: &'v Map<String, Value>, key: &str) -> Result<&'v Vec<Value>>
 fn model_of(obj: &Map<String, Value>, prefix: &str) -> Result<ModelRef> {
     let param = join(prefix, "model");
     let raw: String = required(field(obj, "model", prefix, "a string")?, &param)?;
-    ModelRef::parse_as(&raw, &param)
+    // An unknown bare name is a 404 in a request, but in a policy being saved it is invalid input.
+    ModelRef::parse_as(&raw, &param).map_err(|mut e| {
+        e.kind = crate::error::ErrorKind::InvalidRequest;
+        e
+    })
 }
 
 /// For a `policy/<name>` entry the nested policy decides these; giving them is an error, not ignored.

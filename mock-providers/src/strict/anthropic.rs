@@ -22,7 +22,7 @@ pub const BETA_FIELDS: &[(&str, &str)] = &[
 pub const ADAPTIVE_THINKING_BETA: &str = "effort-";
 /// A `system`-role entry inside `messages`.
 pub const SYSTEM_MESSAGE_BETA: &str = "mid-conversation-tool-changes-";
-/// `defer_loading` on a tool (tool search).
+/// `defer_loading` and `input_examples` on a tool (tool search).
 pub const DEFER_LOADING_BETA: &str = "advanced-tool-use-";
 
 const TOP_LEVEL: &[&str] = &[
@@ -257,15 +257,18 @@ fn check_tools(ctx: &Ctx, tools: &Value) -> Checked {
         if !custom {
             continue; // server tools (web_search_…, bash_…) have their own versioned shapes
         }
+        // `eager_input_streaming` (fine-grained tool streaming) and `strict` (structured tool inputs) are GA.
         let mut allowed = vec![
             "type",
             "name",
             "description",
             "input_schema",
             "cache_control",
+            "eager_input_streaming",
+            "strict",
         ];
         if ctx.has(DEFER_LOADING_BETA) {
-            allowed.push("defer_loading");
+            allowed.extend(["defer_loading", "input_examples"]);
         }
         if let Some(k) = unknown_key(obj, &allowed) {
             return Err(extra(&format!("{path}.custom.{k}")));

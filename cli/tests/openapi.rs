@@ -1,7 +1,7 @@
 //! The OpenAPI document covers exactly the routes the local server serves: every `.route(...)` in the
 //! function crates and the server is documented with the same methods (so adding a route without
 //! documenting it fails here), every documented operation reaches a handler of the merged router (not the
-//! JSON 404/405 fallbacks), and every error response carries the one error body.
+//! JSON 404/405 fallbacks), and every error response carries the error body of its endpoint's shape.
 
 use std::collections::BTreeSet;
 
@@ -164,11 +164,17 @@ fn every_operation_is_finished() {
                     assert!(responses.contains_key(status), "{method} {path}: {status}");
                 }
             }
+            // Anthropic's error shape on /v1/messages*, OpenAI's everywhere else.
+            let body = match byok_shared::http::ErrorShape::for_path(path) {
+                byok_shared::http::ErrorShape::OpenAi => "#/components/schemas/ErrorBody",
+                byok_shared::http::ErrorShape::Anthropic => {
+                    "#/components/schemas/AnthropicErrorBody"
+                }
+            };
             for (status, response) in responses {
                 if status.starts_with('4') || status.starts_with('5') {
                     assert_eq!(
-                        response["content"]["application/json"]["schema"]["$ref"],
-                        "#/components/schemas/ErrorBody",
+                        response["content"]["application/json"]["schema"]["$ref"], body,
                         "{method} {path} {status}: the error body"
                     );
                 }

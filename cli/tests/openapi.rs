@@ -3,7 +3,7 @@
 //! paths axum registered are compared with the document's (so a route added without `routes!(handler)`
 //! fails here), every registered path is probed with every method to compare the methods too, every
 //! documented operation reaches a handler (not the JSON 404/405 fallbacks), and every error response
-//! carries the one error body.
+//! carries the error body of its endpoint's shape.
 
 use std::collections::BTreeSet;
 
@@ -197,11 +197,17 @@ async fn every_operation_is_finished() {
                     assert!(responses.contains_key(status), "{method} {path}: {status}");
                 }
             }
+            // Anthropic's error shape on /v1/messages*, OpenAI's everywhere else.
+            let body = match byok_shared::http::ErrorShape::for_path(path) {
+                byok_shared::http::ErrorShape::OpenAi => "#/components/schemas/ErrorBody",
+                byok_shared::http::ErrorShape::Anthropic => {
+                    "#/components/schemas/AnthropicErrorBody"
+                }
+            };
             for (status, response) in responses {
                 if status.starts_with('4') || status.starts_with('5') {
                     assert_eq!(
-                        response["content"]["application/json"]["schema"]["$ref"],
-                        "#/components/schemas/ErrorBody",
+                        response["content"]["application/json"]["schema"]["$ref"], body,
                         "{method} {path} {status}: the error body"
                     );
                 }

@@ -18,9 +18,14 @@
 //! name (see [`Behaviour::from_model`]), the default set with [`MockProvider::set_default`] (or
 //! `POST /__mock/default`), else a deterministic success. `GET /__mock/requests` and `POST /__mock/reset`
 //! serve other processes. A key containing `invalid` is rejected the way the provider rejects a bad key.
+//!
+//! Requests are validated as strictly as the real APIs do (see [`strict`]): unknown fields, unknown roles,
+//! Anthropic beta fields without their `anthropic-beta`, orphan tool results and schema keywords Gemini
+//! does not know are refused with the provider's own 400 body. Refused requests are recorded too.
 
 mod behaviour;
 mod server;
+pub mod strict;
 pub mod wire;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -11,6 +11,7 @@ use futures::StreamExt;
 use http::{HeaderMap, Method, StatusCode, Uri, header};
 use serde_json::{Value, json};
 
+use crate::strict;
 use crate::wire::{Answer, Frame, anthropic, google, openai};
 use crate::{Behaviour, Kind, RecordedRequest, Shared};
 
@@ -256,6 +257,13 @@ async fn handle(
             anthropic::error_body(400, Some("anthropic-version: header is required"), None),
         );
     }
+    if let Err(refusal) = strict_check(kind, method.as_str(), &path, &action, &headers, &json_body)
+    {
+        return json_response(
+            StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST),
+            refusal.body,
+        );
+    }
     if let Some(status) = b.status {
         return error(kind, &b, status);
     }
@@ -319,6 +327,34 @@ async fn handle(
             _ => error(kind, &Behaviour::default(), 404),
         },
         _ => error(kind, &Behaviour::default(), 404),
+    }
+}
+
+/// The real API's request validation (see [`crate::strict`]).
+fn strict_check(
+    kind: Kind,
+    method: &str,
+    path: &str,
+    action: &str,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Result<(), strict::Refusal> {
+    if method != "POST" {
+        return Ok(());
+    }
+    let beta = headers.get("anthropic-beta").and_then(|v| v.to_str().ok());
+    match (kind, path) {
+        (Kind::OpenAi | Kind::Xai, "/v1/chat/completions") => {
+            strict::openai::check_chat(body, kind == Kind::Xai)
+        }
+        (Kind::Anthropic, "/v1/messages") => strict::anthropic::check_messages(body, beta),
+        (Kind::Anthropic, "/v1/messages/count_tokens") => {
+            strict::anthropic::check_count_tokens(body, beta)
+        }
+        (Kind::Google, _) if matches!(action, "generateContent" | "streamGenerateContent") => {
+            strict::google::check_generate(body)
+        }
+        _ => Ok(()),
     }
 }
 

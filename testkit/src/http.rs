@@ -81,3 +81,26 @@ pub fn assert_error(response: &Response, status: StatusCode) -> &Value {
     );
     error
 }
+
+/// Assert Anthropic's error shape (`/v1/messages*`): `{"type":"error","error":{"type","message"}}`; returns
+/// the error object.
+pub fn assert_anthropic_error(response: &Response, status: StatusCode) -> &Value {
+    assert_eq!(response.status, status, "body: {}", response.text);
+    assert_eq!(response.body["type"], "error", "body: {}", response.text);
+    let error = &response.body["error"];
+    assert!(
+        error["message"].is_string() && error["type"].is_string(),
+        "error.message and error.type: {}",
+        response.text
+    );
+    error
+}
+
+/// Assert the error shape of `path`'s endpoint (Anthropic's on `/v1/messages*`, OpenAI's elsewhere).
+pub fn assert_error_at<'r>(path: &str, response: &'r Response, status: StatusCode) -> &'r Value {
+    if path == "/v1/messages" || path.starts_with("/v1/messages/") {
+        assert_anthropic_error(response, status)
+    } else {
+        assert_error(response, status)
+    }
+}

@@ -49,8 +49,16 @@ def test_tools(client):
 def test_policy_and_errors(client):
     r = client.messages.create(model="policy/main", max_tokens=32, messages=[{"role": "user", "content": "Hi"}])
     assert r.model == "anthropic/claude-sonnet-4-5"
-    with pytest.raises(anthropic.BadRequestError):
+    # Errors come in Anthropic's own shape, so the SDK raises its typed errors with Anthropic's type names.
+    with pytest.raises(anthropic.BadRequestError) as bad:
+        client.messages.create(model="mistral/large", max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+    assert bad.value.body["type"] == "error" and bad.value.body["error"]["type"] == "invalid_request_error"
+    # An unknown bare model name is a 404; a known family's bare name is served.
+    with pytest.raises(anthropic.NotFoundError) as missing:
         client.messages.create(model="nope", max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+    assert missing.value.body["error"]["type"] == "not_found_error"
+    r = client.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+    assert r.model == "anthropic/claude-haiku-4-5"
 
 
 def test_a_stream_cut_after_the_first_token_raises(client):

@@ -3,7 +3,7 @@
 //! size limit on every route.
 
 use axum::http::{Method, StatusCode};
-use byok_testkit::http::{assert_error, call};
+use byok_testkit::http::{assert_error, assert_error_at, call};
 use byok_testkit::{Backend, TestBackend, fixtures};
 use serde_json::{Value, json};
 
@@ -102,7 +102,7 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
     ];
     for (method, path, body) in requests {
         let r = call(&app, method.clone(), &path, Some(&b.admin), body).await;
-        assert_error(&r, StatusCode::NOT_FOUND);
+        assert_error_at(&path, &r, StatusCode::NOT_FOUND);
         assert!(
             !r.text.contains(&a.org_id) && !r.text.contains("sk-org-a"),
             "{method} {path} leaked: {}",

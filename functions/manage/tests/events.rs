@@ -190,7 +190,11 @@ async fn every_fixture_is_served() {
                 1,
                 1.25
             ),
-            (vec![json!("openai/gpt-4.1-mini"), json!("payments")], 1, 0.5),
+            (
+                vec![json!("openai/gpt-4.1-mini"), json!("payments")],
+                1,
+                0.5
+            ),
         ]
     );
     let id = &seeded.api_key_id;

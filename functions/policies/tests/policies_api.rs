@@ -263,7 +263,8 @@ async fn every_validation_rule_names_the_field(kind: Backend) {
             "steps[1].model",
         ),
         (
-            fallback(json!([step("gpt-4o")])),
+            // A bare name resolves by its family (gpt-4o is openai/gpt-4o); one of no known family does not.
+            fallback(json!([step("llama-3.1-70b")])),
             "steps[0].model",
             "<provider>/<model>",
         ),

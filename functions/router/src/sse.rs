@@ -2,10 +2,9 @@
 //! the OpenAI `[DONE]` terminator, and an explicit error event when a committed stream fails.
 
 use bytes::Bytes;
-use serde_json::json;
 
 use byok_shared::error::Error;
-use byok_shared::http::error_body;
+use byok_shared::http::{anthropic_error_body, error_body};
 use byok_shared::providers::{ClientFormat, StreamEvent};
 
 use crate::cost;
@@ -35,14 +34,10 @@ pub fn done(format: ClientFormat) -> Option<Bytes> {
 
 /// The event that ends a failed stream: the clients' SDKs raise on it, so a failure is never a clean end.
 pub fn error_event(format: ClientFormat, error: &Error) -> Bytes {
-    let (_, body) = error_body(error);
     match format {
-        ClientFormat::OpenAi => Bytes::from(format!("data: {body}\n\n")),
+        ClientFormat::OpenAi => Bytes::from(format!("data: {}\n\n", error_body(error).1)),
         ClientFormat::Anthropic => {
-            let data = json!({
-                "type": "error",
-                "error": { "type": "api_error", "message": error.message },
-            });
+            let (_, data) = anthropic_error_body(error);
             Bytes::from(format!("event: error\ndata: {data}\n\n"))
         }
     }
@@ -52,6 +47,7 @@ pub fn error_event(format: ClientFormat, error: &Error) -> Bytes {
 mod tests {
     use super::*;
     use byok_shared::providers::Usage;
+    use serde_json::json;
 
     #[test]
     fn frames_follow_each_format() {

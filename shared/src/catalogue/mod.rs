@@ -92,6 +92,27 @@ fn is_snapshot_of(model: &str, base: &str) -> bool {
             })
 }
 
+/// The documented family rules of [`Catalogue::provider_of`].
+fn family(model: &str) -> Option<Provider> {
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| model.starts_with(p));
+    // o1, o3, o4-mini, o3-pro-2025-06-10: "o", digits, then the end or a dash.
+    let o_series = model.strip_prefix('o').is_some_and(|rest| {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && (rest.len() == digits || rest.as_bytes()[digits] == b'-')
+    });
+    if starts(&["claude-"]) {
+        Some(Provider::Anthropic)
+    } else if o_series || starts(&["gpt-", "chatgpt-", "codex-", "text-embedding-"]) {
+        Some(Provider::OpenAi)
+    } else if starts(&["gemini-", "gemma-"]) {
+        Some(Provider::Google)
+    } else if starts(&["grok-"]) {
+        Some(Provider::Xai)
+    } else {
+        None
+    }
+}
+
 impl Catalogue {
     pub fn global() -> &'static Catalogue {
         &CATALOGUE
@@ -108,6 +129,28 @@ impl Catalogue {
                     .iter()
                     .find(|m| m.provider == provider && is_snapshot_of(model, &m.id))
             })
+    }
+
+    /// The provider of a bare model name (no `provider/` prefix), as clients send by default: the
+    /// catalogue's entry (dated snapshots included) when it knows the name, else the family rules below.
+    /// `None` for a name of no known family.
+    ///
+    /// | family | provider |
+    /// | --- | --- |
+    /// | `claude-*` | anthropic |
+    /// | `gpt-*`, `chatgpt-*`, `o<digits>` and `o<digits>-*` (`o1`, `o3`, `o4-mini`), `codex-*`, `text-embedding-*` | openai |
+    /// | `gemini-*`, `gemma-*` | google |
+    /// | `grok-*` | xai |
+    pub fn provider_of(model: &str) -> Option<Provider> {
+        let models = &Self::global().models;
+        if let Some(m) = models
+            .iter()
+            .find(|m| m.id == model)
+            .or_else(|| models.iter().find(|m| is_snapshot_of(model, &m.id)))
+        {
+            return Some(m.provider);
+        }
+        family(model)
     }
 
     /// Every known model, grouped by provider.
@@ -193,6 +236,43 @@ mod tests {
                 .unwrap()
                 .has(Capability::Embeddings)
         );
+    }
+
+    #[test]
+    fn bare_names_resolve_by_catalogue_then_family() {
+        for (model, provider) in [
+            ("claude-sonnet-4-5-20250929", Provider::Anthropic),
+            ("claude-haiku-4-5", Provider::Anthropic),
+            ("claude-opus-4-1", Provider::Anthropic),
+            ("claude-opus-4-6", Provider::Anthropic),
+            ("gpt-4.1", Provider::OpenAi),
+            ("gpt-5-codex", Provider::OpenAi),
+            ("chatgpt-4o-latest", Provider::OpenAi),
+            ("o3", Provider::OpenAi),
+            ("o1", Provider::OpenAi),
+            ("o4-mini", Provider::OpenAi),
+            ("o3-pro-2025-06-10", Provider::OpenAi),
+            ("text-embedding-3-small", Provider::OpenAi),
+            ("text-embedding-004", Provider::Google),
+            ("gemini-2.5-pro", Provider::Google),
+            ("gemini-3-flash-preview", Provider::Google),
+            ("grok-4", Provider::Xai),
+            ("grok-code-fast-1", Provider::Xai),
+        ] {
+            assert_eq!(Catalogue::provider_of(model), Some(provider), "{model}");
+        }
+        for unknown in [
+            "llama-3.1-70b",
+            "mistral-large",
+            "o",
+            "omni",
+            "oops-1",
+            "claude",
+            "policy",
+            "",
+        ] {
+            assert_eq!(Catalogue::provider_of(unknown), None, "{unknown}");
+        }
     }
 
     #[test]

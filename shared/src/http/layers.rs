@@ -1,4 +1,5 @@
-//! The layers every router gets: body limit, request id + structured access log, JSON 404/405.
+//! The layers every router gets: body limit, request id + structured access log, JSON 404/405, and error
+//! bodies in the shape of the endpoint (`super::error::reshape`).
 //!
 //! The access log is one JSON line per request, written after the response is built: the request id, the
 //! route template, status, time, and what a handler added through [`AccessNote`]. Events raised while the
@@ -43,6 +44,7 @@ fn layers(router: Router, max_body_bytes: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(super::error::reshape))
         .layer(middleware::from_fn(access_log))
 }
 

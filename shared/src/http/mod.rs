@@ -7,7 +7,7 @@ mod layers;
 mod list;
 pub mod openapi;
 
-pub use error::error_body;
+pub use error::{ErrorShape, anthropic_error_body, error_body};
 pub use extract::{Auth, JsonBody, QueryParams};
 pub use layers::{AccessNote, finish};
 pub use list::List;

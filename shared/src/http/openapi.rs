@@ -34,8 +34,33 @@ pub struct ErrorDetail {
     code: String,
 }
 
+/// `{"type": "error", "error": {...}}`, the body of every error response on `/v1/messages*` (Anthropic's
+/// shape, see `http::error::ErrorShape`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: errors are built by `anthropic_error_body`
+pub struct AnthropicErrorBody {
+    /// Always `error`.
+    #[schema(rename = "type")]
+    kind: String,
+    error: AnthropicErrorDetail,
+    /// The gateway's request id (also in the `x-request-id` header).
+    request_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AnthropicErrorDetail {
+    /// Anthropic's error type: `invalid_request_error`, `authentication_error`, `permission_error`,
+    /// `not_found_error`, `request_too_large`, `rate_limit_error`, `billing_error`, `api_error`,
+    /// `timeout_error`, `overloaded_error`.
+    #[schema(rename = "type")]
+    kind: String,
+    /// What went wrong, for humans.
+    message: String,
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(ErrorBody, ErrorDetail)))]
+#[openapi(components(schemas(ErrorBody, ErrorDetail, AnthropicErrorBody, AnthropicErrorDetail)))]
 struct ErrorSchemas;
 
 /// Tags whose operations need no gateway key (the console's static files, the API document).
@@ -101,7 +126,11 @@ pub fn finish_document(doc: &mut OpenApi) {
             "The gateway API key, as Anthropic clients send it",
         ))),
     );
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let schema = match crate::http::ErrorShape::for_path(path) {
+            crate::http::ErrorShape::OpenAi => "ErrorBody",
+            crate::http::ErrorShape::Anthropic => "AnthropicErrorBody",
+        };
         for op in [
             &mut item.get,
             &mut item.put,
@@ -112,12 +141,12 @@ pub fn finish_document(doc: &mut OpenApi) {
         .into_iter()
         .flatten()
         {
-            finish_operation(op);
+            finish_operation(op, schema);
         }
     }
 }
 
-fn finish_operation(op: &mut Operation) {
+fn finish_operation(op: &mut Operation, error_schema: &str) {
     let public = op
         .tags
         .iter()
@@ -158,7 +187,7 @@ fn finish_operation(op: &mut Operation) {
                 "application/json".into(),
                 RefOr::T(
                     ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .schema(Some(Ref::from_schema_name(error_schema)))
                         .build(),
                 ),
             );

@@ -8,7 +8,8 @@ use super::Usage;
 /// A chat request, independent of wire format.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatRequest {
-    /// System prompt parts, in order.
+    /// System prompt parts, in order (the top-level system prompt; instructions given mid-conversation are
+    /// [`Role::System`] messages in place).
     pub system: Vec<String>,
     pub messages: Vec<Message>,
     pub tools: Vec<Tool>,
@@ -31,6 +32,10 @@ pub struct ChatRequest {
 pub enum Role {
     User,
     Assistant,
+    /// Instructions inside the conversation (Anthropic's `system`-role messages, beta
+    /// `mid-conversation-tool-changes-…`); holds text parts only. Targets without such messages fold them
+    /// into their system prompt.
+    System,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,8 +56,11 @@ pub enum Part {
     },
     ToolResult {
         id: String,
+        /// The result's text (text blocks joined by a newline).
         content: String,
         is_error: bool,
+        /// Images the tool returned (Anthropic `tool_result` content blocks).
+        images: Vec<Image>,
     },
     Thinking {
         text: String,
@@ -152,6 +160,17 @@ impl Effort {
 }
 
 impl Reasoning {
+    /// Anthropic's `output_config.effort` (`low`, `medium`, `high`, `xhigh`, `max`) as the nearest level.
+    pub fn from_anthropic_effort(effort: &str) -> Option<Self> {
+        let effort = match effort {
+            "low" => Effort::Low,
+            "medium" => Effort::Medium,
+            "high" | "xhigh" | "max" => Effort::High,
+            _ => return None,
+        };
+        Some(Self::from_effort(effort))
+    }
+
     /// `reasoning_effort` → thinking budget (Anthropic's minimum budget is 1024; Gemini Flash's maximum is
     /// 24576).
     pub fn from_effort(effort: Effort) -> Self {

@@ -12,16 +12,24 @@ pub fn is_allowed(key: &ApiKey, model_or_policy: &str) -> bool {
     allows(&key.allowed_models, model_or_policy)
 }
 
-/// The rule on a bare list (for validation and tests).
+/// The rule on a bare list (for validation and tests). A bare model name is checked as the
+/// `<provider>/<model>` it resolves to (see [`super::model_ref`]).
 pub fn allows(allowed: &[String], requested: &str) -> bool {
-    allowed.is_empty()
-        || allowed.iter().any(|entry| match entry.strip_suffix("/*") {
-            Some(prefix) => requested
-                .strip_prefix(prefix)
-                .and_then(|rest| rest.strip_prefix('/'))
-                .is_some_and(|rest| !rest.is_empty()),
-            None => entry == requested,
-        })
+    if allowed.is_empty() {
+        return true;
+    }
+    if !requested.contains('/')
+        && let Ok(full) = super::ModelRef::parse_as(requested, "model")
+    {
+        return allows(allowed, &full.to_string());
+    }
+    allowed.iter().any(|entry| match entry.strip_suffix("/*") {
+        Some(prefix) => requested
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| !rest.is_empty()),
+        None => entry == requested,
+    })
 }
 
 #[cfg(test)]
@@ -63,6 +71,12 @@ mod tests {
         assert!(is_allowed(&k, "openai/gpt-4.1-mini"));
         assert!(!is_allowed(&k, "openai/gpt-4.1"));
         assert!(!is_allowed(&k, "xai/grok-4"));
+        // Bare names are checked as what they resolve to.
+        assert!(is_allowed(&k, "claude-haiku-4-5"));
+        assert!(is_allowed(&k, "gpt-4.1-mini"));
+        assert!(!is_allowed(&k, "gpt-4.1"));
+        assert!(!is_allowed(&k, "grok-4"));
+        assert!(!is_allowed(&k, "llama-3"));
         let all_policies = key(&["policy/*"]);
         assert!(is_allowed(&all_policies, "policy/x"));
         assert!(!is_allowed(&all_policies, "openai/x"));

@@ -1,5 +1,9 @@
-//! Model ids as used in requests and policies: `<provider>/<model>` or `policy/<name>`.
+//! Model ids as used in requests and policies: `<provider>/<model>`, `policy/<name>`, or a bare model name.
 //!
+//! - A bare name (no `/`), as clients send by default (`claude-sonnet-4-5-20250929`, `gpt-4.1`, `o3`,
+//!   `gemini-2.5-pro`, `grok-4`), resolves to its provider through the catalogue and its family rules
+//!   ([`crate::catalogue::Catalogue::provider_of`]): it is exactly `<provider>/<name>`. A bare name of no
+//!   known family is a 404 (`NotFound`) naming the accepted forms.
 //! - `provider` is one of `openai`, `anthropic`, `google`, `xai`.
 //! - `model` is 1–128 characters of `[A-Za-z0-9._:-]` and `/`; a `/` may only separate non-empty
 //!   segments (no leading, trailing or doubled `/`). Slashes are allowed because some provider model
@@ -12,8 +16,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::MAX_NAME_LEN;
+use crate::catalogue::Catalogue;
 use crate::domain::provider::Provider;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Longest model part of `<provider>/<model>`.
 pub const MAX_MODEL_LEN: usize = 128;
@@ -80,12 +85,7 @@ impl ModelRef {
     /// Parse, with errors naming `param` (e.g. `steps[1].model`).
     pub fn parse_as(value: &str, param: &str) -> Result<Self> {
         let Some((prefix, rest)) = value.split_once('/') else {
-            return Err(Error::invalid(
-                param,
-                format!(
-                    "{param} must be '<provider>/<model>' (provider one of openai, anthropic, google, xai) or 'policy/<name>'"
-                ),
-            ));
+            return Self::bare(value, param);
         };
         if prefix == POLICY_PREFIX {
             validate_policy_name(rest, param).map_err(|_| {
@@ -119,6 +119,36 @@ impl ModelRef {
             provider,
             model: rest.to_owned(),
         })
+    }
+}
+
+impl ModelRef {
+    /// A bare model name → `<provider>/<name>` (see the module notes).
+    fn bare(value: &str, param: &str) -> Result<Self> {
+        let provider = if valid_model(value) {
+            Catalogue::provider_of(value)
+        } else {
+            None
+        };
+        match provider {
+            Some(provider) => Ok(ModelRef::Model {
+                provider,
+                model: value.to_owned(),
+            }),
+            None if value.is_empty() || !valid_model(value) => Err(Error::invalid(
+                param,
+                format!(
+                    "{param} must be '<provider>/<model>' (provider one of openai, anthropic, google, xai), 'policy/<name>', or a model name such as claude-sonnet-4-5 or gpt-4.1"
+                ),
+            )),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{param}: the model '{value}' is not known; name it as '<provider>/<model>' (provider one of openai, anthropic, google, xai) or 'policy/<name>' (bare names are resolved for the claude-*, gpt-*, o1/o3/o4-*, chatgpt-*, gemini-* and grok-* families and the catalogue's models)"
+                ),
+            )
+            .with_param(param)),
+        }
     }
 }
 
@@ -174,7 +204,7 @@ mod tests {
     fn rejects_malformed_ids_naming_the_param() {
         for bad in [
             "",
-            "gpt-4",
+            "has space",
             "mistral/large",
             "openai/",
             "openai//x",
@@ -195,6 +225,31 @@ mod tests {
         let err = ModelRef::parse_as("mistral/large", "m").unwrap_err();
         assert!(err.message.contains("unknown provider"), "{}", err.message);
         assert!(ModelRef::parse_as(&format!("openai/{}", "a".repeat(128)), "m").is_ok());
+    }
+
+    #[test]
+    fn bare_names_resolve_to_their_provider() {
+        for (bare, full) in [
+            (
+                "claude-sonnet-4-5-20250929",
+                "anthropic/claude-sonnet-4-5-20250929",
+            ),
+            ("claude-haiku-4-5", "anthropic/claude-haiku-4-5"),
+            ("gpt-4.1", "openai/gpt-4.1"),
+            ("o3", "openai/o3"),
+            ("gemini-2.5-pro", "google/gemini-2.5-pro"),
+            ("grok-4", "xai/grok-4"),
+        ] {
+            let m = ModelRef::parse_as(bare, "model").unwrap();
+            assert_eq!(m.to_string(), full);
+            assert_eq!(m, ModelRef::parse_as(full, "model").unwrap());
+        }
+        let err = ModelRef::parse_as("llama-3.1-70b", "model").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert_eq!(err.param.as_deref(), Some("model"));
+        assert!(err.message.contains("llama-3.1-70b"), "{}", err.message);
+        let err = ModelRef::parse_as("a b", "model").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidRequest);
     }
 
     #[test]
@@ -223,5 +278,7 @@ mod tests {
         let m: ModelRef = serde_json::from_str("\"xai/grok-4\"").unwrap();
         assert_eq!(serde_json::to_string(&m).unwrap(), "\"xai/grok-4\"");
         assert!(serde_json::from_str::<ModelRef>("\"nope\"").is_err());
+        let bare: ModelRef = serde_json::from_str("\"grok-4\"").unwrap();
+        assert_eq!(serde_json::to_string(&bare).unwrap(), "\"xai/grok-4\"");
     }
 }

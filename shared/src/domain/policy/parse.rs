@@ -280,7 +280,11 @@ fn entries<T>(list: Option<Vec<T>>, key: &str) -> Result<Vec<T>> {
 
 fn model_of(model: Option<String>, prefix: &str) -> Result<ModelRef> {
     let param = format!("{prefix}.model");
-    ModelRef::parse_as(&required(model, &param)?, &param)
+    // An unknown bare name is a 404 in a request, but in a policy being saved it is invalid input.
+    ModelRef::parse_as(&required(model, &param)?, &param).map_err(|mut e| {
+        e.kind = crate::error::ErrorKind::InvalidRequest;
+        e
+    })
 }
 
 /// For a `policy/<name>` entry the nested policy decides these; giving them is an error, not ignored.

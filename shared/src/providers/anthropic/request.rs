@@ -4,38 +4,57 @@ use serde_json::{Map, Value, json};
 
 use crate::providers::ProviderError;
 use crate::providers::ir::{
-    ChatRequest, Image, Message, Part, Reasoning, ResponseFormat, Role, Tool, ToolChoice,
+    ChatRequest, Effort, Image, Message, Part, Reasoning, ResponseFormat, Role, Tool, ToolChoice,
 };
 use crate::providers::openai::request::str_at;
 
 /// `max_tokens` is required by Anthropic; this is used when the caller gave none.
 pub(crate) const DEFAULT_MAX_TOKENS: u64 = 4096;
 
+/// The text of a `tool_result` content (a string, or blocks whose text blocks are joined by a newline).
 fn text_of(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
         Value::Array(blocks) => blocks
             .iter()
+            .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
             .filter_map(|b| b.get("text").and_then(Value::as_str))
             .collect::<Vec<_>>()
-            .join(""),
+            .join("\n"),
         _ => String::new(),
     }
 }
 
+fn image_of(b: &Value) -> Option<Image> {
+    let src = b.get("source")?;
+    match src.get("type").and_then(Value::as_str) {
+        Some("base64") => Some(Image::Base64 {
+            media_type: str_at(src, "/media_type"),
+            data: str_at(src, "/data"),
+        }),
+        Some("url") => Some(Image::Url(str_at(src, "/url"))),
+        // `file` sources name an upload at Anthropic; no other provider can read them.
+        _ => None,
+    }
+}
+
+/// Images among a `tool_result`'s content blocks.
+fn images_of(content: &Value) -> Vec<Image> {
+    content
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("image"))
+        .filter_map(image_of)
+        .collect()
+}
+
+/// One content block in neutral form. Blocks with no equivalent elsewhere (`redacted_thinking`, documents,
+/// server tool results) are dropped; `cache_control` and citations are dropped with them.
 fn block_to_part(b: &Value) -> Option<Part> {
     match b.get("type").and_then(Value::as_str)? {
         "text" => Some(Part::Text(str_at(b, "/text"))),
-        "image" => {
-            let src = b.get("source")?;
-            Some(Part::Image(match src.get("type").and_then(Value::as_str) {
-                Some("base64") => Image::Base64 {
-                    media_type: str_at(src, "/media_type"),
-                    data: str_at(src, "/data"),
-                },
-                _ => Image::Url(str_at(src, "/url")),
-            }))
-        }
+        "image" => image_of(b).map(Part::Image),
         "tool_use" => Some(Part::ToolCall {
             id: str_at(b, "/id"),
             name: str_at(b, "/name"),
@@ -45,11 +64,15 @@ fn block_to_part(b: &Value) -> Option<Part> {
                 .unwrap_or_else(|| json!({}))
                 .to_string(),
         }),
-        "tool_result" => Some(Part::ToolResult {
-            id: str_at(b, "/tool_use_id"),
-            content: text_of(b.get("content").unwrap_or(&Value::Null)),
-            is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
-        }),
+        "tool_result" => {
+            let content = b.get("content").unwrap_or(&Value::Null);
+            Some(Part::ToolResult {
+                id: str_at(b, "/tool_use_id"),
+                content: text_of(content),
+                is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
+                images: images_of(content),
+            })
+        }
         "thinking" => Some(Part::Thinking {
             text: str_at(b, "/thinking"),
             signature: b
@@ -61,18 +84,71 @@ fn block_to_part(b: &Value) -> Option<Part> {
     }
 }
 
-/// Parse an Anthropic messages body.
-pub(crate) fn parse(body: &Value) -> Result<ChatRequest, ProviderError> {
-    let mut req = ChatRequest::default();
-    match body.get("system") {
-        Some(Value::String(s)) => req.system.push(s.clone()),
-        Some(Value::Array(blocks)) => req.system.extend(
-            blocks
-                .iter()
-                .filter_map(|b| b.get("text").and_then(Value::as_str).map(str::to_owned)),
-        ),
-        _ => {}
+/// Claude Code's attribution line for Anthropic's billing, sent as a system block; not an instruction, and
+/// meaningless to any other provider.
+const BILLING_HEADER: &str = "x-anthropic-billing-header:";
+
+/// Text blocks of a system prompt or `system`-role message (`cache_control` dropped).
+fn system_texts(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => vec![s.clone()],
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .filter(|t| !t.is_empty() && !t.starts_with(BILLING_HEADER))
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
     }
+}
+
+/// The end user behind `metadata.user_id`. Claude Code sends a JSON object as a string
+/// (`{"device_id":…,"account_uuid":…,"session_id":…}`): the account, else the device, names the user (the
+/// session id would split one user into many). Anything else is used as it is.
+pub(crate) fn user_of(raw: &str) -> String {
+    if raw.trim_start().starts_with('{')
+        && let Ok(Value::Object(o)) = serde_json::from_str::<Value>(raw)
+    {
+        let field = |k: &str| {
+            o.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(id) = field("account_uuid").or_else(|| field("device_id")) {
+            return id;
+        }
+    }
+    raw.to_owned()
+}
+
+/// The reasoning asked for: `thinking` (`enabled` with a budget, or `adaptive`) and
+/// `output_config.effort`. Adaptive thinking without an effort is Anthropic's default effort, `high`.
+fn reasoning_of(body: &Value) -> Option<Reasoning> {
+    let effort = body
+        .pointer("/output_config/effort")
+        .and_then(Value::as_str)
+        .and_then(Reasoning::from_anthropic_effort);
+    match body.pointer("/thinking/type").and_then(Value::as_str) {
+        Some("enabled") => Some(Reasoning::from_budget(
+            body.pointer("/thinking/budget_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(1024),
+        )),
+        Some("adaptive") => effort.or(Some(Reasoning::from_effort(Effort::High))),
+        Some("disabled") => None,
+        _ => effort,
+    }
+}
+
+/// Parse an Anthropic messages body. Fields the neutral form has no place for (`context_management`,
+/// `cache_control`, `top_k`, `service_tier`, `container`, `mcp_servers`, …) are dropped here, so they never
+/// reach another provider.
+pub(crate) fn parse(body: &Value) -> Result<ChatRequest, ProviderError> {
+    let mut req = ChatRequest {
+        system: system_texts(body.get("system").unwrap_or(&Value::Null)),
+        ..ChatRequest::default()
+    };
     let messages = body
         .get("messages")
         .and_then(Value::as_array)
@@ -81,6 +157,7 @@ pub(crate) fn parse(body: &Value) -> Result<ChatRequest, ProviderError> {
         let role = match m.get("role").and_then(Value::as_str) {
             Some("user") => Role::User,
             Some("assistant") => Role::Assistant,
+            Some("system") => Role::System,
             other => {
                 return Err(ProviderError::caller(format!(
                     "unknown message role {}",
@@ -88,11 +165,15 @@ pub(crate) fn parse(body: &Value) -> Result<ChatRequest, ProviderError> {
                 )));
             }
         };
-        let parts = match m.get("content") {
-            Some(Value::String(s)) => vec![Part::Text(s.clone())],
-            Some(Value::Array(blocks)) => blocks.iter().filter_map(block_to_part).collect(),
+        let parts = match (role, m.get("content")) {
+            (Role::System, Some(c)) => system_texts(c).into_iter().map(Part::Text).collect(),
+            (_, Some(Value::String(s))) => vec![Part::Text(s.clone())],
+            (_, Some(Value::Array(blocks))) => blocks.iter().filter_map(block_to_part).collect(),
             _ => Vec::new(),
         };
+        if parts.is_empty() {
+            continue;
+        }
         match req.messages.last_mut() {
             Some(last) if last.role == role => last.parts.extend(parts),
             _ => req.messages.push(Message { role, parts }),
@@ -128,13 +209,7 @@ pub(crate) fn parse(body: &Value) -> Result<ChatRequest, ProviderError> {
             req.parallel_tool_calls = Some(false);
         }
     }
-    if body.pointer("/thinking/type").and_then(Value::as_str) == Some("enabled") {
-        let budget = body
-            .pointer("/thinking/budget_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(1024);
-        req.reasoning = Some(Reasoning::from_budget(budget));
-    }
+    req.reasoning = reasoning_of(body);
     req.stop = body
         .get("stop_sequences")
         .and_then(Value::as_array)
@@ -152,7 +227,8 @@ pub(crate) fn parse(body: &Value) -> Result<ChatRequest, ProviderError> {
     req.user = body
         .pointer("/metadata/user_id")
         .and_then(Value::as_str)
-        .map(str::to_owned);
+        .filter(|u| !u.is_empty())
+        .map(user_of);
     Ok(req)
 }
 
@@ -182,7 +258,18 @@ fn part_to_block(p: &Part) -> Option<Value> {
             id,
             content,
             is_error,
+            images,
         } => {
+            let content = if images.is_empty() {
+                Value::from(content.as_str())
+            } else {
+                let mut blocks = Vec::new();
+                if !content.is_empty() {
+                    blocks.push(json!({"type": "text", "text": content}));
+                }
+                blocks.extend(images.iter().map(image_block));
+                blocks.into()
+            };
             let mut b = json!({"type": "tool_result", "tool_use_id": id, "content": content});
             if *is_error {
                 b["is_error"] = true.into();
@@ -204,7 +291,25 @@ fn part_to_block(p: &Part) -> Option<Value> {
 pub(crate) fn emit(req: &ChatRequest, model: &str) -> Value {
     let mut out = Map::new();
     out.insert("model".into(), model.into());
-    let mut system = req.system.join("\n\n");
+    // Anthropic-format callers never reach here (they pass through); system-role messages from other
+    // formats join the system prompt.
+    let mid: Vec<String> = req
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::System)
+        .flat_map(|m| m.parts.iter())
+        .filter_map(|p| match p {
+            Part::Text(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut system = req
+        .system
+        .iter()
+        .chain(mid.iter())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n\n");
     // Anthropic has no response_format: ask for JSON in the system prompt.
     match &req.response_format {
         Some(ResponseFormat::JsonObject) => {
@@ -222,7 +327,8 @@ pub(crate) fn emit(req: &ChatRequest, model: &str) -> Value {
     let messages: Vec<Value> = req
         .messages
         .iter()
-        .map(|m| {
+        .filter(|m| m.role != Role::System)
+        .filter_map(|m| {
             let mut blocks: Vec<Value> = m.parts.iter().filter_map(part_to_block).collect();
             // Tool results must lead a user turn; thinking must lead an assistant turn.
             blocks.sort_by_key(|b| !matches!(b["type"].as_str(), Some("tool_result" | "thinking")));
@@ -231,7 +337,8 @@ pub(crate) fn emit(req: &ChatRequest, model: &str) -> Value {
             } else {
                 "assistant"
             };
-            json!({"role": role, "content": blocks})
+            // A turn left empty (e.g. only unsigned reasoning) would be refused.
+            (!blocks.is_empty()).then(|| json!({"role": role, "content": blocks}))
         })
         .collect();
     out.insert("messages".into(), messages.into());
@@ -405,5 +512,273 @@ mod tests {
             "thinking forbids temperature"
         );
         assert_eq!(out["max_tokens"], 24576 + 1024);
+    }
+
+    /// What Claude Code 2.1 sends for a model it does not know (captured from the real client).
+    fn claude_code() -> Value {
+        serde_json::from_str(include_str!(
+            "../../../tests/fixtures/claude_code_request.json"
+        ))
+        .unwrap()
+    }
+
+    fn assert_no_anthropic_only_fields(v: &Value) {
+        let wire = v.to_string();
+        for field in [
+            "cache_control",
+            "context_management",
+            "output_config",
+            "defer_loading",
+            "\"thinking\"",
+            BILLING_HEADER,
+        ] {
+            assert!(
+                !wire.contains(field),
+                "{field} leaked: {}",
+                &wire[..wire.len().min(300)]
+            );
+        }
+    }
+
+    #[test]
+    fn claude_code_request_parses() {
+        let r = parse(&claude_code()).unwrap();
+        assert_eq!(
+            r.system.len(),
+            2,
+            "the system block array, cache_control and billing line dropped"
+        );
+        assert_eq!(
+            r.messages.iter().map(|m| m.role).collect::<Vec<_>>(),
+            [Role::User, Role::System]
+        );
+        assert_eq!(r.tools.len(), 12);
+        assert_eq!(r.reasoning, Some(Reasoning::from_effort(Effort::High)));
+        assert_eq!(
+            r.user.as_deref(),
+            Some("ff0853fccec208bb9a29663e7ce40a747f1ab70db65df79b7edc3a2f176bbc01")
+        );
+        assert!(r.stream);
+        assert_eq!(r.max_tokens, Some(32000));
+    }
+
+    #[test]
+    fn claude_code_request_to_openai_and_xai() {
+        let r = parse(&claude_code()).unwrap();
+        let o = openai::request::emit(&r, "gpt-4.1", openai::request::Flavour::OpenAi);
+        assert_no_anthropic_only_fields(&o);
+        let roles: Vec<&str> = o["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            roles,
+            ["system", "user", "system"],
+            "the mid-conversation system message stays in place"
+        );
+        assert!(o.get("reasoning_effort").is_none(), "gpt-4.1 takes none");
+        assert_eq!(o["tools"].as_array().unwrap().len(), 12);
+        assert_eq!(o["user"].as_str().unwrap().len(), 64);
+        let o3 = openai::request::emit(&r, "o3", openai::request::Flavour::OpenAi);
+        assert_eq!(o3["reasoning_effort"], "high");
+        let x = openai::request::emit(&r, "grok-3-mini", openai::request::Flavour::Xai);
+        assert_eq!(x["reasoning_effort"], "high");
+        assert_no_anthropic_only_fields(&x);
+    }
+
+    #[test]
+    fn claude_code_request_to_gemini() {
+        let r = parse(&claude_code()).unwrap();
+        let g = crate::providers::google::request::emit(&r);
+        assert_no_anthropic_only_fields(&g);
+        let wire = g.to_string();
+        for keyword in ["$schema", "additionalProperties", "exclusiveMinimum"] {
+            assert!(
+                !wire.contains(keyword),
+                "{keyword} is not in Gemini's Schema"
+            );
+        }
+        assert_eq!(
+            g["contents"].as_array().unwrap().len(),
+            1,
+            "only the user turn"
+        );
+        assert_eq!(g["contents"][0]["role"], "user");
+        let system = g["systemInstruction"]["parts"][0]["text"].as_str().unwrap();
+        assert!(
+            system.starts_with("You are a Claude agent"),
+            "{}",
+            &system[..80]
+        );
+        assert!(
+            system.contains("# Environment"),
+            "the system-role message joined the instruction"
+        );
+        let decls = g["tools"][0]["functionDeclarations"].as_array().unwrap();
+        assert_eq!(decls.len(), 12);
+        let placeholder = decls
+            .iter()
+            .find(|d| d["name"] == "DeferredToolPlaceholder")
+            .unwrap();
+        assert!(
+            placeholder.get("parameters").is_none(),
+            "no properties, no parameters"
+        );
+        assert_eq!(
+            g["generationConfig"]["thinkingConfig"]["thinkingBudget"],
+            24576
+        );
+        assert_eq!(g["generationConfig"]["maxOutputTokens"], 32000);
+    }
+
+    #[test]
+    fn effort_and_budgets_map_both_ways() {
+        let with = |extra: Value| {
+            let mut b = json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
+            b.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            parse(&b).unwrap().reasoning
+        };
+        assert_eq!(with(json!({})), None);
+        assert_eq!(with(json!({"thinking": {"type": "disabled"}})), None);
+        assert_eq!(
+            with(json!({"thinking": {"type": "adaptive"}}))
+                .unwrap()
+                .effort,
+            Effort::High
+        );
+        for (effort, want) in [
+            ("low", Effort::Low),
+            ("medium", Effort::Medium),
+            ("high", Effort::High),
+            ("xhigh", Effort::High),
+            ("max", Effort::High),
+        ] {
+            let r = with(
+                json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}),
+            )
+            .unwrap();
+            assert_eq!(r.effort, want, "{effort}");
+        }
+        assert_eq!(
+            with(json!({"output_config": {"effort": "low"}}))
+                .unwrap()
+                .effort,
+            Effort::Low,
+            "effort alone still sets the reasoning level"
+        );
+        let r = with(json!({"thinking": {"type": "enabled", "budget_tokens": 10000}})).unwrap();
+        assert_eq!((r.effort, r.budget_tokens), (Effort::Medium, 10000));
+        let g = crate::providers::google::request::emit(&ChatRequest {
+            reasoning: Some(r),
+            ..ChatRequest::default()
+        });
+        assert_eq!(
+            g["generationConfig"]["thinkingConfig"]["thinkingBudget"],
+            10000
+        );
+    }
+
+    #[test]
+    fn tool_results_with_errors_and_images() {
+        let body = json!({"model": "m", "max_tokens": 100, "tools": [{"name": "shot", "input_schema": {"type": "object", "properties": {"url": {"type": "string"}}}}],
+            "messages": [
+                {"role": "user", "content": "take a screenshot"},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "ok", "signature": "sig"},
+                    {"type": "redacted_thinking", "data": "EmwKAhgB"},
+                    {"type": "tool_use", "id": "toolu_1", "name": "shot", "input": {"url": "x"}},
+                    {"type": "tool_use", "id": "toolu_2", "name": "shot", "input": {"url": "y"}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+                        {"type": "text", "text": "captured", "cache_control": {"type": "ephemeral"}},
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}]},
+                    {"type": "tool_result", "tool_use_id": "toolu_2", "is_error": true, "content": "timeout"},
+                    {"type": "text", "text": "and?"}]}]});
+        let r = parse(&body).unwrap();
+        let o = openai::request::emit(&r, "gpt-4.1", openai::request::Flavour::OpenAi);
+        let msgs = o["messages"].as_array().unwrap();
+        assert_eq!(msgs[1]["role"], "assistant");
+        assert!(
+            msgs[1].get("reasoning_content").is_none(),
+            "no reasoning input to chat completions"
+        );
+        assert_eq!(
+            msgs[2],
+            json!({"role": "tool", "tool_call_id": "toolu_1", "content": "captured"})
+        );
+        assert_eq!(
+            msgs[3],
+            json!({"role": "tool", "tool_call_id": "toolu_2", "content": "Error: timeout"})
+        );
+        assert_eq!(
+            msgs[4],
+            json!({"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}}]})
+        );
+        assert_eq!(msgs[5], json!({"role": "user", "content": "and?"}));
+        let g = crate::providers::google::request::emit(&r);
+        let model_turn = &g["contents"][1];
+        assert_eq!(
+            model_turn["parts"].as_array().unwrap().len(),
+            2,
+            "thinking dropped, two calls"
+        );
+        let user_parts = g["contents"][2]["parts"].as_array().unwrap();
+        assert_eq!(
+            user_parts[0]["functionResponse"],
+            json!({"name": "shot", "response": {"result": "captured"}})
+        );
+        assert_eq!(
+            user_parts[1]["functionResponse"],
+            json!({"name": "shot", "response": {"error": "timeout"}})
+        );
+        assert_eq!(user_parts[2]["text"], "and?");
+        assert_eq!(user_parts[3]["inlineData"]["mimeType"], "image/png");
+        // Back to Anthropic (e.g. a fallback step): images stay in the tool result, the error flag too.
+        let a = emit(&r, "claude-haiku-4-5");
+        let results = a["messages"][2]["content"].as_array().unwrap();
+        assert_eq!(results[0]["content"][1]["source"]["data"], "iVBO");
+        assert_eq!(results[1]["is_error"], true);
+        assert_eq!(a["messages"][1]["content"][0]["type"], "thinking");
+    }
+
+    #[test]
+    fn urls_stops_and_users() {
+        let body = json!({"model": "m", "max_tokens": 100, "stop_sequences": ["a", "b", "c", "d", "e", "f"],
+            "metadata": {"user_id": "plain-user"},
+            "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}},
+                {"type": "image", "source": {"type": "file", "file_id": "file_1"}}]}]});
+        let r = parse(&body).unwrap();
+        assert_eq!(r.user.as_deref(), Some("plain-user"));
+        assert_eq!(
+            r.messages[0].parts,
+            vec![Part::Image(Image::Url("https://x/y.png".into()))]
+        );
+        let o = openai::request::emit(&r, "gpt-4.1", openai::request::Flavour::OpenAi);
+        assert_eq!(o["stop"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            o["messages"][0]["content"][0]["image_url"]["url"],
+            "https://x/y.png"
+        );
+        let g = crate::providers::google::request::emit(&r);
+        assert_eq!(
+            g["generationConfig"]["stopSequences"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
+        assert_eq!(
+            user_of(r#"{"device_id":"d1","account_uuid":"","session_id":"s"}"#),
+            "d1"
+        );
+        assert_eq!(
+            user_of(r#"{"device_id":"d1","account_uuid":"acc","session_id":"s"}"#),
+            "acc"
+        );
+        assert_eq!(user_of("{not json"), "{not json");
     }
 }

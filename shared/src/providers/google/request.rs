@@ -7,6 +7,9 @@ use serde_json::{Map, Value, json};
 
 use crate::providers::ir::{ChatRequest, Image, Part, ResponseFormat, Role, ToolChoice};
 
+/// Most stop sequences Gemini accepts.
+const MAX_STOP: usize = 5;
+
 /// JSON Schema → the OpenAPI subset Gemini's `Schema` accepts. `$ref`/`$defs` and other keywords Gemini
 /// rejects are dropped; `type: [t, "null"]` becomes `type: t, nullable: true`; `const` becomes `enum`.
 pub(crate) fn schema(v: &Value) -> Value {
@@ -48,7 +51,10 @@ pub(crate) fn schema(v: &Value) -> Value {
                             .collect::<Map<_, _>>()
                     })
                     .unwrap_or_default();
-                out.insert(k.clone(), Value::Object(props));
+                // Gemini refuses `properties: {}` ("should be non-empty for OBJECT type").
+                if !props.is_empty() {
+                    out.insert(k.clone(), Value::Object(props));
+                }
             }
             "items" => {
                 out.insert(k.clone(), schema(val));
@@ -110,7 +116,23 @@ fn image_part(img: &Image) -> Value {
 /// Emit a Gemini body.
 pub(crate) fn emit(req: &ChatRequest) -> Value {
     let mut out = Map::new();
-    let system = req.system.join("\n\n");
+    // Gemini has no instructions inside `contents`: system-role messages join the system instruction.
+    let mid = req
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::System)
+        .flat_map(|m| m.parts.iter())
+        .filter_map(|p| match p {
+            Part::Text(t) if !t.is_empty() => Some(t.as_str()),
+            _ => None,
+        });
+    let system = req
+        .system
+        .iter()
+        .map(String::as_str)
+        .chain(mid)
+        .collect::<Vec<_>>()
+        .join("\n\n");
     if !system.is_empty() {
         out.insert(
             "systemInstruction".into(),
@@ -120,8 +142,10 @@ pub(crate) fn emit(req: &ChatRequest) -> Value {
     // Gemini answers tool results by function name; remember which call id had which name.
     let mut names: HashMap<&str, &str> = HashMap::new();
     let mut contents = Vec::new();
-    for m in &req.messages {
+    for m in req.messages.iter().filter(|m| m.role != Role::System) {
         let mut parts = Vec::new();
+        // Images a tool returned follow the function responses of the turn.
+        let mut tool_images = Vec::new();
         for p in &m.parts {
             match p {
                 Part::Text(t) if !t.is_empty() => parts.push(json!({"text": t})),
@@ -143,7 +167,9 @@ pub(crate) fn emit(req: &ChatRequest) -> Value {
                     id,
                     content,
                     is_error,
+                    images,
                 } => {
+                    tool_images.extend(images.iter().map(image_part));
                     let name = names.get(id.as_str()).copied().unwrap_or(id.as_str());
                     let value = serde_json::from_str::<Value>(content)
                         .unwrap_or_else(|_| content.clone().into());
@@ -154,6 +180,7 @@ pub(crate) fn emit(req: &ChatRequest) -> Value {
                 }
             }
         }
+        parts.extend(tool_images);
         if !parts.is_empty() {
             let role = if m.role == Role::User {
                 "user"
@@ -169,7 +196,15 @@ pub(crate) fn emit(req: &ChatRequest) -> Value {
             .tools
             .iter()
             .map(|t| {
-                let mut d = json!({"name": t.name, "parameters": schema(&t.parameters)});
+                let mut d = json!({"name": t.name});
+                // A function without parameters has none: Gemini refuses an OBJECT with no properties.
+                let params = schema(&t.parameters);
+                if params
+                    .get("properties")
+                    .is_some_and(|p| p.as_object().is_some_and(|p| !p.is_empty()))
+                {
+                    d["parameters"] = params;
+                }
                 if let Some(desc) = &t.description {
                     d["description"] = desc.clone().into();
                 }
@@ -198,7 +233,8 @@ pub(crate) fn emit(req: &ChatRequest) -> Value {
         config.insert("maxOutputTokens".into(), m.into());
     }
     if !req.stop.is_empty() {
-        config.insert("stopSequences".into(), req.stop.clone().into());
+        let stop: Vec<&String> = req.stop.iter().take(MAX_STOP).collect();
+        config.insert("stopSequences".into(), json!(stop));
     }
     match &req.response_format {
         Some(ResponseFormat::JsonObject) => {

@@ -96,6 +96,7 @@ pub(crate) fn parse(body: &Value) -> Result<ChatRequest, ProviderError> {
                     id: str_at(m, "/tool_call_id"),
                     content: text_of(content),
                     is_error: false,
+                    images: Vec::new(),
                 }],
             ),
             other => {
@@ -210,6 +211,20 @@ pub(crate) fn supports_effort(flavour: Flavour, model: &str) -> bool {
     }
 }
 
+/// The text parts, in order.
+fn texts(parts: &[Part]) -> Vec<&str> {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Most stop sequences chat completions accepts.
+pub(crate) const MAX_STOP: usize = 4;
+
 /// Emit an OpenAI-compatible body for `model`.
 pub(crate) fn emit(req: &ChatRequest, model: &str, flavour: Flavour) -> Value {
     let mut out = Map::new();
@@ -221,18 +236,46 @@ pub(crate) fn emit(req: &ChatRequest, model: &str, flavour: Flavour) -> Value {
     }
     for m in &req.messages {
         match m.role {
+            Role::System => {
+                let text = texts(&m.parts).join("\n\n");
+                if !text.is_empty() {
+                    messages.push(json!({"role": "system", "content": text}));
+                }
+            }
             Role::User => {
                 let mut content = Vec::new();
+                // Tool messages carry text only: images a tool returned follow them in a user message.
+                let mut tool_images = Vec::new();
                 for p in &m.parts {
                     match p {
-                        Part::ToolResult { id, content: c, .. } => {
-                            messages.push(json!({"role": "tool", "tool_call_id": id, "content": c}))
+                        Part::ToolResult {
+                            id,
+                            content: c,
+                            is_error,
+                            images,
+                        } => {
+                            // Chat completions has no error flag on a tool result: say it in the text.
+                            let c = if *is_error {
+                                format!("Error: {c}")
+                            } else {
+                                c.clone()
+                            };
+                            messages
+                                .push(json!({"role": "tool", "tool_call_id": id, "content": c}));
+                            tool_images.extend(images.iter().map(
+                                |img| json!({"type": "image_url", "image_url": {"url": img.to_url()}}),
+                            ));
                         }
-                        Part::Text(t) => content.push(json!({"type": "text", "text": t})),
+                        Part::Text(t) if !t.is_empty() => {
+                            content.push(json!({"type": "text", "text": t}))
+                        }
                         Part::Image(img) => content
                             .push(json!({"type": "image_url", "image_url": {"url": img.to_url()}})),
                         _ => {}
                     }
+                }
+                if !tool_images.is_empty() {
+                    messages.push(json!({"role": "user", "content": tool_images}));
                 }
                 if content.len() == 1 && content[0]["type"] == "text" {
                     messages.push(json!({"role": "user", "content": content[0]["text"]}));
@@ -241,14 +284,7 @@ pub(crate) fn emit(req: &ChatRequest, model: &str, flavour: Flavour) -> Value {
                 }
             }
             Role::Assistant => {
-                let text: String = m
-                    .parts
-                    .iter()
-                    .filter_map(|p| match p {
-                        Part::Text(t) => Some(t.as_str()),
-                        _ => None,
-                    })
-                    .collect();
+                let text: String = texts(&m.parts).concat();
                 let calls: Vec<Value> = m
                     .parts
                     .iter()
@@ -264,6 +300,9 @@ pub(crate) fn emit(req: &ChatRequest, model: &str, flavour: Flavour) -> Value {
                         _ => None,
                     })
                     .collect();
+                if text.is_empty() && calls.is_empty() {
+                    continue; // e.g. reasoning only: chat completions takes no reasoning as input
+                }
                 let mut msg = json!({"role": "assistant", "content": if text.is_empty() { Value::Null } else { text.into() }});
                 if !calls.is_empty() {
                     msg["tool_calls"] = calls.into();
@@ -328,7 +367,8 @@ pub(crate) fn emit(req: &ChatRequest, model: &str, flavour: Flavour) -> Value {
         out.insert("reasoning_effort".into(), effort.as_str().into());
     }
     if !req.stop.is_empty() {
-        out.insert("stop".into(), req.stop.clone().into());
+        let stop: Vec<&String> = req.stop.iter().take(MAX_STOP).collect();
+        out.insert("stop".into(), json!(stop));
     }
     if let Some(t) = req.temperature {
         out.insert("temperature".into(), t.into());

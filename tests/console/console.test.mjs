@@ -182,7 +182,7 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       await page.getByRole('button', { name: 'New policy' }).click();
       await page.getByLabel('Name', { exact: true }).fill('fast-chat');
       const steps = page.locator('ol.steps > li');
-      await steps.nth(0).getByLabel('Model').fill('gpt-4.1-mini'); // no provider: invalid
+      await steps.nth(0).getByLabel('Model').fill('mystery-model-9'); // a bare name of no known family: invalid
       await steps.nth(0).getByLabel('Key').selectOption('own_then_platform');
       await steps.nth(0).getByLabel('Retries').fill('2');
       await steps.nth(0).getByLabel('Timeout (ms)').fill('20000');

@@ -128,7 +128,7 @@ async function editor(slot, view, policy) {
     } else {
       const r = num(entry.retries ?? 1, { min: '0', max: '10', step: '1' });
       r.dataset.name = 'retries';
-      const t = num(entry.timeout_ms ?? 30000, { min: '1', max: '900000', step: '1' });
+      const t = num(entry.timeout_ms ?? 30000, { min: '1000', max: '900000', step: '1' });
       t.dataset.name = 'timeout_ms';
       parts.push(field('Retries', r), field('Timeout (ms)', t));
     }

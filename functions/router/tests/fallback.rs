@@ -50,14 +50,14 @@ async fn falls_over_on_500_529_timeout_and_stall() {
         (
             "on-timeout",
             "openai/gpt-4.1-mini-delay-3000",
-            json!({"timeout_ms": 300}),
+            json!({"timeout_ms": 1000}),
             "timeout",
             false,
         ),
         (
             "on-stall",
             "openai/gpt-4.1-mini-stall",
-            json!({"timeout_ms": 300}),
+            json!({"timeout_ms": 1000}),
             "timeout",
             true,
         ),
@@ -73,7 +73,7 @@ async fn falls_over_on_500_529_timeout_and_stall() {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < Duration::from_secs(3),
             "{name} took {:?}",
             started.elapsed()
         );

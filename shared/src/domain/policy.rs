@@ -52,6 +52,9 @@ pub const MAX_RETRIES: u32 = 10;
 pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 /// Upper bound of `timeout_ms` and `deadline_ms`: 15 minutes, the longest a Lambda invocation runs.
 pub const MAX_TIMEOUT_MS: u64 = 900_000;
+/// Lower bound of a step's `timeout_ms`: no provider answers sooner, so a tighter timeout only manufactures
+/// failures (and, before failures were scoped by tenant, cooled targets down for everyone).
+pub const MIN_TIMEOUT_MS: u64 = 1_000;
 /// Largest accepted weight.
 pub const MAX_WEIGHT: f64 = 1_000_000.0;
 /// Deepest nesting of policies (the requested one counts as level 1).

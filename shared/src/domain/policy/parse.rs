@@ -13,7 +13,7 @@ use serde_path_to_error::Segment;
 
 use super::{
     DEFAULT_TIMEOUT_MS, ErrorClass, KeySource, MAX_ENTRIES, MAX_RETRIES, MAX_TIMEOUT_MS,
-    MAX_WEIGHT, ModelRef, Policy, Rule, Step, Sticky, Target, validate_policy_name,
+    MAX_WEIGHT, MIN_TIMEOUT_MS, ModelRef, Policy, Rule, Step, Sticky, Target, validate_policy_name,
 };
 use crate::error::{Error, Result};
 
@@ -80,8 +80,8 @@ pub struct StepDocument {
     /// Default 0.
     #[schema(minimum = 0, maximum = 10)]
     retries: Option<u32>,
-    /// Per attempt; default 60000.
-    #[schema(minimum = 1, maximum = 900000)]
+    /// Per attempt; default 60000, at least 1000.
+    #[schema(minimum = 1000, maximum = 900000)]
     timeout_ms: Option<u64>,
 }
 
@@ -333,11 +333,11 @@ fn parse_steps(documents: Vec<StepDocument>) -> Result<Vec<Step>> {
                 ));
             }
             let timeout_ms = doc.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-            if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
+            if !(MIN_TIMEOUT_MS..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
                 let param = format!("{prefix}.timeout_ms");
                 return Err(Error::invalid(
                     &param,
-                    format!("{param} must be between 1 and {MAX_TIMEOUT_MS}"),
+                    format!("{param} must be between {MIN_TIMEOUT_MS} and {MAX_TIMEOUT_MS}"),
                 ));
             }
             Step {
@@ -540,6 +540,10 @@ mod tests {
             ),
             (
                 fallback(json!([{"model": "openai/x", "timeout_ms": 0}])),
+                "steps[0].timeout_ms",
+            ),
+            (
+                fallback(json!([{"model": "openai/x", "timeout_ms": 999}])),
                 "steps[0].timeout_ms",
             ),
             (

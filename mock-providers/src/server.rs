@@ -12,7 +12,7 @@ use http::{HeaderMap, Method, StatusCode, Uri, header};
 use serde_json::{Value, json};
 
 use crate::strict;
-use crate::wire::{Answer, Frame, anthropic, google, openai};
+use crate::wire::{Answer, Frame, anthropic, count, google, openai};
 use crate::{Behaviour, Kind, RecordedRequest, Shared};
 
 const OPENAI_MODELS: &[&str] = &[
@@ -304,6 +304,9 @@ async fn handle(
                 json_response(StatusCode::OK, anthropic::chat_json(&answer))
             }
         }
+        (Kind::Anthropic, "POST", "/v1/messages/count_tokens") => {
+            counted(kind, count::anthropic(&json_body))
+        }
         (Kind::Anthropic, "GET", "/v1/models") => {
             json_response(StatusCode::OK, anthropic::models(ANTHROPIC_MODELS))
         }
@@ -322,6 +325,7 @@ async fn handle(
                     .collect();
                 json_response(StatusCode::OK, Value::Array(chunks))
             }
+            "countTokens" => counted(kind, count::google(&google_model, &json_body)),
             "embedContent" => json_response(StatusCode::OK, google::embed_one(&json_body)),
             "batchEmbedContents" => json_response(StatusCode::OK, google::embed_batch(&json_body)),
             _ => error(kind, &Behaviour::default(), 404),
@@ -355,6 +359,17 @@ fn strict_check(
             strict::google::check_generate(body)
         }
         _ => Ok(()),
+    }
+}
+
+/// A count_tokens answer, or the provider's 400 for a request it refuses.
+fn counted(kind: Kind, result: Result<Value, String>) -> Response {
+    match result {
+        Ok(body) => json_response(StatusCode::OK, body),
+        Err(message) => json_response(
+            StatusCode::BAD_REQUEST,
+            error_body(kind, 400, Some(&message), None),
+        ),
     }
 }
 

@@ -119,6 +119,13 @@ ROUTES = [
          "stream": True,
      },
      "anthropic"),
+    ("byok-router", "messages-count-tokens", "POST", "/v1/messages/count_tokens", None, None,
+     {
+         "model": "anthropic/claude-sonnet-4-5",
+         "system": "You are terse.",
+         "messages": [{"role": "user", "content": "Name three primary colours."}],
+     },
+     "anthropic"),
     ("byok-router", "embeddings", "POST", "/v1/embeddings", None, None,
      {"model": "openai/text-embedding-3-small", "input": ["bring your own keys", "LLM gateway"], "encoding_format": "float"},
      "openai"),

@@ -68,3 +68,15 @@ def test_a_stream_cut_after_the_first_token_raises(client):
         ) as stream:
             for _ in stream.text_stream:
                 pass
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai", "google", "xai"])
+def test_count_tokens_every_provider(client, provider):
+    # The SDK's messages.count_tokens: a messages request without max_tokens; the answer's shape is Anthropic's.
+    r = client.messages.count_tokens(
+        model=MODELS[provider],
+        system="Be brief.",
+        messages=[{"role": "user", "content": "one two three"}],
+        tools=[{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}],
+    )
+    assert r.input_tokens > 0

@@ -9,6 +9,7 @@
 mod cache;
 mod chat;
 mod cost;
+mod count_tokens;
 mod embeddings;
 mod idempotency;
 mod keyring;
@@ -45,6 +46,7 @@ pub fn routes() -> OpenApiRouter<Gateway> {
     OpenApiRouter::with_openapi(openapi::tags())
         .routes(routes!(chat::openai))
         .routes(routes!(chat::anthropic))
+        .routes(routes!(count_tokens::count_tokens))
         .routes(routes!(embeddings::embeddings))
         .routes(routes!(models::list))
         .routes(routes!(verify::verify))

@@ -51,6 +51,28 @@ pub struct MessagesRequest {
     pub byok: Option<Extension>,
 }
 
+/// An Anthropic count_tokens request: a messages request without `max_tokens` (all of Anthropic's fields are
+/// accepted and forwarded).
+#[derive(ToSchema)]
+pub struct CountTokensRequest {
+    /// `<provider>/<model>` or `policy/<name>`.
+    #[schema(example = "anthropic/claude-sonnet-4-5")]
+    pub model: String,
+    #[schema(value_type = Vec<Object>, example = json!([{"role": "user", "content": "Hello"}]))]
+    pub messages: Vec<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub system: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub tools: Option<Vec<Value>>,
+    pub byok: Option<Extension>,
+}
+
+/// Anthropic's count_tokens answer.
+#[derive(ToSchema)]
+pub struct TokenCount {
+    pub input_tokens: u64,
+}
+
 /// An OpenAI embeddings request.
 #[derive(ToSchema)]
 pub struct EmbeddingsRequest {

@@ -27,6 +27,7 @@ async fn every_fixture_is_served() {
         ("chat-completions-stream.json", StatusCode::OK),
         ("messages.json", StatusCode::OK),
         ("messages-stream.json", StatusCode::OK),
+        ("messages-count-tokens.json", StatusCode::OK),
         ("embeddings.json", StatusCode::OK),
         ("models.json", StatusCode::OK),
         ("verify.json", StatusCode::OK),
@@ -41,8 +42,11 @@ async fn every_fixture_is_served() {
     .await;
     assert_eq!(
         g.openai.requests().len() + g.anthropic.requests().len() + g.google.requests().len(),
-        6
+        7
     );
+    // messages-count-tokens.json: Anthropic's count ("You are terse." 3 + "Name three primary colours." 4).
+    let counted = &r["messages-count-tokens.json"];
+    assert_eq!(counted.body, json!({"input_tokens": 7}), "{}", counted.text);
 
     // chat-completions.json: policy/fast-chat answered by its first step, with the org's own key.
     let chat = &r["chat-completions.json"];

@@ -1,6 +1,7 @@
 //! The providers' wire formats, as the mocks write them.
 
 pub mod anthropic;
+pub mod count;
 pub mod google;
 pub mod openai;
 

@@ -46,6 +46,7 @@
 
 mod anthropic;
 mod client;
+mod count;
 mod error;
 mod google;
 pub mod ir;
@@ -66,6 +67,7 @@ use serde_json::Value;
 pub use crate::config::ProviderUrls;
 use crate::domain::provider::Provider;
 pub use client::ProviderClient;
+pub use count::{CountPlan, Counted};
 pub use error::{ErrorClass, ProviderError};
 
 /// Largest JSON response body read from a provider.

@@ -13,7 +13,7 @@ use super::translate::{self, Translator};
 use super::{AttemptPlan, ChatOutcome, Completed, ProviderError, Streamed, Usage};
 
 /// A model id safe to put in a URL path (no `/`, `?`, `:` or `..`).
-fn model_path(model: &str) -> Result<String, ProviderError> {
+pub(crate) fn model_path(model: &str) -> Result<String, ProviderError> {
     let model = model.strip_prefix("models/").unwrap_or(model);
     let ok = !model.is_empty()
         && !model.contains("..")

@@ -1,0 +1,155 @@
+//! `POST /v1/messages/count_tokens` (Anthropic format): the input tokens of a messages request for the model
+//! it names, without generating anything. Resolved like chat (`<provider>/<model>` or `policy/<name>`; a
+//! policy counts for its route's first step), counted by the provider where it can (Anthropic, Gemini) and
+//! estimated locally for OpenAI and xAI (see `byok_shared::providers::CountPlan`). Needs `completions`; not
+//! billed, as the providers do not bill it either.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use byok_shared::Result;
+use byok_shared::auth::Caller;
+use byok_shared::domain::policy::is_allowed;
+use byok_shared::error::Error;
+use byok_shared::http::{Auth, JsonBody};
+use byok_shared::providers::{ClientHeaders, CountPlan, Counted, ErrorClass};
+use byok_shared::routing::attempts::Attempt;
+use byok_shared::routing::{KeyRing, classify};
+use serde_json::{Value, json};
+
+use crate::keyring::OrgKeys;
+use crate::request::{self, Parsed};
+use crate::state::Gateway;
+use crate::{resolve, respond};
+
+/// Set to `estimate` when the count is the gateway's own (OpenAI and xAI models), not the provider's.
+pub const COUNT_HEADER: &str = "x-byok-token-count";
+
+#[utoipa::path(post, path = "/v1/messages/count_tokens", tag = "inference", operation_id = "count_tokens",
+    request_body = crate::openapi::CountTokensRequest,
+    security(("bearer" = []), ("x_api_key" = [])),
+    responses(
+        (status = 200, description = "The input tokens of the request for the model it names (Anthropic format). Counted by Anthropic or Gemini for their models; a local o200k_base estimate for OpenAI and xAI models, marked by the `x-byok-token-count: estimate` header", body = crate::openapi::TokenCount),
+    ))]
+pub async fn count_tokens(
+    State(gateway): State<Gateway>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response> {
+    let parsed = request::parse(body)?;
+    let note = respond::note(&parsed);
+    Ok(respond::noted(
+        serve(&gateway, &caller, &headers, parsed).await,
+        note,
+    ))
+}
+
+async fn serve(
+    gateway: &Gateway,
+    caller: &Caller,
+    headers: &HeaderMap,
+    parsed: Parsed,
+) -> Result<Response> {
+    caller.require_completions()?;
+    if !is_allowed(&caller.key, &parsed.model) {
+        return Err(
+            Error::forbidden(format!("this API key may not use {}", parsed.model))
+                .with_param("model"),
+        );
+    }
+    if parsed.stream {
+        return Err(Error::invalid("stream", "count_tokens does not stream"));
+    }
+    if !parsed.body.get("messages").is_some_and(Value::is_array) {
+        return Err(Error::invalid("messages", "messages must be an array"));
+    }
+    let org_id = caller.org_id();
+    let route = resolve::route(gateway, org_id, &parsed.model, &parsed.metadata).await?;
+    let step = route
+        .attempts()
+        .next()
+        .ok_or_else(|| Error::unavailable(format!("{} has no model to count for", route.policy)))?;
+    let forwarded = ClientHeaders {
+        anthropic_version: text(headers, "anthropic-version"),
+        anthropic_beta: text(headers, "anthropic-beta"),
+    };
+    let plan = CountPlan {
+        provider: step.provider,
+        model: &step.model,
+        body: &parsed.body,
+        headers: &forwarded,
+    };
+    let model = format!("{}/{}", step.provider, step.model);
+    let timeout = Duration::from_millis(step.timeout_ms);
+    let providers = gateway.app().providers();
+    let keys = OrgKeys { gateway, org_id };
+    let mut tried = Vec::new();
+    let mut last = None;
+    for kind in step.key_source.order() {
+        let Some(key) = keys.key(step.provider, *kind).await? else {
+            continue;
+        };
+        let started = Instant::now();
+        let result = providers.count_tokens(&key, &plan, timeout).await;
+        let ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(counted) => {
+                tried.push(Attempt {
+                    model: model.clone(),
+                    key: *kind,
+                    outcome: "ok".into(),
+                    ms,
+                });
+                return Ok(answer(counted, &model, kind.as_str(), &tried));
+            }
+            Err(e) => {
+                tried.push(Attempt {
+                    model: model.clone(),
+                    key: *kind,
+                    outcome: classify::outcome(&e),
+                    ms,
+                });
+                if e.class == ErrorClass::KeyRejected {
+                    keys.rejected(step.provider, *kind, &e).await;
+                }
+                let next = e.class == ErrorClass::KeyRejected;
+                last = Some(classify::client_error(step.provider, *kind, &e));
+                if !next {
+                    break;
+                }
+            }
+        }
+    }
+    let error = last.unwrap_or_else(|| {
+        Error::unavailable(format!(
+            "no {} key is stored for this organisation",
+            step.provider
+        ))
+    });
+    Ok(respond::error(
+        error,
+        respond::meta_headers(None, None, &tried),
+    ))
+}
+
+fn answer(counted: Counted, model: &str, key: &str, tried: &[Attempt]) -> Response {
+    let mut headers = respond::meta_headers(Some(model), Some(key), tried);
+    if counted.estimate {
+        headers.insert(COUNT_HEADER, HeaderValue::from_static("estimate"));
+    }
+    respond::json(
+        json!({"input_tokens": counted.input_tokens}),
+        headers,
+        &counted.headers,
+    )
+}
+
+fn text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}

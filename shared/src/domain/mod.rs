@@ -5,6 +5,7 @@ pub mod ids;
 pub mod org;
 pub mod permissions;
 pub mod policy;
+pub mod price;
 pub mod provider;
 pub mod provider_key;
 pub mod usage;

@@ -29,6 +29,50 @@ pub enum Command {
         #[command(subcommand)]
         command: PlatformKeyCommand,
     },
+    /// The operator's price table (USD per million tokens), used for `usage.cost` and spend limits.
+    Price {
+        #[command(subcommand)]
+        command: PriceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PriceCommand {
+    /// Set the price of MODEL (`<provider>/<model>`), or with `default` the price of every model not listed.
+    Set {
+        model: String,
+        /// USD per million input tokens.
+        #[arg(long)]
+        input: f64,
+        /// USD per million output tokens (reasoning included).
+        #[arg(long)]
+        output: f64,
+        /// USD per million cached input tokens read (default: the input price).
+        #[arg(long)]
+        cache_read: Option<f64>,
+        /// USD per million input tokens written to the provider's cache (default: the input price).
+        #[arg(long)]
+        cache_write: Option<f64>,
+        /// USD per request, on top of the tokens.
+        #[arg(long, default_value_t = 0.0)]
+        per_request: f64,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Print the price table as a price file (the shape `import` reads).
+    List {
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Merge a price file into the table (its `default` too, when set); without FILE, the shipped defaults.
+    Import {
+        file: Option<std::path::PathBuf>,
+        /// Replace the whole table instead of merging.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

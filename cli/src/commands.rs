@@ -69,7 +69,7 @@ fn config(args: &BackendArgs) -> Result<Config, CliError> {
     Ok(config)
 }
 
-async fn state(args: &BackendArgs) -> Result<AppState, CliError> {
+pub(crate) async fn state(args: &BackendArgs) -> Result<AppState, CliError> {
     Ok(AppState::from_config(config(args)?).await?)
 }
 
@@ -127,5 +127,6 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Price { command } => crate::prices::run(command).await,
     }
 }

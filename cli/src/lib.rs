@@ -1,9 +1,10 @@
 //! `byok`: the operator's command line. `serve` runs every function's routes in one local process;
-//! `org create` and `platform-key set` bootstrap a gateway, locally or against a deployed stack.
+//! `org create`, `platform-key set` and `price set|list|import` bootstrap a gateway, locally or against a deployed stack.
 
 mod args;
 mod commands;
 pub mod openapi;
+mod prices;
 pub mod server;
 
 pub use args::Cli;

@@ -8,6 +8,8 @@ pub enum ErrorKind {
     InvalidRequest,
     /// Missing, unknown, expired or revoked gateway key (401).
     Unauthenticated,
+    /// The model has no price while the request would count against a limit or use a platform key (400).
+    ModelNotPriced,
     /// Authenticated but not allowed (403).
     Forbidden,
     /// Absent, or not the caller's (404).

@@ -16,6 +16,7 @@ mod keyring;
 mod models;
 pub mod openapi;
 mod pipeline;
+mod pricing;
 mod request;
 #[cfg(test)]
 mod request_props;

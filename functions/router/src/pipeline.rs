@@ -1,5 +1,5 @@
 //! What every inference request goes through once parsed: admission (permission, allow-list, spend
-//! limit), its route, the engine, and the billing of a request no attempt could serve. Chat, messages and
+//! limit), its route (refused when a model it may bill has no price), the engine, and the billing of a request no attempt could serve. Chat, messages and
 //! embeddings differ only before (parsing) and after (the response).
 
 use axum::response::Response;
@@ -12,7 +12,7 @@ use byok_shared::routing::{Context, Failed, Served, Work, execute};
 use crate::keyring::OrgKeys;
 use crate::request::Parsed;
 use crate::state::Gateway;
-use crate::{resolve, respond, usage};
+use crate::{pricing, resolve, respond, usage};
 
 /// Why a request was not served.
 pub enum Stopped {
@@ -56,6 +56,9 @@ pub async fn run(
 ) -> Result<Served, Stopped> {
     let org_id = caller.org_id();
     let route = resolve::route(gateway, org_id, &parsed.model, &parsed.metadata)
+        .await
+        .map_err(Stopped::Refused)?;
+    pricing::require(gateway, caller, &route)
         .await
         .map_err(Stopped::Refused)?;
     let app = gateway.app();

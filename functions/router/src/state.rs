@@ -14,6 +14,7 @@ use byok_shared::routing::cooldown::Cooldowns;
 use crate::cache::keys::KeyCache;
 use crate::cache::last_used::LastUsed;
 use crate::cache::policies::PolicyCache;
+use crate::cache::prices::PriceCache;
 use crate::cache::spend::SpendCache;
 use crate::usage_writes::UsageWrites;
 
@@ -27,6 +28,7 @@ pub struct Gateway {
 pub struct Caches {
     pub keys: KeyCache,
     pub policies: PolicyCache,
+    pub prices: PriceCache,
     pub spend: SpendCache,
     pub cooldowns: Cooldowns,
     pub last_used: LastUsed,
@@ -44,6 +46,7 @@ impl Gateway {
         let caches = Caches {
             keys: KeyCache::new(ttl),
             policies: PolicyCache::new(ttl),
+            prices: PriceCache::new(ttl),
             spend: SpendCache::new(ttl),
             cooldowns: Cooldowns::default(),
             last_used: LastUsed::default(),

@@ -1,8 +1,7 @@
-//! Billing a served (or failed) request: cost from the catalogue, usage counters, the key's monthly spend,
+//! Billing a served (or failed) request: cost at the operator's prices, usage counters, the key's monthly spend,
 //! and the own key's last-used time. Awaited before the response completes (Lambda freezes after it).
 
 use byok_shared::auth::Caller;
-use byok_shared::catalogue::Catalogue;
 use byok_shared::domain::policy::KeyKind;
 use byok_shared::domain::policy::route::Route;
 use byok_shared::domain::provider::Provider;
@@ -42,7 +41,8 @@ impl Billing {
         })
     }
 
-    /// Record `usage` and return its cost (USD; `None` when the catalogue has no price for the model).
+    /// Record `usage` and return its cost (USD, at the operator's prices; `None` when the model has no
+    /// price, which admission allows only for own-key requests without a spend limit).
     /// The spend cache is raised at once; the store writes run where the router's `usage_writes` says.
     pub async fn bill(
         &self,
@@ -52,8 +52,15 @@ impl Billing {
         usage: Usage,
         error: bool,
     ) -> Option<f64> {
-        let cost = Catalogue::cost(self.provider, &self.model, &usage);
         let caches = gateway.caches();
+        // Admission loaded the table moments ago: this is a cache hit.
+        let cost = match caches.prices.get(gateway.app().store()).await {
+            Ok(table) => table.cost(self.provider, &self.model, &usage),
+            Err(e) => {
+                tracing::error!(error = %e.message, "prices unavailable while billing");
+                None
+            }
+        };
         caches
             .spend
             .add(caller.api_key_id(), cost.unwrap_or(0.0))

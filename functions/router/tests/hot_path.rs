@@ -71,6 +71,18 @@ async fn setup() -> Setup {
     config.providers.openai = mock.base_url();
     let state = AppState::new(config, store.clone(), cipher.clone());
     let org = fixtures::org(store.as_ref(), "Acme").await;
+    // The key below has a limit, so every model it calls needs a price: the mock's scripted model names
+    // (`gpt-4.1-mini-chunkdelay-400`) are covered by the operator's default price.
+    let default = byok_shared::domain::price::Price {
+        input: 0.4,
+        output: 1.6,
+        cache_read: None,
+        cache_write: None,
+        per_request: 0.0,
+    };
+    byok_shared::repo::prices::update(store.as_ref(), |t| t.set_default(Some(default)))
+        .await
+        .unwrap();
     fixtures::own_key(
         store.as_ref(),
         cipher.as_ref(),

@@ -6,6 +6,7 @@ pub mod key_scope;
 pub mod org;
 pub mod permissions;
 pub mod policy;
+pub mod price;
 pub mod provider;
 pub mod provider_key;
 pub mod usage;

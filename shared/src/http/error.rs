@@ -29,6 +29,11 @@ fn status_and_type(kind: ErrorKind) -> (StatusCode, &'static str, &'static str) 
             "authentication_error",
             "invalid_api_key",
         ),
+        ModelNotPriced => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "model_not_priced",
+        ),
         Forbidden => (
             StatusCode::FORBIDDEN,
             "permission_error",

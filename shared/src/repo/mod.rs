@@ -5,12 +5,14 @@
 //! - `ORG#<org>` / `APIKEY#<id>` — a gateway API key record
 //! - `KEYHASH#<sha256>` / `KEYHASH` — lookup from a presented secret's hash to its org and key id
 //! - `ORG#<org>` / `IDEM#<api_key_id>#<sha256>` — an `Idempotency-Key`'s claim and answer (TTL)
+//! - `PRICES` / `TABLE` — the operator's price table (see `prices`)
 
 pub mod apikeys;
 pub mod idempotency;
 pub mod orgs;
 pub mod platform_keys;
 pub mod policies;
+pub mod prices;
 pub mod provider_keys;
 pub mod usage;
 

@@ -39,7 +39,7 @@ pub async fn count_tokens(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response> {
-    let parsed = request::parse(body)?;
+    let parsed = request::parse_request(body, &headers, &caller.key)?;
     let note = respond::note(&parsed);
     Ok(respond::noted(
         serve(&gateway, &caller, &headers, parsed).await,

@@ -48,6 +48,8 @@ async fn limited_key(g: &Gateway, limit: f64) -> String {
         monthly_limit: limit,
         allowed_models: Vec::new(),
         expires_at: None,
+        labels: Default::default(),
+        default_model: None,
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), &g.org.org_id, new, None)
         .await

@@ -107,7 +107,7 @@ impl ErrorShape {
 fn anthropic_type(kind: ErrorKind) -> &'static str {
     use ErrorKind::*;
     match kind {
-        InvalidRequest | Conflict | Unprocessable => "invalid_request_error",
+        InvalidRequest | ModelNotPriced | Conflict | Unprocessable => "invalid_request_error",
         Unauthenticated => "authentication_error",
         Forbidden => "permission_error",
         NotFound => "not_found_error",

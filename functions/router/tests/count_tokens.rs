@@ -9,7 +9,7 @@ use axum::http::{Method, Request, StatusCode};
 use byok_shared::domain::permissions::{Completions, Manage};
 use byok_shared::domain::provider::Provider;
 use byok_testkit::Backend;
-use byok_testkit::http::{assert_error, call, send};
+use byok_testkit::http::{assert_anthropic_error, call, send};
 use common::*;
 use serde_json::{Value, json};
 
@@ -144,23 +144,27 @@ async fn permissions_bad_input_and_provider_refusals() {
     .await;
     let body = request("anthropic/claude-sonnet-4-5");
     let r = call(&g.app, Method::POST, PATH, Some(&manager), Some(body)).await;
-    assert_error(&r, StatusCode::FORBIDDEN);
+    assert_anthropic_error(&r, StatusCode::FORBIDDEN);
     let r = g
         .post(PATH, json!({"model": "anthropic/claude-sonnet-4-5"}))
         .await;
-    assert_eq!(
-        assert_error(&r, StatusCode::BAD_REQUEST)["param"],
-        "messages"
+    // Anthropic's error shape (this is a /v1/messages* route): the message names the field.
+    let error = assert_anthropic_error(&r, StatusCode::BAD_REQUEST);
+    assert_eq!(error["type"], "invalid_request_error");
+    assert!(
+        error["message"].as_str().unwrap().contains("messages"),
+        "{}",
+        r.text
     );
     let mut streaming = request("anthropic/claude-sonnet-4-5");
     streaming["stream"] = true.into();
-    assert_error(&g.post(PATH, streaming).await, StatusCode::BAD_REQUEST);
+    assert_anthropic_error(&g.post(PATH, streaming).await, StatusCode::BAD_REQUEST);
     assert!(g.anthropic.requests().is_empty(), "refused before any call");
     // Anthropic refuses max_tokens on count_tokens: its own 400 reaches the caller, nothing falls over.
     let mut with_max = request("anthropic/claude-sonnet-4-5");
     with_max["max_tokens"] = 10.into();
     let r = g.post(PATH, with_max).await;
-    let error = assert_error(&r, StatusCode::BAD_REQUEST);
+    let error = assert_anthropic_error(&r, StatusCode::BAD_REQUEST);
     assert!(
         error["message"].as_str().unwrap().contains("max_tokens"),
         "{}",
@@ -169,6 +173,6 @@ async fn permissions_bad_input_and_provider_refusals() {
     // No key for the provider: 503, no call.
     let none = gateway(Backend::Embedded, &[], &[]).await;
     let r = none.post(PATH, request("google/gemini-2.5-flash")).await;
-    assert_error(&r, StatusCode::SERVICE_UNAVAILABLE);
+    assert_anthropic_error(&r, StatusCode::SERVICE_UNAVAILABLE);
     assert!(none.google.requests().is_empty());
 }

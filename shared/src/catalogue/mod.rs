@@ -9,7 +9,6 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::provider::Provider;
-use crate::providers::Usage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,17 +47,6 @@ impl ModelInfo {
     /// `provider/id`, as callers name the model.
     pub fn qualified_id(&self) -> String {
         format!("{}/{}", self.provider, self.id)
-    }
-
-    /// Cost in USD: uncached input, cached input and output at their prices (reasoning is output).
-    pub fn cost(&self, usage: &Usage) -> f64 {
-        let cached = usage.cached_tokens.min(usage.input_tokens);
-        let fresh = usage.input_tokens - cached;
-        let p = &self.price;
-        (fresh as f64 * p.input
-            + cached as f64 * p.cached.unwrap_or(p.input)
-            + usage.output_tokens as f64 * p.output)
-            / 1_000_000.0
     }
 }
 
@@ -157,16 +145,12 @@ impl Catalogue {
     pub fn list() -> &'static [ModelInfo] {
         &Self::global().models
     }
-
-    /// Cost of a call in USD, or `None` when the model is unknown.
-    pub fn cost(provider: Provider, model: &str, usage: &Usage) -> Option<f64> {
-        Self::get(provider, model).map(|m| m.cost(usage))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::Usage;
 
     #[test]
     fn the_required_models_are_all_there() {
@@ -217,7 +201,8 @@ mod tests {
 
     #[test]
     fn cost_uses_cached_and_output_prices() {
-        let m = Catalogue::get(Provider::OpenAi, "gpt-4.1").unwrap();
+        // Billing prices come from the operator's table, seeded from the shipped file (domain::price).
+        let table = crate::domain::price::PriceTable::from_file(crate::domain::price::shipped());
         let u = Usage {
             input_tokens: 1_000_000,
             output_tokens: 500_000,
@@ -225,7 +210,8 @@ mod tests {
             reasoning_tokens: 0,
         };
         // 800k * 2.00 + 200k * 0.50 + 500k * 8.00 = 1.6 + 0.1 + 4.0
-        assert!((m.cost(&u) - 5.7).abs() < 1e-9);
+        let cost = table.cost(Provider::OpenAi, "gpt-4.1", &u).unwrap();
+        assert!((cost - 5.7).abs() < 1e-9, "{cost}");
         assert!(
             Catalogue::get(Provider::Anthropic, "claude-sonnet-4-5")
                 .unwrap()
@@ -277,8 +263,10 @@ mod tests {
 
     #[test]
     fn unknown_models_have_unknown_cost_and_snapshots_resolve() {
+        assert_eq!(Catalogue::get(Provider::OpenAi, "gpt-9-ultra"), None);
+        let table = crate::domain::price::PriceTable::from_file(crate::domain::price::shipped());
         assert_eq!(
-            Catalogue::cost(Provider::OpenAi, "gpt-9-ultra", &Usage::default()),
+            table.cost(Provider::OpenAi, "gpt-9-ultra", &Usage::default()),
             None
         );
         assert_eq!(Catalogue::get(Provider::Anthropic, "gpt-4.1"), None);

@@ -137,7 +137,7 @@ pub async fn execute(ctx: &Context<'_>, route: &Route, work: Work<'_>) -> Result
     // Every (step, key) in route order. A cooling-down target is put off until everything else has been
     // tried, then tried after all: cooldown is a preference, never a reason to fail a request that a
     // cooling target might still serve.
-    let options: Vec<(&RouteStep, KeyKind)> = route
+    let mut pending: Vec<(&RouteStep, KeyKind)> = route
         .attempts()
         .flat_map(|step| {
             step.key_source
@@ -146,27 +146,23 @@ pub async fn execute(ctx: &Context<'_>, route: &Route, work: Work<'_>) -> Result
                 .map(move |kind| (step, *kind))
         })
         .collect();
-    let mut put_off = Vec::new();
-    for (step, kind) in options {
-        if ctx.health.in_cooldown(step.provider, &step.model, kind) {
-            run.skip(step, kind, "cooldown");
-            put_off.push((step, kind));
-            continue;
+    // Two passes: everything not cooling down, then what was put off.
+    for first_pass in [true, false] {
+        let mut put_off = Vec::new();
+        for (step, kind) in pending {
+            if first_pass && ctx.health.in_cooldown(step.provider, &step.model, kind) {
+                run.skip(step, kind, "cooldown");
+                put_off.push((step, kind));
+                continue;
+            }
+            match run.option(step, kind, work).await {
+                None => {}
+                Some(StepResult::Served(answer)) => return Ok(run.served(step, kind, answer)),
+                Some(StepResult::Stop(error)) => return Err(run.failed(error)),
+                Some(StepResult::FallOver(error)) => last = Some(error),
+            }
         }
-        match run.option(step, kind, work).await {
-            None => {}
-            Some(StepResult::Served(answer)) => return Ok(run.served(step, kind, answer)),
-            Some(StepResult::Stop(error)) => return Err(run.failed(error)),
-            Some(StepResult::FallOver(error)) => last = Some(error),
-        }
-    }
-    for (step, kind) in put_off {
-        match run.option(step, kind, work).await {
-            None => {}
-            Some(StepResult::Served(answer)) => return Ok(run.served(step, kind, answer)),
-            Some(StepResult::Stop(error)) => return Err(run.failed(error)),
-            Some(StepResult::FallOver(error)) => last = Some(error),
-        }
+        pending = put_off;
     }
     let error = last.unwrap_or_else(|| {
         let why = if run.unavailable.is_empty() {

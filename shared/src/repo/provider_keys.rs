@@ -120,9 +120,20 @@ fn audit_op(
     };
     Ok(WriteOp::PutIfAbsent(Item::new(
         owner.pk(),
-        format!("AUDIT#{}", ulid::Ulid::new()),
+        format!("AUDIT#{}", audit_id()),
         to_body(&entry)?,
     )))
+}
+
+/// The next audit id: monotonic within this process, so two changes in the same millisecond keep the order
+/// they were made in (plain `Ulid::new()` orders them by random bits; that made the audit pages test flaky).
+/// Across processes, changes of the same millisecond have no defined order.
+fn audit_id() -> ulid::Ulid {
+    static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    IDS.lock()
+        .ok()
+        .and_then(|mut ids| ids.generate().ok())
+        .unwrap_or_else(|| ulid::Ulid::from_datetime(std::time::SystemTime::now()))
 }
 
 fn cipher_error(e: CipherError) -> Error {

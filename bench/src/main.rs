@@ -77,6 +77,10 @@ pub struct Args {
     /// Leave out the floor target (a do-nothing pass-through proxy on the gateway's HTTP stack).
     #[arg(long)]
     no_floor: bool,
+    /// Another build's `byok` (e.g. the previous commit's target/release) measured in the same run as
+    /// `byok baseline`, at the first log level, for before/after ratios.
+    #[arg(long)]
+    baseline_bin_dir: Option<PathBuf>,
     /// Internal: run as the floor proxy in front of this upstream URL.
     #[arg(long, hide = true)]
     floor_upstream: Option<String>,
@@ -191,6 +195,21 @@ async fn run(args: Args) -> Res<()> {
         gateways.push(g);
     }
     let primary = gateways.first().ok_or("--log-levels is empty")?;
+    let baseline = match &args.baseline_bin_dir {
+        None => None,
+        Some(dir) => {
+            let data = tmp.path().join("data-baseline");
+            std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+            let g =
+                procs::start_gateway(dir, &data, &mock_url, &primary.rust_log, &args.model).await?;
+            eprintln!(
+                "byok-bench: baseline gateway from {} at {}",
+                dir.display(),
+                g.base_url
+            );
+            Some(g)
+        }
+    };
     let rss_after_start = procs::rss_kb(primary.proc.pid());
 
     let mut targets = vec![Target::new(
@@ -202,6 +221,14 @@ async fn run(args: Args) -> Res<()> {
     for g in &gateways {
         targets.push(Target::new(
             &format!("byok (RUST_LOG={})", g.rust_log),
+            &format!("{}/v1", g.base_url),
+            &g.api_key,
+            &format!("policy/{}", procs::POLICY),
+        ));
+    }
+    if let Some(g) = &baseline {
+        targets.push(Target::new(
+            &format!("byok baseline (RUST_LOG={})", g.rust_log),
             &format!("{}/v1", g.base_url),
             &g.api_key,
             &format!("policy/{}", procs::POLICY),

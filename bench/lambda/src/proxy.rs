@@ -36,6 +36,22 @@ fn forwarded(name: &str) -> bool {
     )
 }
 
+/// The kinds of a DynamoDB item key (`ORG#…`/`KEY#…` → `ORG/KEY`), ids left out: which record a call reads
+/// or writes.
+fn item_kind(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let key = v.get("Key")?;
+    let kind = |attr: &str| {
+        let s = key.get(attr)?.get("S")?.as_str()?;
+        Some(s.split('#').next().unwrap_or(s).to_owned())
+    };
+    Some(format!(
+        "{}/{}",
+        kind("pk")?,
+        kind("sk").unwrap_or_default()
+    ))
+}
+
 async fn forward(
     State(p): State<Proxy>,
     method: Method,
@@ -49,7 +65,13 @@ async fn forward(
         .and_then(|v| v.to_str().ok())
         .map_or_else(
             || uri.path().to_owned(),
-            |t| t.rsplit('.').next().unwrap_or(t).to_owned(),
+            |t| {
+                let name = t.rsplit('.').next().unwrap_or(t);
+                match item_kind(&body) {
+                    Some(kind) => format!("{name}({kind})"),
+                    None => name.to_owned(),
+                }
+            },
         );
     tokio::time::sleep(p.delay).await;
     let path = uri.path_and_query().map_or("/", |x| x.as_str());

@@ -8,6 +8,7 @@
 pub mod anthropic;
 pub mod google;
 pub mod openai;
+pub mod responses;
 
 use serde_json::{Map, Value};
 

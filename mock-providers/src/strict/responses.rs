@@ -11,6 +11,8 @@ use super::{Checked, Refusal, type_of, unknown_key};
 
 const PARAMS: &[&str] = &[
     "background",
+    // Sent by Codex CLI (ids of its session and turn), accepted by OpenAI.
+    "client_metadata",
     "conversation",
     "include",
     "input",
@@ -53,6 +55,8 @@ const TOOL_TYPES: &[&str] = &[
     "shell",
     "custom",
     "apply_patch",
+    // A group of function tools (Codex CLI sends its sub-agent tools so).
+    "namespace",
 ];
 
 fn error(message: String, param: Option<String>, code: Option<&str>) -> Refusal {

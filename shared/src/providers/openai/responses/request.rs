@@ -14,6 +14,8 @@ use super::super::request::str_at;
 /// Every top-level parameter of `POST /v1/responses` (OpenAI's API reference).
 pub const PARAMS: &[&str] = &[
     "background",
+    // Sent by Codex CLI (ids of its session and turn), accepted by OpenAI.
+    "client_metadata",
     "conversation",
     "include",
     "input",

@@ -354,6 +354,19 @@ fn strict_check(
         return Ok(());
     }
     let beta = headers.get("anthropic-beta").and_then(|v| v.to_str().ok());
+    let model = match kind {
+        Kind::Google => path
+            .strip_prefix("/v1beta/models/")
+            .and_then(|rest| rest.split_once(':'))
+            .map_or("", |(m, _)| m),
+        _ => body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    };
+    if !path.ends_with("count_tokens") && action != "countTokens" {
+        strict::limits::check_max_output(kind, path, model, body)?;
+    }
     match (kind, path) {
         (Kind::OpenAi | Kind::Xai, "/v1/chat/completions") => {
             strict::openai::check_chat(body, kind == Kind::Xai)

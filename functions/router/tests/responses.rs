@@ -446,3 +446,51 @@ async fn errors_are_openai_shaped() {
         assert!(!r.text.contains("response.completed"), "{}", r.text);
     }
 }
+
+#[tokio::test]
+async fn translated_budgets_are_clamped_to_the_target_models_maximum() {
+    let g = gateway(Backend::Embedded, &ALL, &[]).await;
+    // Claude Code's budget for Claude, sent to an OpenAI model (which gives at most 32768).
+    let r = g
+        .post(
+            "/v1/messages",
+            json!({"model": "gpt-4.1", "max_tokens": 64000, "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(g.openai.requests()[0].body["max_completion_tokens"], 32768);
+    // A Responses budget for o3, sent to Claude Sonnet 4.5 (64000).
+    let r = g
+        .post(
+            "/v1/responses",
+            json!({"model": "anthropic/claude-sonnet-4-5", "max_output_tokens": 100000, "input": "Hi"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(g.anthropic.requests()[0].body["max_tokens"], 64000);
+    // Chat to Gemini 2.5 Flash (65536); a budget within the maximum is left alone.
+    for (asked, sent) in [(100_000, 65_536), (1000, 1000)] {
+        g.google.reset();
+        let r = g
+            .post(
+                "/v1/chat/completions",
+                json!({"model": "google/gemini-2.5-flash", "max_tokens": asked, "messages": [{"role": "user", "content": "Hi"}]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(
+            g.google.requests()[0].body["generationConfig"]["maxOutputTokens"],
+            sent
+        );
+    }
+    // A passthrough is the caller's own request to its own provider: unchanged, refused as the provider
+    // refuses it.
+    let r = g
+        .post(
+            "/v1/messages",
+            json!({"model": "anthropic/claude-sonnet-4-5", "max_tokens": 70000, "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("70000 > 64000"), "{}", r.text);
+}

@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod google;
+pub mod limits;
 pub mod openai;
 pub mod responses;
 

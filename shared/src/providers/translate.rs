@@ -92,7 +92,19 @@ pub(crate) fn parse_request(plan: &AttemptPlan<'_>) -> Result<ChatRequest, Provi
         ClientFormat::Responses => super::openai::responses::request::parse(plan.body)?,
     };
     req.stream = plan.stream;
+    clamp_max_tokens(&mut req, plan);
     Ok(req)
+}
+
+/// A translated request asks for no more output than the target model can give (its catalogue maximum):
+/// clients size `max_tokens` for their own provider's models (Claude Code sends 32000 and more), which
+/// another provider's model would refuse with a 400.
+fn clamp_max_tokens(req: &mut ChatRequest, plan: &AttemptPlan<'_>) {
+    let most = crate::catalogue::Catalogue::get(plan.provider, plan.model)
+        .and_then(|m| m.max_output_tokens);
+    if let (Some(most), Some(asked)) = (most, req.max_tokens.as_mut()) {
+        *asked = (*asked).min(most);
+    }
 }
 
 /// The caller's body for a same-format passthrough, with the plan's model.

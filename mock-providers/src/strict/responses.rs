@@ -113,7 +113,7 @@ pub fn check_responses(body: &Value) -> Checked {
         && !reasons(model)
     {
         return Err(error(
-            format!("Unsupported parameter: 'reasoning.effort' is not supported with this model."),
+            "Unsupported parameter: 'reasoning.effort' is not supported with this model.".into(),
             Some("reasoning.effort".into()),
             Some("unsupported_parameter"),
         ));

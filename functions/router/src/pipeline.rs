@@ -73,10 +73,24 @@ fn refuse_state_off_openai(route: &Route, work: Work<'_>) -> Result<()> {
     if others.is_empty() {
         return Ok(());
     }
+    let what = if field == "tools" {
+        let kinds: Vec<&str> = body
+            .get("tools")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("type").and_then(serde_json::Value::as_str))
+            .filter(|t| *t != "function")
+            .take(8)
+            .collect();
+        format!("tools of type {}", kinds.join(", "))
+    } else {
+        field.to_owned()
+    };
     Err(Error::invalid(
         field,
         format!(
-            "{field} relies on state or tools that only OpenAI keeps, but this route may be served by {}; send the whole conversation as input items with store false and function tools only, or use a route that stays on OpenAI",
+            "{what} relies on state or tools that only OpenAI keeps, but this route may be served by {}; send the whole conversation as input items with store false and function tools only, or use a route that stays on OpenAI",
             others.join(", ")
         ),
     ))

@@ -48,7 +48,8 @@ pub async fn anthropic(
     handle(state, auth, headers, body, ClientFormat::Anthropic).await
 }
 
-async fn handle(
+/// Parse, admit and serve one inference request of `format` (shared with `responses`).
+pub(crate) async fn handle(
     State(gateway): State<Gateway>,
     Auth(caller): Auth,
     headers: HeaderMap,
@@ -78,7 +79,7 @@ fn client_headers(headers: &HeaderMap, format: ClientFormat) -> ClientHeaders {
             anthropic_version: text("anthropic-version"),
             anthropic_beta: text("anthropic-beta"),
         },
-        ClientFormat::OpenAi => ClientHeaders::default(),
+        ClientFormat::OpenAi | ClientFormat::Responses => ClientHeaders::default(),
     }
 }
 

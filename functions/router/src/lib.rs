@@ -22,6 +22,7 @@ mod request;
 mod request_props;
 mod resolve;
 mod respond;
+mod responses;
 mod sse;
 mod state;
 mod stream;
@@ -49,6 +50,7 @@ pub fn routes() -> OpenApiRouter<Gateway> {
     OpenApiRouter::with_openapi(openapi::tags())
         .routes(routes!(chat::openai))
         .routes(routes!(chat::anthropic))
+        .routes(routes!(responses::responses))
         .routes(routes!(count_tokens::count_tokens))
         .routes(routes!(embeddings::embeddings))
         .routes(routes!(models::list))

@@ -65,6 +65,12 @@ impl Billing {
             .spend
             .add(caller.api_key_id(), cost.unwrap_or(0.0))
             .await;
+        if self.key == Some(KeyKind::Platform) {
+            caches
+                .entitlements
+                .add_platform_spend(caller.org_id(), cost.unwrap_or(0.0))
+                .await;
+        }
         let event = UsageEvent {
             at: chrono::Utc::now(),
             api_key_id: caller.api_key_id().to_owned(),

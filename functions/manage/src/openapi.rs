@@ -46,6 +46,10 @@ pub struct ApiKeyView {
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Requests per minute; null: no limit.
+    pub rpm: Option<u32>,
+    /// Tokens (input + output) per minute; null: no limit.
+    pub tpm: Option<u64>,
 }
 
 #[derive(ToSchema)]

@@ -72,6 +72,7 @@ pub async fn create_with(
         created_by: None,
         labels: Default::default(),
         default_model: None,
+        rate_limits: Default::default(),
     };
     let record = OrgRecord {
         org: org.clone(),

@@ -85,7 +85,7 @@ pub enum OrgCommand {
         #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "on")]
         platform_keys: Option<Switch>,
         /// USD per calendar month the org may spend on platform keys (0: no limit of its own).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         platform_limit: Option<f64>,
         #[command(flatten)]
         backend: BackendArgs,
@@ -97,7 +97,7 @@ pub enum OrgCommand {
         #[arg(long, value_enum)]
         platform_keys: Option<Switch>,
         /// USD per calendar month the org may spend on platform keys (0: no limit of its own).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         platform_limit: Option<f64>,
         #[command(flatten)]
         backend: BackendArgs,

@@ -83,6 +83,14 @@ async fn an_org_without_the_entitlement_never_reaches_a_platform_key(kind: Backe
         attempts(&r),
         ["model=openai/gpt-4.1-mini;key=platform;outcome=skipped_not_entitled"]
     );
+    // Counting tokens is free, but the key is still the operator's.
+    let r = g
+        .post(
+            "/v1/messages/count_tokens",
+            json!({"model": "anthropic/claude-sonnet-4-5", "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    assert_anthropic_error(&r, StatusCode::FORBIDDEN);
     assert!(g.openai.requests().is_empty(), "a platform key was used");
     assert!(g.anthropic.requests().is_empty(), "a platform key was used");
 

@@ -190,7 +190,12 @@ pub async fn start_gateway(
     rust_log: &str,
     upstream_model: &str,
 ) -> Res<Gateway> {
-    let created = cli(bin_dir, data_dir, &["org", "create", "bench"], "")?;
+    let created = cli(
+        bin_dir,
+        data_dir,
+        &["org", "create", "bench", "--platform-keys"],
+        "",
+    )?;
     let created: Value = serde_json::from_str(created.trim())
         .map_err(|e| format!("org create printed {created:?}: {e}"))?;
     let api_key = created["api_key"]

@@ -31,6 +31,14 @@ pub struct CreateKey {
     pub labels: BTreeMap<String, String>,
     /// `<provider>/<model>` or `policy/<name>`, used when a request names model `default` or none.
     pub default_model: Option<String>,
+    /// Requests per minute, 1-1e6; `null` for none. Default: the creating key's own.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub rpm: Option<Option<u32>>,
+    /// Tokens (input + output) per minute, 1-1e10; `null` for none. Default: the creating key's own.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u64>)]
+    pub tpm: Option<Option<u64>>,
 }
 
 /// `PATCH /v1/manage/apikey/{id}`: only the fields sent change; `null` clears an optional one.
@@ -48,6 +56,14 @@ pub struct PatchKey {
     pub default_model: Option<Option<String>>,
     pub monthly_limit: Option<f64>,
     pub permissions: Option<Permissions>,
+    /// Requests per minute; `null` removes the limit.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub rpm: Option<Option<u32>>,
+    /// Tokens per minute; `null` removes the limit.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u64>)]
+    pub tpm: Option<Option<u64>>,
 }
 
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.

@@ -1,4 +1,5 @@
-//! `GET /v1/manage/org`: the caller's organisation and its spend this month (UTC).
+//! `GET /v1/manage/org`: the caller's organisation, its spend this month (UTC) on its own and on the
+//! operator's platform keys, and its platform-key entitlement.
 
 use axum::Json;
 use axum::extract::State;
@@ -14,7 +15,8 @@ pub async fn get_org(State(state): State<AppState>, Auth(caller): Auth) -> Resul
     caller.require_manage(Manage::Read)?;
     let org = orgs::get(state.store(), caller.org_id()).await?;
     let spend =
-        usage::month_spend(state.store(), caller.org_id(), None, chrono::Utc::now()).await?;
+        usage::month_spend_split(state.store(), caller.org_id(), None, chrono::Utc::now()).await?;
+    let platform = org.platform_entitlement(state.config().platform_keys_default);
     Ok(Json(json!({
         // Requesty's fields. A self-hosted gateway holds no prepaid balance: `null`, not a made-up number.
         "id": org.org_id,
@@ -23,6 +25,12 @@ pub async fn get_org(State(state): State<AppState>, Auth(caller): Auth) -> Resul
         // Ours.
         "org_id": org.org_id,
         "created_at": org.created_at,
-        "monthly_spend": spend,
+        "monthly_spend": spend.total,
+        "monthly_spend_own": spend.own(),
+        "monthly_spend_platform": spend.platform,
+        "platform_keys": {
+            "enabled": platform.enabled,
+            "monthly_limit": platform.monthly_limit,
+        },
     })))
 }

@@ -17,6 +17,7 @@ mod models;
 pub mod openapi;
 mod pipeline;
 mod pricing;
+mod ratelimit;
 mod request;
 #[cfg(test)]
 mod request_props;

@@ -181,6 +181,8 @@ pub struct ModelEntry {
     pub context_window: Option<u64>,
     /// e.g. `tools`, `vision`, `json_schema`, `reasoning`.
     pub capabilities: Option<Vec<String>>,
+    /// The operator's price (USD per million tokens: `input`, `output`, `cache_read`, `cache_write`; USD
+    /// `per_request`), as billed; null when the model has none.
     #[schema(value_type = Option<Object>)]
     pub pricing: Option<Value>,
 }

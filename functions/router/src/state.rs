@@ -11,6 +11,7 @@ use byok_shared::colocated::{Change, Colocated};
 use byok_shared::domain::policy::CooldownView;
 use byok_shared::routing::cooldown::Cooldowns;
 
+use crate::cache::entitlement::Entitlements;
 use crate::cache::keys::KeyCache;
 use crate::cache::last_used::LastUsed;
 use crate::cache::policies::PolicyCache;
@@ -30,6 +31,7 @@ pub struct Caches {
     pub policies: PolicyCache,
     pub prices: PriceCache,
     pub spend: SpendCache,
+    pub entitlements: Entitlements,
     pub cooldowns: Cooldowns,
     pub last_used: LastUsed,
     pub usage_writes: UsageWrites,
@@ -48,6 +50,7 @@ impl Gateway {
             policies: PolicyCache::new(ttl),
             prices: PriceCache::new(ttl),
             spend: SpendCache::new(ttl),
+            entitlements: Entitlements::new(ttl),
             cooldowns: Cooldowns::default(),
             last_used: LastUsed::default(),
             usage_writes,

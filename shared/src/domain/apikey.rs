@@ -57,6 +57,9 @@ pub struct ApiKey {
     /// `<provider>/<model>` or `policy/<name>` used when a request names model `default` or none.
     #[serde(default)]
     pub default_model: Option<String>,
+    /// Requests and tokens per minute (`rpm`, `tpm`); absent means unlimited.
+    #[serde(default, flatten)]
+    pub rate_limits: super::rate_limit::RateLimits,
 }
 
 impl ApiKey {

@@ -308,6 +308,75 @@ fn counters_from(attrs: &Attrs) -> Result<Counters, StoreError> {
         .collect()
 }
 
+impl DynamoStore {
+    /// One atomic `UpdateItem`: every delta `ADD`ed, and with `ttl` the expiry set if the item has none.
+    async fn add_with_ttl(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        ttl: Option<i64>,
+    ) -> Result<Counters, StoreError> {
+        if deltas.is_empty() {
+            return Ok(self
+                .get(pk, sk)
+                .await?
+                .map(|i| i.counters)
+                .unwrap_or_default());
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":null", AttributeValue::S("null".into()))
+            .return_values(ReturnValue::AllNew);
+        let mut adds = Vec::with_capacity(deltas.len());
+        for (i, (name, delta)) in deltas.iter().enumerate() {
+            if !valid_counter_name(name) {
+                return Err(StoreError::Invalid(format!(
+                    "invalid counter name {name:?}"
+                )));
+            }
+            adds.push(format!("#c{i} :d{i}"));
+            request = request
+                .expression_attribute_names(format!("#c{i}"), format!("{COUNTER_PREFIX}{name}"))
+                .expression_attribute_values(format!(":d{i}"), n(*delta));
+        }
+        let expiry = match ttl {
+            Some(t) => {
+                request = request.expression_attribute_values(":ttl", n(t));
+                ", #ttl = if_not_exists(#ttl, :ttl)"
+            }
+            None => "",
+        };
+        if ttl.is_some() {
+            request = request.expression_attribute_names("#ttl", "ttl");
+        }
+        let expression = format!(
+            "SET ver = if_not_exists(ver, :one), body = if_not_exists(body, :null){expiry} ADD {}",
+            adds.join(", ")
+        );
+        let request = request.update_expression(expression);
+        // A counter add is money (usage, spend, rate windows): when the item is contended (a hot org's
+        // spend item, many instances at once) DynamoDB throttles or, on DynamoDB Local, times out waiting
+        // for the item's lock, after the SDK's own retries. Those errors mean "not applied": retry them with
+        // backoff (bounded in count and by the client's operation timeout) rather than drop the add.
+        let mut delays = contention_delays();
+        let out = loop {
+            match request.clone().send().await {
+                Ok(out) => break out,
+                Err(e) => match delays.next() {
+                    Some(delay) if is_contention(&e) => tokio::time::sleep(delay).await,
+                    _ => return Err(map_err(e)),
+                },
+            }
+        };
+        counters_from(&out.attributes.unwrap_or_default())
+    }
+}
+
 #[async_trait]
 impl Store for DynamoStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -442,53 +511,17 @@ impl Store for DynamoStore {
         sk: &str,
         deltas: &[(&str, i64)],
     ) -> Result<Counters, StoreError> {
-        if deltas.is_empty() {
-            return Ok(self
-                .get(pk, sk)
-                .await?
-                .map(|i| i.counters)
-                .unwrap_or_default());
-        }
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(pk, sk)))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":null", AttributeValue::S("null".into()))
-            .return_values(ReturnValue::AllNew);
-        let mut adds = Vec::with_capacity(deltas.len());
-        for (i, (name, delta)) in deltas.iter().enumerate() {
-            if !valid_counter_name(name) {
-                return Err(StoreError::Invalid(format!(
-                    "invalid counter name {name:?}"
-                )));
-            }
-            adds.push(format!("#c{i} :d{i}"));
-            request = request
-                .expression_attribute_names(format!("#c{i}"), format!("{COUNTER_PREFIX}{name}"))
-                .expression_attribute_values(format!(":d{i}"), n(*delta));
-        }
-        let expression = format!(
-            "SET ver = if_not_exists(ver, :one), body = if_not_exists(body, :null) ADD {}",
-            adds.join(", ")
-        );
-        let request = request.update_expression(expression);
-        // A counter add is money (usage, spend): when the item is contended (a hot org's spend item, many
-        // instances at once) DynamoDB throttles or, on DynamoDB Local, times out waiting for the item's
-        // lock, after the SDK's own retries. Those errors mean "not applied": retry them with backoff
-        // (bounded in count and by the client's operation timeout) rather than drop the add.
-        let mut delays = contention_delays();
-        let out = loop {
-            match request.clone().send().await {
-                Ok(out) => break out,
-                Err(e) => match delays.next() {
-                    Some(delay) if is_contention(&e) => tokio::time::sleep(delay).await,
-                    _ => return Err(map_err(e)),
-                },
-            }
-        };
-        counters_from(&out.attributes.unwrap_or_default())
+        self.add_with_ttl(pk, sk, deltas, None).await
+    }
+
+    async fn add_expiring(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        expires_at: i64,
+    ) -> Result<Counters, StoreError> {
+        self.add_with_ttl(pk, sk, deltas, Some(expires_at)).await
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

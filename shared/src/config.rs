@@ -64,6 +64,30 @@ pub struct Config {
     pub max_attempts: u32,
     /// Total deadline of a direct `<provider>/<model>` request (a policy sets its own `deadline_ms`).
     pub direct_deadline: Duration,
+    /// Hard spend limits: see [`SpendConfig`].
+    pub spend: SpendConfig,
+}
+
+/// How spend limits reserve (README "Spend limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpendConfig {
+    /// Output tokens reserved for a request without `max_tokens` (`BYOK_SPEND_OUTPUT_TOKENS`).
+    pub default_output_tokens: u64,
+    /// Largest slice of a budget one instance leases, in nano-dollars (`BYOK_SPEND_LEASE_MICROS`, in
+    /// micro-dollars).
+    pub lease_cap_nanos: i64,
+    /// How long an instance keeps a lease before returning what it did not spend (`BYOK_SPEND_LEASE_MS`).
+    pub lease_ttl: Duration,
+}
+
+impl Default for SpendConfig {
+    fn default() -> Self {
+        Self {
+            default_output_tokens: 4096,
+            lease_cap_nanos: 250_000_000,
+            lease_ttl: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +175,21 @@ impl Config {
             None => DEFAULT_DIRECT_DEADLINE,
             Some(v) => Duration::from_millis(number(&v, "BYOK_DIRECT_DEADLINE_MS", 1000, 900_000)?),
         };
+        let defaults = SpendConfig::default();
+        let spend = SpendConfig {
+            default_output_tokens: match env("BYOK_SPEND_OUTPUT_TOKENS") {
+                None => defaults.default_output_tokens,
+                Some(v) => number(&v, "BYOK_SPEND_OUTPUT_TOKENS", 1, 10_000_000)?,
+            },
+            lease_cap_nanos: match env("BYOK_SPEND_LEASE_MICROS") {
+                None => defaults.lease_cap_nanos,
+                Some(v) => number(&v, "BYOK_SPEND_LEASE_MICROS", 0, 1_000_000_000)? as i64 * 1000,
+            },
+            lease_ttl: match env("BYOK_SPEND_LEASE_MS") {
+                None => defaults.lease_ttl,
+                Some(v) => Duration::from_millis(number(&v, "BYOK_SPEND_LEASE_MS", 0, 3_600_000)?),
+            },
+        };
         Ok(Self {
             backend,
             providers,
@@ -161,6 +200,7 @@ impl Config {
             usage_behind_response: false,
             max_attempts,
             direct_deadline,
+            spend,
         })
     }
 

@@ -183,9 +183,15 @@ async fn a_bounded_add_checks_the_value_after_the_add(backend: Backend) {
     );
     assert!(s.get("A", "x").await.unwrap().is_none());
     let added = s.add_within("A", "x", &[("n", 5)], at(5)).await.unwrap();
-    assert!(matches!(&added, Bounded::Added(c) if c["n"] == 5), "{added:?}");
+    assert!(
+        matches!(&added, Bounded::Added(c) if c["n"] == 5),
+        "{added:?}"
+    );
     // Full: one more does not fit, and nothing changes.
-    let refused = s.add_within("A", "x", &[("n", 1), ("m", 1)], at(5)).await.unwrap();
+    let refused = s
+        .add_within("A", "x", &[("n", 1), ("m", 1)], at(5))
+        .await
+        .unwrap();
     assert!(matches!(&refused, Bounded::Refused(c) if c["n"] == 5 && !c.contains_key("m")));
     // A release fits, and an add back to the limit too.
     assert!(matches!(

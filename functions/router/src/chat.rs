@@ -105,8 +105,8 @@ async fn serve(
         body: &parsed.body,
         headers: &forwarded,
     };
-    let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
-        Ok(served) => served,
+    let (served, reservation) = match pipeline::run(&gateway, &caller, &parsed, work).await {
+        Ok(run) => run,
         Err(stopped) => {
             if let Some(slot) = slot {
                 slot.abandon(store).await;
@@ -115,7 +115,7 @@ async fn serve(
         }
     };
     let headers = respond::served_headers(&served);
-    let billing = usage::Billing::of(&served);
+    let billing = usage::Billing::of(&served, reservation);
     let model = served.qualified_model();
     match served.answer {
         Answer::Complete(done) => {

@@ -35,12 +35,12 @@ async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Respo
     }
     pipeline::admit(&gateway, &caller, &parsed).await?;
     let work = Work::Embeddings { body: &parsed.body };
-    let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
-        Ok(served) => served,
+    let (served, reservation) = match pipeline::run(&gateway, &caller, &parsed, work).await {
+        Ok(run) => run,
         Err(stopped) => return Ok(stopped.into_response()),
     };
     let headers = respond::served_headers(&served);
-    let billing = usage::Billing::of(&served);
+    let billing = usage::Billing::of(&served, reservation);
     let Answer::Complete(done) = served.answer else {
         return Err(Error::internal("an embeddings call returned a stream"));
     };

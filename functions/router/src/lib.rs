@@ -20,6 +20,7 @@ mod pricing;
 mod request;
 #[cfg(test)]
 mod request_props;
+mod reserve;
 mod resolve;
 mod respond;
 mod sse;

@@ -8,6 +8,7 @@
 //! - `PRICES` / `TABLE` — the operator's price table (see `prices`)
 
 pub mod apikeys;
+pub mod budget;
 pub mod idempotency;
 pub mod orgs;
 pub mod platform_keys;

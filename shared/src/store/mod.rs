@@ -164,7 +164,10 @@ pub(crate) fn valid_counter_name(name: &str) -> bool {
 
 /// The highest current value of the ceiling's counter that lets a bounded add fit (negative when even an
 /// absent counter would not).
-pub(crate) fn ceiling_room(deltas: &[(&str, i64)], ceiling: Ceiling<'_>) -> Result<i64, StoreError> {
+pub(crate) fn ceiling_room(
+    deltas: &[(&str, i64)],
+    ceiling: Ceiling<'_>,
+) -> Result<i64, StoreError> {
     if let Some((bad, _)) = deltas.iter().find(|(n, _)| !valid_counter_name(n)) {
         return Err(StoreError::Invalid(format!("invalid counter name {bad:?}")));
     }

@@ -413,13 +413,14 @@ impl Store for SqliteStore {
         let room = ceiling_room(deltas, ceiling)?;
         let counter = ceiling.counter.to_owned();
         let (pk, sk) = (pk.to_owned(), sk.to_owned());
-        let deltas: Vec<(String, i64)> = deltas.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect();
+        let deltas: Vec<(String, i64)> =
+            deltas.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect();
         // Its own transaction: the read, the check and the write see no other write in between (group
         // committed adds included, which take the same connection).
         self.run(move |c| {
             in_transaction(c, |tx| {
-                let mut item =
-                    load(tx, &pk, &sk)?.unwrap_or_else(|| Item::new(&pk, &sk, serde_json::Value::Null));
+                let mut item = load(tx, &pk, &sk)?
+                    .unwrap_or_else(|| Item::new(&pk, &sk, serde_json::Value::Null));
                 if item.counters.get(&counter).copied().unwrap_or(0) > room {
                     return Ok(Bounded::Refused(item.counters));
                 }

@@ -1,69 +1,319 @@
-//! The monthly spend limit, checked before any provider is called (412 when reached).
+//! Hard spend limits, the instance's side: the leases this instance holds on budgets (a key's, an org's),
+//! spent from memory by holds of each request's estimate (`byok_shared::domain::spend` has the
+//! arithmetic, `repo::budget` the store side, README "Spend limits" the bound).
 //!
-//! Spend is read from the store's monthly counter and kept in memory for the cache TTL (and raised locally
-//! by every request this instance serves), so a warm request makes no store call for it. Across instances
-//! the overshoot is bounded by what the others serve within one TTL.
+//! A warm request takes its hold from the live lease with no store call. When the lease is missing,
+//! expired, of last month, or too small, one bounded add renews it (new grant minus old, refused if the
+//! budget would pass the limit; a second one when the first guessed what is left wrong). Renewals of one
+//! budget on this instance run one at a time. A hold that is dropped unsettled (the request went away before
+//! billing) is released at cost 0; a lease nobody holds anything on is returned once expired, by a
+//! sweeper task, and at shutdown.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use byok_shared::Result;
-use byok_shared::auth::Caller;
+use byok_shared::domain::spend::{LeasePolicy, Ledger, lease_size};
+use byok_shared::domain::usage::{from_nanos, month_key};
 use byok_shared::error::{Error, ErrorKind};
-use byok_shared::repo::usage;
+use byok_shared::repo::budget::{self, Owner};
 use byok_shared::store::Store;
+use byok_shared::{AppState, Result};
+use tokio::time::Instant;
 
-use crate::usage_writes::UsageWrites;
-
-pub struct SpendCache {
-    cache: moka::future::Cache<String, f64>,
+/// Whose budget, owned: the map key (always with the org, so two orgs never share a slot).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Budget {
+    Key(String),
+    Org,
 }
 
-impl SpendCache {
-    pub fn new(ttl: Duration) -> Self {
+impl Budget {
+    fn owner(&self) -> Owner<'_> {
+        match self {
+            Budget::Key(id) => Owner::Key(id),
+            Budget::Org => Owner::Org,
+        }
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            Budget::Key(_) => "this API key",
+            Budget::Org => "this organisation",
+        }
+    }
+}
+
+type SlotKey = (String, Budget);
+
+/// This instance's lease on one budget.
+struct Slot {
+    org_id: String,
+    budget: Budget,
+    state: Mutex<Lease>,
+    /// Held while renewing, so one renewal of a budget runs at a time on this instance.
+    renewing: tokio::sync::Mutex<()>,
+}
+
+struct Lease {
+    ledger: Ledger,
+    /// The month the grant sits in (`YYYYMM`).
+    month: String,
+    expires: Instant,
+    /// The budget counter without our grant, as last seen (a guess of what the others hold).
+    others: i64,
+}
+
+impl Slot {
+    fn lease(&self) -> std::sync::MutexGuard<'_, Lease> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+struct Inner {
+    slots: Mutex<HashMap<SlotKey, Arc<Slot>>>,
+    policy: LeasePolicy,
+    ttl: Duration,
+    sweeper: std::sync::Once,
+}
+
+pub struct Budgets {
+    inner: Arc<Inner>,
+}
+
+/// One request's hold on one budget; released at cost 0 if dropped unsettled.
+pub struct Hold {
+    slot: Arc<Slot>,
+    amount: i64,
+    settled: bool,
+}
+
+impl Hold {
+    /// The request really cost `cost` nano-dollars.
+    pub fn settle(mut self, cost: i64) {
+        self.slot.lease().ledger.settle(self.amount, cost);
+        self.settled = true;
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.slot.lease().ledger.settle(self.amount, 0);
+        }
+    }
+}
+
+/// The next step of a renewal, decided under the lease's lock and done without it.
+enum Step {
+    /// Return last month's grant (month, amount).
+    Release(String, i64),
+    /// Change the grant from the first to the second amount.
+    Ask(i64, i64),
+    /// What is left (limit minus the others' given) cannot serve the request.
+    Refuse(i64),
+}
+
+/// Renewal attempts of one request before it is refused: the first may guess what is left wrong, a
+/// later one may lose to other instances' grants.
+const ATTEMPTS: usize = 4;
+
+impl Budgets {
+    pub fn new(lease_cap_nanos: i64, ttl: Duration) -> Self {
         Self {
-            cache: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ttl)
-                .build(),
+            inner: Arc::new(Inner {
+                slots: Mutex::new(HashMap::new()),
+                policy: LeasePolicy {
+                    cap: lease_cap_nanos,
+                    share: 4,
+                },
+                ttl,
+                sweeper: std::sync::Once::new(),
+            }),
         }
     }
 
-    pub async fn check(
-        &self,
-        store: &dyn Store,
-        writes: &UsageWrites,
-        caller: &Caller,
-    ) -> Result<()> {
-        let limit = caller.key.monthly_limit;
-        if limit <= 0.0 {
-            return Ok(());
-        }
-        let id = caller.api_key_id().to_owned();
-        let spent = self
-            .cache
-            .try_get_with(id.clone(), async {
-                // Writes still running behind earlier responses count too.
-                writes.settled().await;
-                usage::month_spend(store, caller.org_id(), Some(&id), chrono::Utc::now()).await
+    fn slot(&self, org_id: &str, budget: &Budget) -> Arc<Slot> {
+        let mut slots = self
+            .inner
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slots
+            .entry((org_id.to_owned(), budget.clone()))
+            .or_insert_with(|| {
+                Arc::new(Slot {
+                    org_id: org_id.to_owned(),
+                    budget: budget.clone(),
+                    state: Mutex::new(Lease {
+                        ledger: Ledger::default(),
+                        month: String::new(),
+                        expires: Instant::now(),
+                        others: 0,
+                    }),
+                    renewing: tokio::sync::Mutex::new(()),
+                })
             })
-            .await?;
-        if spent >= limit {
-            return Err(Error::new(
-                ErrorKind::SpendLimit,
-                format!(
-                    "this API key reached its monthly limit of {limit} USD (spent {spent:.6} USD)"
-                ),
-            ));
-        }
-        Ok(())
+            .clone()
     }
 
-    /// Raise the cached spend after serving a request on this instance.
-    pub async fn add(&self, api_key_id: &str, cost: f64) {
-        if let Some(current) = self.cache.get(api_key_id).await {
-            self.cache
-                .insert(api_key_id.to_owned(), current + cost)
-                .await;
+    /// Hold `need` nano-dollars of `budget` (of `org_id`), whose limit is `limit`; refused with the spend
+    /// limit error (412) when it does not fit.
+    pub async fn reserve(
+        &self,
+        app: &AppState,
+        org_id: &str,
+        budget: &Budget,
+        limit: i64,
+        need: i64,
+    ) -> Result<Hold> {
+        self.start_sweeper(app);
+        let store = app.store();
+        let slot = self.slot(org_id, budget);
+        let month = month_key(chrono::Utc::now());
+        if let Some(hold) = try_hold(&slot, &month, need) {
+            return Ok(hold);
+        }
+        let _renewing = slot.renewing.lock().await;
+        if let Some(hold) = try_hold(&slot, &month, need) {
+            return Ok(hold);
+        }
+        // Holds are settled only once their usage is recorded (`usage::Billing`), so the budget counter
+        // already holds every cost this ledger has settled, and the unsettled holds move to the new grant.
+        // What the others hold, as the store last said while this request renewed.
+        let mut others_now = None;
+        for _ in 0..ATTEMPTS {
+            let step = {
+                let mut lease = slot.lease();
+                if lease.month != month {
+                    // Last month's grant goes back to last month; its holds carry over.
+                    let (old_month, old) = (lease.month.clone(), lease.ledger.granted());
+                    lease.ledger.regrant(0, None);
+                    lease.month.clone_from(&month);
+                    lease.others = 0;
+                    Step::Release(old_month, old)
+                } else {
+                    let others = others_now.unwrap_or(lease.others);
+                    let total = lease.ledger.outstanding() + need;
+                    let spent = lease.ledger.spent();
+                    match lease_size(self.inner.policy, limit, others, total, spent) {
+                        Some(wanted) => Step::Ask(lease.ledger.granted(), wanted),
+                        None if others_now.is_some() => Step::Refuse(others),
+                        // Our guess of the others may be stale: ask the store for the least that serves.
+                        None => Step::Ask(lease.ledger.granted(), total),
+                    }
+                }
+            };
+            let (old, wanted) = match step {
+                Step::Release(old_month, old) => {
+                    budget::release(store, org_id, budget.owner(), &old_month, old).await?;
+                    continue;
+                }
+                Step::Refuse(others) => return Err(refusal(budget, limit, others, need)),
+                Step::Ask(old, wanted) => (old, wanted),
+            };
+            let changed =
+                budget::lease(store, org_id, budget.owner(), &month, wanted - old, limit).await?;
+            let mut lease = slot.lease();
+            match changed {
+                Ok(after) => {
+                    lease.others = after - wanted;
+                    lease.expires = Instant::now() + self.inner.ttl;
+                    // Holds taken on the old lease meanwhile move over too; if they leave no room for
+                    // this one, renew again.
+                    if lease.ledger.regrant(wanted, Some(need)) {
+                        return Ok(Hold {
+                            slot: slot.clone(),
+                            amount: need,
+                            settled: false,
+                        });
+                    }
+                    others_now = Some(lease.others);
+                }
+                Err(now) => {
+                    lease.others = now - old;
+                    others_now = Some(lease.others);
+                }
+            }
+        }
+        let others = slot.lease().others;
+        Err(refusal(budget, limit, others, need))
+    }
+
+    fn start_sweeper(&self, app: &AppState) {
+        self.inner.sweeper.call_once(|| {
+            let (inner, app) = (Arc::downgrade(&self.inner), app.clone());
+            let every = self.inner.ttl.max(Duration::from_secs(1));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let Some(inner) = inner.upgrade() else { return };
+                    sweep(&inner, app.store(), false).await;
+                }
+            });
+        });
+    }
+
+    /// Give back every lease nobody holds anything on (shutdown, best effort).
+    pub async fn release_all(&self, store: &dyn Store) {
+        sweep(&self.inner, store, true).await;
+    }
+}
+
+/// A hold on the live lease of `month`, if it has room.
+fn try_hold(slot: &Arc<Slot>, month: &str, need: i64) -> Option<Hold> {
+    let mut lease = slot.lease();
+    let live = lease.month == month && lease.expires > Instant::now();
+    (live && lease.ledger.try_hold(need)).then(|| Hold {
+        slot: slot.clone(),
+        amount: need,
+        settled: false,
+    })
+}
+
+/// Return expired (or, with `all`, every) leases without unsettled holds.
+async fn sweep(inner: &Inner, store: &dyn Store, all: bool) {
+    let slots: Vec<Arc<Slot>> = inner
+        .slots
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .values()
+        .cloned()
+        .collect();
+    let now = Instant::now();
+    for slot in slots {
+        let Ok(_renewing) = slot.renewing.try_lock() else {
+            continue;
+        };
+        let (month, grant) = {
+            let mut lease = slot.lease();
+            let idle = lease.ledger.outstanding() == 0 && lease.ledger.granted() != 0;
+            if !idle || !(all || lease.expires <= now) {
+                continue;
+            }
+            let grant = lease.ledger.granted();
+            lease.ledger.regrant(0, None);
+            (lease.month.clone(), grant)
+        };
+        let owner = slot.budget.owner();
+        if let Err(e) = budget::release(store, &slot.org_id, owner, &month, grant).await {
+            tracing::warn!(error = %e.message, "an unused spend lease could not be returned");
         }
     }
+}
+
+fn refusal(budget: &Budget, limit: i64, others: i64, need: i64) -> Error {
+    let left = (limit - others).max(0);
+    Error::new(
+        ErrorKind::SpendLimit,
+        format!(
+            "{} reached its monthly limit of {} USD: this request may cost up to {:.6} USD and {:.6} USD is left (a lower max_tokens reserves less)",
+            budget.describe(),
+            from_nanos(limit),
+            from_nanos(need),
+            from_nanos(left),
+        ),
+    )
 }

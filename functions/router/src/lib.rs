@@ -26,6 +26,7 @@ mod respond;
 mod sse;
 mod state;
 mod stream;
+mod streamed;
 mod usage;
 mod usage_writes;
 mod verify;

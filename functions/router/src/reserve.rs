@@ -7,24 +7,18 @@
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::domain::policy::route::Route;
-use byok_shared::domain::spend::{self, Need};
+use byok_shared::domain::spend;
 use byok_shared::routing::Work;
 
 use crate::cache::spend::{Budget, Hold};
 use crate::state::Gateway;
 
-/// A request's holds on the budgets it counts against (none without a limit) and what it may use.
+/// A request's holds on the budgets it counts against (none without a limit).
 pub struct Reservation {
     holds: Vec<Hold>,
-    need: Need,
 }
 
 impl Reservation {
-    /// What the request may use at most: its input estimate serves to bill a stream whose usage never came.
-    pub fn need(&self) -> Need {
-        self.need
-    }
-
     /// The request really cost `cost` nano-dollars: settle every hold to it.
     pub fn settle(self, cost: i64) {
         for hold in self.holds {
@@ -47,7 +41,7 @@ pub async fn reserve(
     let need = spend::request_need(body, embeddings, config.spend.default_output_tokens);
     let mut holds = Vec::new();
     let Some(limit) = spend::limit_nanos(caller.key.monthly_limit) else {
-        return Ok(Reservation { holds, need });
+        return Ok(Reservation { holds });
     };
     // Admission by price ran first: every step of a limited request has a price.
     let table = gateway.caches().prices.get(gateway.app().store()).await?;
@@ -62,5 +56,5 @@ pub async fn reserve(
         .reserve(gateway.app(), caller.org_id(), &budget, limit, estimate)
         .await?;
     holds.push(hold);
-    Ok(Reservation { holds, need })
+    Ok(Reservation { holds })
 }

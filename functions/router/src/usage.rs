@@ -5,7 +5,6 @@ use byok_shared::auth::Caller;
 use byok_shared::domain::policy::KeyKind;
 use byok_shared::domain::policy::route::Route;
 use byok_shared::domain::provider::Provider;
-use byok_shared::domain::spend::Need;
 use byok_shared::domain::usage::{UsageEvent, to_nanos};
 use byok_shared::providers::Usage;
 use byok_shared::repo::provider_keys::{self, Owner};
@@ -43,11 +42,6 @@ impl Billing {
             key: None,
             reservation,
         })
-    }
-
-    /// What the request may use at most (the input estimate bills a stream whose usage never came).
-    pub fn need(&self) -> Need {
-        self.reservation.need()
     }
 
     /// Record `usage` and return its cost (USD, at the operator's prices; `None` when the model has no

@@ -81,14 +81,22 @@ pub fn response(
             read_abandoned(&mut rest, &mut held, &mut streamed, deadline).await;
         }
         drop(rest);
-        let usage = held.iter().find_map(|e| e.usage);
-        let tokens = if usage.is_none() {
-            streamed.tokens()
-        } else {
-            0
-        };
-        let cost = finish(usage, tokens, !matches!(end, End::Done)).await;
-        close(&tx, format, held, cost, end).await;
+        let failed = !matches!(end, End::Done);
+        match held.iter().find_map(|e| e.usage) {
+            Some(usage) => {
+                let cost = finish(Some(usage), 0, failed).await;
+                close(&tx, format, held, cost, end).await;
+            }
+            None => {
+                // No event carries a cost: the client gets its last frames now; the stream's end (`tx`
+                // dropped) still waits for the bill, as Lambda may freeze once the response is complete.
+                close(&tx, format, held, None, end).await;
+                let tokens = tokio::task::spawn_blocking(move || streamed.tokens())
+                    .await
+                    .unwrap_or(0);
+                finish(None, tokens, failed).await;
+            }
+        }
     });
     sse_response(rx, headers, upstream)
 }

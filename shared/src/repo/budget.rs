@@ -72,18 +72,3 @@ pub async fn release(
     }
     Ok(())
 }
-
-/// The budget counter now (recorded spend plus live leases), nano-dollars.
-pub async fn committed(
-    store: &dyn Store,
-    org_id: &str,
-    owner: Owner<'_>,
-    month: &str,
-) -> Result<i64> {
-    let sk = spend_sk(owner.who(), month);
-    Ok(store
-        .get(&org_pk(org_id), &sk)
-        .await?
-        .and_then(|i| i.counters.get(BUDGET).copied())
-        .unwrap_or(0))
-}

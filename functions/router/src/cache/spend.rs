@@ -98,6 +98,14 @@ impl Hold {
     }
 }
 
+impl std::fmt::Debug for Hold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hold")
+            .field("amount", &self.amount)
+            .finish()
+    }
+}
+
 impl Drop for Hold {
     fn drop(&mut self) {
         if !self.settled {
@@ -316,4 +324,94 @@ fn refusal(budget: &Budget, limit: i64, others: i64, need: i64) -> Error {
             from_nanos(left),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use byok_testkit::{Backend, TestBackend};
+
+    use super::*;
+
+    async fn counter(app: &AppState, org_id: &str, who: &str) -> (i64, i64) {
+        let sk = format!("SPEND#{who}#{}", month_key(chrono::Utc::now()));
+        let counters = app
+            .store()
+            .get(&format!("ORG#{org_id}"), &sk)
+            .await
+            .unwrap()
+            .map(|i| i.counters)
+            .unwrap_or_default();
+        let c = |n: &str| counters.get(n).copied().unwrap_or(0);
+        (c("budget_nanos"), c("cost_nanos"))
+    }
+
+    /// Two orgs, each with an org budget and a key budget of the same id: four slots, four store items;
+    /// one org's exhausted budget refuses only that org.
+    #[tokio::test]
+    async fn budgets_are_per_org_and_owner() {
+        let backend = TestBackend::new(Backend::Embedded).await;
+        let app = backend.state(|_| {});
+        let budgets = Budgets::new(1_000, Duration::from_secs(60));
+        let key = Budget::Key("k1".into());
+        let a = budgets
+            .reserve(&app, "orgA", &Budget::Org, 100, 100)
+            .await
+            .unwrap();
+        assert!(
+            budgets
+                .reserve(&app, "orgA", &Budget::Org, 100, 1)
+                .await
+                .is_err()
+        );
+        let b = budgets
+            .reserve(&app, "orgB", &Budget::Org, 100, 60)
+            .await
+            .unwrap();
+        let ka = budgets.reserve(&app, "orgA", &key, 100, 10).await.unwrap();
+        let kb = budgets.reserve(&app, "orgB", &key, 100, 10).await.unwrap();
+        assert_eq!(counter(&app, "orgA", "org").await.0, 100);
+        // Org B's own budget is untouched by A's: its lease is its need (more than a quarter of the 100).
+        assert_eq!(counter(&app, "orgB", "org").await.0, 60);
+        // Each key's lease: a quarter of its 100.
+        assert_eq!(counter(&app, "orgA", "k1").await.0, 25);
+        assert_eq!(counter(&app, "orgB", "k1").await.0, 25);
+        let err = budgets
+            .reserve(&app, "orgA", &Budget::Org, 100, 1)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::SpendLimit);
+        drop((a, b, ka, kb));
+    }
+
+    /// A hold dropped unsettled frees its room at once; an expired lease nothing holds on goes back to the
+    /// store by itself (the sweeper), and `release_all` gives back the rest.
+    #[tokio::test]
+    async fn unused_holds_and_leases_are_given_back() {
+        let backend = TestBackend::new(Backend::Embedded).await;
+        let app = backend.state(|_| {});
+        let budgets = Budgets::new(1_000, Duration::from_millis(200));
+        let key = Budget::Key("k1".into());
+        let hold = budgets.reserve(&app, "org", &key, 100, 100).await.unwrap();
+        drop(hold);
+        let hold = budgets.reserve(&app, "org", &key, 100, 100).await.unwrap();
+        assert_eq!(
+            counter(&app, "org", "k1").await.0,
+            100,
+            "no second grant was needed"
+        );
+        drop(hold);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(
+            counter(&app, "org", "k1").await,
+            (0, 0),
+            "the sweeper returned the lease"
+        );
+
+        let long = Budgets::new(1_000, Duration::from_secs(3600));
+        let hold = long.reserve(&app, "org", &key, 100, 10).await.unwrap();
+        hold.settle(0);
+        assert!(counter(&app, "org", "k1").await.0 > 0);
+        long.release_all(app.store()).await;
+        assert_eq!(counter(&app, "org", "k1").await.0, 0);
+    }
 }

@@ -60,6 +60,8 @@ struct Lease {
     /// The month the grant sits in (`YYYYMM`).
     month: String,
     expires: Instant,
+    /// The limit the grant was asked under: another (a changed limit) forces a renewal.
+    limit: i64,
     /// The budget counter without our grant, as last seen (a guess of what the others hold).
     others: i64,
 }
@@ -159,6 +161,7 @@ impl Budgets {
                         ledger: Ledger::default(),
                         month: String::new(),
                         expires: Instant::now(),
+                        limit: 0,
                         others: 0,
                     }),
                     renewing: tokio::sync::Mutex::new(()),
@@ -181,11 +184,11 @@ impl Budgets {
         let store = app.store();
         let slot = self.slot(org_id, budget);
         let month = month_key(chrono::Utc::now());
-        if let Some(hold) = try_hold(&slot, &month, need) {
+        if let Some(hold) = try_hold(&slot, &month, limit, need) {
             return Ok(hold);
         }
         let _renewing = slot.renewing.lock().await;
-        if let Some(hold) = try_hold(&slot, &month, need) {
+        if let Some(hold) = try_hold(&slot, &month, limit, need) {
             return Ok(hold);
         }
         // Holds are settled only once their usage is recorded (`usage::Billing`), so the budget counter
@@ -229,6 +232,7 @@ impl Budgets {
                 Ok(after) => {
                     lease.others = after - wanted;
                     lease.expires = Instant::now() + self.inner.ttl;
+                    lease.limit = limit;
                     // Holds taken on the old lease meanwhile move over too; if they leave no room for
                     // this one, renew again.
                     if lease.ledger.regrant(wanted, Some(need)) {
@@ -270,10 +274,10 @@ impl Budgets {
     }
 }
 
-/// A hold on the live lease of `month`, if it has room.
-fn try_hold(slot: &Arc<Slot>, month: &str, need: i64) -> Option<Hold> {
+/// A hold on the live lease of `month` granted under `limit`, if it has room.
+fn try_hold(slot: &Arc<Slot>, month: &str, limit: i64, need: i64) -> Option<Hold> {
     let mut lease = slot.lease();
-    let live = lease.month == month && lease.expires > Instant::now();
+    let live = lease.month == month && lease.limit == limit && lease.expires > Instant::now();
     (live && lease.ledger.try_hold(need)).then(|| Hold {
         slot: slot.clone(),
         amount: need,
@@ -406,6 +410,23 @@ mod tests {
             (0, 0),
             "the sweeper returned the lease"
         );
+
+        // A lowered limit is not served from a lease granted under the old one.
+        let lowered = Budgets::new(1_000, Duration::from_secs(3600));
+        let hold = lowered
+            .reserve(&app, "org2", &key, 1_000, 10)
+            .await
+            .unwrap();
+        // Its usage recorded (as `repo::usage::record` adds it), then settled.
+        let sk = format!("SPEND#k1#{}", month_key(chrono::Utc::now()));
+        let recorded = app.store().add("ORG#org2", &sk, &[("budget_nanos", 10)]);
+        recorded.await.unwrap();
+        hold.settle(10);
+        let err = lowered
+            .reserve(&app, "org2", &key, 15, 10)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::SpendLimit);
 
         let long = Budgets::new(1_000, Duration::from_secs(3600));
         let hold = long.reserve(&app, "org", &key, 100, 10).await.unwrap();

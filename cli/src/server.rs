@@ -56,7 +56,8 @@ async fn settle_usage(State(gateway): State<Gateway>, request: Request, next: Ne
     next.run(request).await
 }
 
-/// Serve until Ctrl-C / SIGTERM, then wait for the usage writes still running.
+/// Serve until Ctrl-C / SIGTERM, then wait for the usage writes still running and return unused spend
+/// leases.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     // SSE frames are small writes in quick succession: without TCP_NODELAY, Nagle holds each one back until
@@ -71,7 +72,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown())
         .await?;
-    gateway.settled().await;
+    gateway.shutdown().await;
     Ok(())
 }
 

@@ -68,6 +68,30 @@ pub struct Config {
     /// (`BYOK_PLATFORM_KEYS_DEFAULT` = `on` | `off`, default `off`). `byok org create --platform-keys` and
     /// `byok org set` decide per org.
     pub platform_keys_default: bool,
+    /// Hard spend limits: see [`SpendConfig`].
+    pub spend: SpendConfig,
+}
+
+/// How spend limits reserve (README "Spend limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpendConfig {
+    /// Output tokens reserved for a request without `max_tokens` (`BYOK_SPEND_OUTPUT_TOKENS`).
+    pub default_output_tokens: u64,
+    /// Largest slice of a budget one instance leases, in nano-dollars (`BYOK_SPEND_LEASE_MICROS`, in
+    /// micro-dollars).
+    pub lease_cap_nanos: i64,
+    /// How long an instance keeps a lease before returning what it did not spend (`BYOK_SPEND_LEASE_MS`).
+    pub lease_ttl: Duration,
+}
+
+impl Default for SpendConfig {
+    fn default() -> Self {
+        Self {
+            default_output_tokens: 4096,
+            lease_cap_nanos: 250_000_000,
+            lease_ttl: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +190,21 @@ impl Config {
                     });
                 }
             };
+        let defaults = SpendConfig::default();
+        let spend = SpendConfig {
+            default_output_tokens: match env("BYOK_SPEND_OUTPUT_TOKENS") {
+                None => defaults.default_output_tokens,
+                Some(v) => number(&v, "BYOK_SPEND_OUTPUT_TOKENS", 1, 10_000_000)?,
+            },
+            lease_cap_nanos: match env("BYOK_SPEND_LEASE_MICROS") {
+                None => defaults.lease_cap_nanos,
+                Some(v) => number(&v, "BYOK_SPEND_LEASE_MICROS", 0, 1_000_000_000)? as i64 * 1000,
+            },
+            lease_ttl: match env("BYOK_SPEND_LEASE_MS") {
+                None => defaults.lease_ttl,
+                Some(v) => Duration::from_millis(number(&v, "BYOK_SPEND_LEASE_MS", 0, 3_600_000)?),
+            },
+        };
         Ok(Self {
             backend,
             providers,
@@ -177,6 +216,7 @@ impl Config {
             max_attempts,
             direct_deadline,
             platform_keys_default,
+            spend,
         })
     }
 

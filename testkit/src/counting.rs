@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use byok_shared::store::{Counters, Item, Page, Store, StoreError, WriteOp};
+use byok_shared::store::{Bounded, Ceiling, Counters, Item, Page, Store, StoreError, WriteOp};
 
 pub struct CountingStore {
     inner: Arc<dyn Store>,
@@ -106,6 +106,17 @@ impl Store for CountingStore {
         self.write();
         tokio::time::sleep(self.add_delay).await;
         self.inner.add_expiring(pk, sk, deltas, expires_at).await
+    }
+
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        ceiling: Ceiling<'_>,
+    ) -> Result<Bounded, StoreError> {
+        self.write();
+        self.inner.add_within(pk, sk, deltas, ceiling).await
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

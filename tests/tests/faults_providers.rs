@@ -27,6 +27,7 @@ use axum::response::Response;
 use byok_mock_providers::{Kind, MockProvider};
 use byok_shared::domain::provider::Provider;
 use byok_shared::domain::usage::Resolution;
+use byok_shared::providers::{estimate_input_tokens, text_tokens};
 use byok_shared::repo::platform_keys;
 use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::usage::{self, UsageQuery};
@@ -189,7 +190,7 @@ fn request_body(i: usize) -> (&'static str, Value) {
 async fn one(app: &Router, key: &str, i: usize) -> Outcome {
     let (path, body) = request_body(i);
     let started = Instant::now();
-    let r = call(app, Method::POST, path, Some(key), Some(body)).await;
+    let r = call(app, Method::POST, path, Some(key), Some(body.clone())).await;
     let mut out = Outcome {
         status: r.status.as_u16(),
         elapsed: started.elapsed(),
@@ -204,12 +205,19 @@ async fn one(app: &Router, key: &str, i: usize) -> Outcome {
         return out;
     }
     // SSE: the usage event is the one carrying `usage.cost`; an error event ends a failed stream.
+    let mut streamed = String::new();
     for data in r.text.lines().filter_map(|l| l.strip_prefix("data: ")) {
         let Ok(event) = serde_json::from_str::<Value>(data) else {
             continue;
         };
         if event.get("error").is_some() || event["type"] == "error" {
             out.stream_error = true;
+        }
+        for text in [
+            &event["choices"][0]["delta"]["content"],
+            &event["delta"]["text"],
+        ] {
+            streamed.push_str(text.as_str().unwrap_or_default());
         }
         let usage = if event["usage"].get("cost").is_some() {
             &event["usage"]
@@ -221,6 +229,12 @@ async fn one(app: &Router, key: &str, i: usize) -> Outcome {
         if out.input == 0 {
             out.input = input_from_message_start(&r.text);
         }
+    }
+    // A stream cut before its usage is billed what it carried: the text's tokens as output, the
+    // request's estimate as input (the client never sees that bill).
+    if out.stream_error && (out.input, out.output) == (0, 0) {
+        out.input = estimate_input_tokens(&body).unwrap() as i64;
+        out.output = text_tokens(&streamed) as i64;
     }
     out
 }
@@ -362,12 +376,12 @@ async fn ten_thousand_requests_with_ten_percent_provider_faults() {
     assert_eq!(
         sum(|r| r.input_tokens),
         input,
-        "usage input tokens = served"
+        "usage input tokens = served (a cut stream: its estimate)"
     );
     assert_eq!(
         sum(|r| r.output_tokens),
         output,
-        "usage output tokens = served"
+        "usage output tokens = served (a cut stream: what it carried)"
     );
     assert!(output > 0 && input > 0);
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use byok_shared::store::{Item, Store, StoreError, WriteOp};
+use byok_shared::store::{Bounded, Ceiling, Item, Store, StoreError, WriteOp};
 use byok_testkit::{Backend, TestBackend};
 use serde_json::json;
 
@@ -25,6 +25,8 @@ on_both_backends!(
     stale_version_update_conflicts,
     delete_checks_existence_and_version,
     counters_are_exact_under_concurrent_adds,
+    bounded_adds_never_pass_their_ceiling_under_concurrency,
+    a_bounded_add_checks_the_value_after_the_add,
     query_pages_through_a_partition_in_order,
     transactions_are_all_or_nothing,
     expired_items_count_as_absent,
@@ -135,6 +137,80 @@ async fn counters_are_exact_under_concurrent_adds(backend: Backend) {
     assert_eq!(after["requests"], 30);
     assert!(matches!(
         s.add("C", "usage", &[("Bad Name", 1)]).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+/// 48 concurrent reservations of 7 against a ceiling of 100: exactly 14 fit (98), whatever the order, and
+/// every refused one changed nothing.
+async fn bounded_adds_never_pass_their_ceiling_under_concurrency(backend: Backend) {
+    let (_b, s) = store(backend).await;
+    let ceiling = Ceiling {
+        counter: "held",
+        limit: 100,
+    };
+    let adds = (0..48).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.add_within("B", "budget", &[("held", 7), ("grants", 1)], ceiling)
+                .await
+        })
+    });
+    let mut added = 0;
+    for r in futures::future::join_all(adds).await {
+        match r.unwrap().unwrap() {
+            Bounded::Added(c) => {
+                assert!(c["held"] <= 100, "{c:?}");
+                added += 1;
+            }
+            Bounded::Refused(c) => assert!(c["held"] + 7 > 100, "refused with room: {c:?}"),
+        }
+    }
+    assert_eq!(added, 14);
+    let counters = s.get("B", "budget").await.unwrap().unwrap().counters;
+    assert_eq!((counters["held"], counters["grants"]), (98, 14));
+}
+
+async fn a_bounded_add_checks_the_value_after_the_add(backend: Backend) {
+    let (_b, s) = store(backend).await;
+    let at = |limit| Ceiling {
+        counter: "n",
+        limit,
+    };
+    // Absent item: 0 + 5 fits under 5 and creates it; a negative limit never fits.
+    assert_eq!(
+        s.add_within("A", "x", &[("n", 3)], at(-1)).await.unwrap(),
+        Bounded::Refused(Default::default())
+    );
+    assert!(s.get("A", "x").await.unwrap().is_none());
+    let added = s.add_within("A", "x", &[("n", 5)], at(5)).await.unwrap();
+    assert!(
+        matches!(&added, Bounded::Added(c) if c["n"] == 5),
+        "{added:?}"
+    );
+    // Full: one more does not fit, and nothing changes.
+    let refused = s
+        .add_within("A", "x", &[("n", 1), ("m", 1)], at(5))
+        .await
+        .unwrap();
+    assert!(matches!(&refused, Bounded::Refused(c) if c["n"] == 5 && !c.contains_key("m")));
+    // A release fits, and an add back to the limit too.
+    assert!(matches!(
+        s.add_within("A", "x", &[("n", -2)], at(5)).await.unwrap(),
+        Bounded::Added(c) if c["n"] == 3
+    ));
+    assert!(matches!(
+        s.add_within("A", "x", &[("n", 2)], at(5)).await.unwrap(),
+        Bounded::Added(c) if c["n"] == 5
+    ));
+    // The plain add still works on the same item, and bad calls are invalid, not conflicts.
+    assert_eq!(s.add("A", "x", &[("n", 1)]).await.unwrap()["n"], 6);
+    assert!(matches!(
+        s.add_within("A", "x", &[("m", 1)], at(5)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        s.add_within("A", "x", &[("Bad Name", 1)], at(5)).await,
         Err(StoreError::Invalid(_))
     ));
 }

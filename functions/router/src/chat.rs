@@ -6,7 +6,7 @@ use axum::response::Response;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::http::{Auth, JsonBody};
-use byok_shared::providers::{ClientFormat, ClientHeaders};
+use byok_shared::providers::{ClientFormat, ClientHeaders, Usage, estimate_input_tokens};
 use byok_shared::repo::idempotency::Stored;
 use byok_shared::routing::attempts;
 use byok_shared::routing::{Answer, Work};
@@ -121,8 +121,8 @@ async fn serve(
         body: &parsed.body,
         headers: &forwarded,
     };
-    let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
-        Ok(served) => served,
+    let (served, reservation) = match pipeline::run(&gateway, &caller, &parsed, work).await {
+        Ok(run) => run,
         Err(stopped) => {
             if let Some(slot) = slot {
                 slot.abandon(store).await;
@@ -133,7 +133,7 @@ async fn serve(
     };
     let mut headers = respond::served_headers(&served);
     headers.extend(limits);
-    let billing = usage::Billing::of(&served).with_rate(rate);
+    let billing = usage::Billing::of(&served, reservation).with_rate(rate);
     let model = served.qualified_model();
     match served.answer {
         Answer::Complete(done) => {
@@ -159,9 +159,14 @@ async fn serve(
             headers: upstream,
         } => {
             let limit = gateway.app().config().max_stream;
-            let finish: stream::Finish = Box::new(move |final_usage, failed| {
+            let finish: stream::Finish = Box::new(move |final_usage, streamed_tokens, failed| {
                 Box::pin(async move {
-                    let used = final_usage.unwrap_or_default();
+                    // No usage from the provider: what was streamed, on the request's estimated input.
+                    let used = final_usage.unwrap_or_else(|| Usage {
+                        input_tokens: estimate_input_tokens(&parsed.body).unwrap_or(0),
+                        output_tokens: streamed_tokens,
+                        ..Usage::default()
+                    });
                     billing
                         .bill(&gateway, &caller, &parsed.metadata, used, failed)
                         .await

@@ -43,8 +43,8 @@ async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Respo
         .map(|t| t.headers().clone())
         .unwrap_or_default();
     let work = Work::Embeddings { body: &parsed.body };
-    let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
-        Ok(served) => served,
+    let (served, reservation) = match pipeline::run(&gateway, &caller, &parsed, work).await {
+        Ok(run) => run,
         Err(stopped) => {
             chat::settle_unused(&gateway, rate).await;
             return Ok(chat::with_headers(stopped.into_response(), limits));
@@ -52,7 +52,7 @@ async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Respo
     };
     let mut headers = respond::served_headers(&served);
     headers.extend(limits);
-    let billing = usage::Billing::of(&served).with_rate(rate);
+    let billing = usage::Billing::of(&served, reservation).with_rate(rate);
     let Answer::Complete(done) = served.answer else {
         return Err(Error::internal("an embeddings call returned a stream"));
     };

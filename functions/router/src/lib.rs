@@ -21,12 +21,14 @@ mod ratelimit;
 mod request;
 #[cfg(test)]
 mod request_props;
+mod reserve;
 mod resolve;
 mod respond;
 mod responses;
 mod sse;
 mod state;
 mod stream;
+mod streamed;
 mod usage;
 mod usage_writes;
 mod verify;

@@ -1,6 +1,7 @@
-//! What every inference request goes through once parsed: admission (permission, allow-list, spend
-//! limit), its route (refused when a model it may bill has no price), the engine, and the billing of a request no attempt could serve. Chat, messages and
-//! embeddings differ only before (parsing) and after (the response).
+//! What every inference request goes through once parsed: admission (permission, allow-list), its route
+//! (refused when a model it may bill has no price), its spend reservation (`reserve`), the engine, and the
+//! billing of a request no attempt could serve. Chat, messages and embeddings differ only before (parsing)
+//! and after (the response).
 
 use axum::response::Response;
 use byok_shared::Result;
@@ -14,6 +15,7 @@ use byok_shared::routing::{Context, Failed, Served, Work, execute};
 
 use crate::keyring::OrgKeys;
 use crate::request::Parsed;
+use crate::reserve::{self, Reservation};
 use crate::state::Gateway;
 use crate::{pricing, resolve, respond, usage};
 
@@ -34,8 +36,8 @@ impl Stopped {
     }
 }
 
-/// Checks every request passes before a provider is called: permission, allow-list, spend limit.
-pub async fn admit(gateway: &Gateway, caller: &Caller, parsed: &Parsed) -> Result<()> {
+/// Checks every request passes before its route is resolved: permission, allow-list.
+pub async fn admit(_gateway: &Gateway, caller: &Caller, parsed: &Parsed) -> Result<()> {
     caller.require_completions()?;
     if !is_allowed(&caller.key, &parsed.model) {
         return Err(
@@ -43,11 +45,7 @@ pub async fn admit(gateway: &Gateway, caller: &Caller, parsed: &Parsed) -> Resul
                 .with_param("model"),
         );
     }
-    let caches = gateway.caches();
-    caches
-        .spend
-        .check(gateway.app().store(), &caches.usage_writes, caller)
-        .await
+    Ok(())
 }
 
 /// A Responses request that needs OpenAI's own state or built-in tools may only take routes that stay on
@@ -96,19 +94,22 @@ fn refuse_state_off_openai(route: &Route, work: Work<'_>) -> Result<()> {
     ))
 }
 
-/// Route and run an admitted request.
+/// Route and run an admitted request; the reservation goes to its billing.
 pub async fn run(
     gateway: &Gateway,
     caller: &Caller,
     parsed: &Parsed,
     work: Work<'_>,
-) -> Result<Served, Stopped> {
+) -> Result<(Served, Reservation), Stopped> {
     let org_id = caller.org_id();
     let route = resolve::route(gateway, org_id, &parsed.model, &parsed.metadata)
         .await
         .map_err(Stopped::Refused)?;
     refuse_state_off_openai(&route, work).map_err(Stopped::Refused)?;
     pricing::require(gateway, caller, &route)
+        .await
+        .map_err(Stopped::Refused)?;
+    let reservation = reserve::reserve(gateway, caller, &route, &work)
         .await
         .map_err(Stopped::Refused)?;
     let app = gateway.app();
@@ -119,9 +120,9 @@ pub async fn run(
         max_attempts: app.config().max_attempts,
     };
     match execute(&context, &route, work).await {
-        Ok(served) => Ok(served),
+        Ok(served) => Ok((served, reservation)),
         Err(failed) => {
-            if let Some(billing) = usage::Billing::failed(&route) {
+            if let Some(billing) = usage::Billing::failed(&route, reservation) {
                 let nothing = Default::default();
                 billing
                     .bill(gateway, caller, &parsed.metadata, nothing, true)

@@ -16,7 +16,7 @@ use crate::cache::keys::KeyCache;
 use crate::cache::last_used::LastUsed;
 use crate::cache::policies::PolicyCache;
 use crate::cache::prices::PriceCache;
-use crate::cache::spend::SpendCache;
+use crate::cache::spend::Budgets;
 use crate::usage_writes::UsageWrites;
 
 #[derive(Clone)]
@@ -30,7 +30,8 @@ pub struct Caches {
     pub keys: KeyCache,
     pub policies: PolicyCache,
     pub prices: PriceCache,
-    pub spend: SpendCache,
+    /// This instance's leases on spend budgets.
+    pub spend: Budgets,
     pub entitlements: Entitlements,
     pub cooldowns: Cooldowns,
     pub last_used: LastUsed,
@@ -49,7 +50,10 @@ impl Gateway {
             keys: KeyCache::new(ttl),
             policies: PolicyCache::new(ttl),
             prices: PriceCache::new(ttl),
-            spend: SpendCache::new(ttl),
+            spend: Budgets::new(
+                app.config().spend.lease_cap_nanos,
+                app.config().spend.lease_ttl,
+            ),
             entitlements: Entitlements::new(ttl),
             cooldowns: Cooldowns::default(),
             last_used: LastUsed::default(),
@@ -90,6 +94,12 @@ impl Gateway {
     /// Returns once every usage write started so far has finished (read-your-writes, and shutdown).
     pub async fn settled(&self) {
         self.caches.usage_writes.settled().await;
+    }
+
+    /// At shutdown: wait for the usage writes, then give back the spend leases nothing holds (best effort).
+    pub async fn shutdown(&self) {
+        self.settled().await;
+        self.caches.spend.release_all(self.app.store()).await;
     }
 }
 

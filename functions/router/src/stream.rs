@@ -1,8 +1,12 @@
 //! A committed stream as an SSE response: the held-back head (up to the first content event) goes out with
 //! the headers; the rest is relayed as it arrives. The usage event, and whatever follows it, waits until
 //! usage is billed so it carries `usage.cost`. When the upstream fails or runs past the limit after the
-//! commit, the client gets an error event in its format, never a clean end. A client that goes away drops
-//! the upstream stream, which cancels the provider call.
+//! commit, the client gets an error event in its format, never a clean end.
+//!
+//! A client that goes away does not end the provider's work, nor its bill: the upstream is read on in the
+//! background (at most [`ABANDONED_READ`], within the stream's own limit, and [`crate::streamed::MAX_TEXT`] of
+//! text) for the provider's usage, then dropped. A stream that ends without usage is billed what it
+//! carried: its text's tokens as output (`streamed`), its request's estimated tokens as input.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,21 +17,29 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use byok_shared::error::{Error, ErrorKind};
-use byok_shared::providers::{ClientFormat, EventStream, ForwardedHeaders, StreamEvent, Usage};
+use byok_shared::providers::{
+    ClientFormat, EventStream, ForwardedHeaders, ProviderError, StreamEvent, Usage,
+};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc::Sender;
 
+use crate::streamed::Streamed;
 use crate::{respond, sse};
 
 /// Frames queued between the relay task and the response body.
 const QUEUE: usize = 32;
 
-/// What the stream's end reports back (usage, and whether it failed), so usage is recorded before the last
-/// frame is sent; it returns the cost to put into the usage event.
-pub type Finish =
-    Box<dyn FnOnce(Option<Usage>, bool) -> futures::future::BoxFuture<'static, Option<f64>> + Send>;
+/// How long an abandoned stream's upstream is read on for its usage.
+pub const ABANDONED_READ: Duration = Duration::from_secs(30);
+
+/// What the stream's end reports back (the provider's usage, else the output tokens of what was streamed;
+/// and whether it failed), so usage is recorded before the last frame is sent; it returns the cost to put
+/// into the usage event.
+pub type Finish = Box<
+    dyn FnOnce(Option<Usage>, u64, bool) -> futures::future::BoxFuture<'static, Option<f64>> + Send,
+>;
 
 /// A committed stream's events in the client's format.
 pub struct Events {
@@ -62,10 +74,11 @@ pub fn response(
     for event in &events.head {
         seen(&next_seq, event);
     }
-    let unsent = queue_head(&tx, events.head);
+    let mut streamed = Streamed::default();
+    let unsent = queue_head(&tx, events.head, &mut streamed);
     let format = events.format;
     let counter = next_seq.clone();
-    let rest = futures::stream::iter(unsent.into_iter().map(Ok))
+    let mut rest = futures::stream::iter(unsent.into_iter().map(Ok))
         .chain(events.rest)
         .inspect(move |item| {
             if let Ok(event) = item {
@@ -74,11 +87,37 @@ pub fn response(
         });
     tokio::spawn(async move {
         let mut held = Vec::new();
-        let end = relay(Box::pin(rest), &tx, &mut held, max_duration).await;
-        let usage = held.iter().find_map(|e| e.usage);
-        let cost = finish(usage, !matches!(end, End::Done)).await;
+        let deadline = tokio::time::Instant::now() + max_duration;
+        let end = relay(
+            &mut rest,
+            &tx,
+            &mut held,
+            &mut streamed,
+            deadline,
+            max_duration,
+        )
+        .await;
+        if matches!(end, End::Gone) {
+            read_abandoned(&mut rest, &mut held, &mut streamed, deadline).await;
+        }
+        drop(rest);
+        let failed = !matches!(end, End::Done);
         let seq = next_seq.load(Ordering::Relaxed);
-        close(&tx, format, held, cost, end, seq).await;
+        match held.iter().find_map(|e| e.usage) {
+            Some(usage) => {
+                let cost = finish(Some(usage), 0, failed).await;
+                close(&tx, format, held, cost, end, seq).await;
+            }
+            None => {
+                // No event carries a cost: the client gets its last frames now; the stream's end (`tx`
+                // dropped) still waits for the bill, as Lambda may freeze once the response is complete.
+                close(&tx, format, held, None, end, seq).await;
+                let tokens = tokio::task::spawn_blocking(move || streamed.tokens())
+                    .await
+                    .unwrap_or(0);
+                finish(None, tokens, failed).await;
+            }
+        }
     });
     sse_response(rx, headers, upstream)
 }
@@ -86,9 +125,14 @@ pub fn response(
 /// Queue the head before the response leaves, so the first body poll after the headers finds it ready
 /// (headers and first token go out together). Returns what could not be queued yet: everything from the
 /// first event that must wait (a usage event waits for its cost), or past a full queue.
-fn queue_head(tx: &Sender<Bytes>, head: Vec<StreamEvent>) -> Vec<StreamEvent> {
+fn queue_head(
+    tx: &Sender<Bytes>,
+    head: Vec<StreamEvent>,
+    streamed: &mut Streamed,
+) -> Vec<StreamEvent> {
     let mut unsent = Vec::new();
     for event in head {
+        streamed.add(&event);
         if !unsent.is_empty() || event.usage.is_some() || tx.try_send(sse::encode(&event)).is_err()
         {
             unsent.push(event);
@@ -97,16 +141,17 @@ fn queue_head(tx: &Sender<Bytes>, head: Vec<StreamEvent>) -> Vec<StreamEvent> {
     unsent
 }
 
-/// Relay events until the upstream ends, fails, runs past `max_duration`, or the client goes away. The
-/// usage event and everything after it are kept in `held`.
+/// Relay events until the upstream ends, fails, runs past `deadline` (`max_duration` after the start), or
+/// the client goes away. The usage event and everything after it are kept in `held`; the text of what is
+/// relayed in `streamed` (head events were counted when queued).
 async fn relay(
-    mut events: impl futures::Stream<Item = Result<StreamEvent, byok_shared::providers::ProviderError>>
-    + Unpin,
+    events: &mut (impl futures::Stream<Item = Result<StreamEvent, ProviderError>> + Unpin),
     tx: &Sender<Bytes>,
     held: &mut Vec<StreamEvent>,
+    streamed: &mut Streamed,
+    deadline: tokio::time::Instant,
     max_duration: Duration,
 ) -> End {
-    let deadline = tokio::time::Instant::now() + max_duration;
     loop {
         let item = match tokio::time::timeout_at(deadline, events.next()).await {
             Ok(Some(item)) => item,
@@ -124,6 +169,7 @@ async fn relay(
         match item {
             Ok(event) if !held.is_empty() || event.usage.is_some() => held.push(event),
             Ok(event) => {
+                streamed.add(&event);
                 if tx.send(sse::encode(&event)).await.is_err() {
                     return End::Gone;
                 }
@@ -134,6 +180,28 @@ async fn relay(
                     format!("the provider stream failed: {}", e.message),
                 ));
             }
+        }
+    }
+}
+
+/// The client went away: read on (bounded in time and text) for the provider's usage, keeping content
+/// text in `streamed`; a failure or the bound ends it (the caller then drops the upstream).
+async fn read_abandoned(
+    events: &mut (impl futures::Stream<Item = Result<StreamEvent, ProviderError>> + Unpin),
+    held: &mut Vec<StreamEvent>,
+    streamed: &mut Streamed,
+    deadline: tokio::time::Instant,
+) {
+    let until = deadline.min(tokio::time::Instant::now() + ABANDONED_READ);
+    while !streamed.full() && held.iter().all(|e| e.usage.is_none()) {
+        match tokio::time::timeout_at(until, events.next()).await {
+            Ok(Some(Ok(event))) => {
+                streamed.add(&event);
+                if event.usage.is_some() {
+                    held.push(event);
+                }
+            }
+            Ok(Some(Err(_)) | None) | Err(_) => return,
         }
     }
 }

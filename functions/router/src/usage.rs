@@ -5,7 +5,7 @@ use byok_shared::auth::Caller;
 use byok_shared::domain::policy::KeyKind;
 use byok_shared::domain::policy::route::Route;
 use byok_shared::domain::provider::Provider;
-use byok_shared::domain::usage::UsageEvent;
+use byok_shared::domain::usage::{UsageEvent, to_nanos};
 use byok_shared::providers::Usage;
 use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::{apikeys, usage};
@@ -13,10 +13,10 @@ use byok_shared::routing;
 
 use crate::ratelimit::Ticket;
 use crate::request::Metadata;
+use crate::reserve::Reservation;
 use crate::state::Gateway;
 
-/// Who answered: what a served request is billed as.
-#[derive(Debug, Clone)]
+/// Who answered: what a served request is billed as, and the spend it reserved.
 pub struct Billing {
     provider: Provider,
     /// The model as the provider knows it (no `provider/` prefix).
@@ -24,15 +24,17 @@ pub struct Billing {
     key: Option<KeyKind>,
     /// The request's place in its key's rate-limit window, corrected to the real tokens when billed.
     rate: Option<Ticket>,
+    reservation: Reservation,
 }
 
 impl Billing {
-    pub fn of(served: &routing::Served) -> Self {
+    pub fn of(served: &routing::Served, reservation: Reservation) -> Self {
         Self {
             provider: served.provider,
             model: served.model.clone(),
             key: Some(served.key),
             rate: None,
+            reservation,
         }
     }
 
@@ -43,20 +45,22 @@ impl Billing {
     }
 
     /// A request no attempt answered, billed to the route's first model.
-    pub fn failed(route: &Route) -> Option<Self> {
+    pub fn failed(route: &Route, reservation: Reservation) -> Option<Self> {
         route.attempts().next().map(|step| Self {
             provider: step.provider,
             model: step.model.clone(),
             key: None,
             rate: None,
+            reservation,
         })
     }
 
     /// Record `usage` and return its cost (USD, at the operator's prices; `None` when the model has no
-    /// price, which admission allows only for own-key requests without a spend limit).
-    /// The spend cache is raised at once; the store writes run where the router's `usage_writes` says.
+    /// price, which admission allows only for own-key requests without a spend limit). The store writes
+    /// run where the router's `usage_writes` says; the spend reservation is settled to the cost once they
+    /// are done, so a lease renewal never misses a cost this instance settled.
     pub async fn bill(
-        &self,
+        self,
         gateway: &Gateway,
         caller: &Caller,
         metadata: &Metadata,
@@ -72,10 +76,6 @@ impl Billing {
                 None
             }
         };
-        caches
-            .spend
-            .add(caller.api_key_id(), cost.unwrap_or(0.0))
-            .await;
         if self.key == Some(KeyKind::Platform) {
             caches
                 .entitlements
@@ -99,13 +99,18 @@ impl Billing {
             cost,
             error,
         };
+        let (reservation, nanos) = (self.reservation, cost.map_or(0, to_nanos));
         let write = record(
             gateway.clone(),
             caller.clone(),
             self.provider,
             event,
-            self.rate.clone(),
+            self.rate,
         );
+        let write = async move {
+            write.await;
+            reservation.settle(nanos);
+        };
         caches.usage_writes.run(write).await;
         cost
     }

@@ -42,32 +42,51 @@ async fn app_key(g: &Gateway, limit: f64, allowed: &[&str]) -> String {
     secret.expose().to_owned()
 }
 
+/// A request is refused (412) before any provider call as soon as what it may cost no longer fits what is
+/// left: at once when its `max_tokens` (here the operator's default cap of 4096) could pass the limit; with
+/// a small `max_tokens`, once the requests before it have spent the rest.
 #[tokio::test]
 async fn spend_limit_gives_412_before_any_provider_call() {
     let g = gateway(Backend::Embedded, &[Provider::OpenAi], &[]).await;
-    let key = app_key(&g, 0.000_001, &[]).await;
-    let first = call(
-        &g.app,
-        Method::POST,
-        "/v1/chat/completions",
-        Some(&key),
-        Some(chat()),
-    )
-    .await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
-    let second = call(
-        &g.app,
-        Method::POST,
-        "/v1/chat/completions",
-        Some(&key),
-        Some(chat()),
-    )
-    .await;
-    let error = assert_error(&second, StatusCode::PRECONDITION_FAILED);
+    let key = app_key(&g, 0.000_1, &[]).await;
+    let post = |body: Value| {
+        call(
+            &g.app,
+            Method::POST,
+            "/v1/chat/completions",
+            Some(&key),
+            Some(body),
+        )
+    };
+    let uncapped = post(chat()).await;
+    let error = assert_error(&uncapped, StatusCode::PRECONDITION_FAILED);
     assert_eq!(error["code"], "monthly_limit_reached");
+    assert!(
+        error["message"].as_str().unwrap().contains("max_tokens"),
+        "{error}"
+    );
+    assert!(
+        g.openai.requests().is_empty(),
+        "the provider was called over the limit"
+    );
+
+    let mut capped = chat();
+    capped["max_tokens"] = json!(16);
+    let mut served = 0;
+    let last = loop {
+        let r = post(capped.clone()).await;
+        if r.status != StatusCode::OK {
+            break r;
+        }
+        served += 1;
+        assert!(served < 10, "the limit never applied");
+    };
+    let error = assert_error(&last, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(error["code"], "monthly_limit_reached");
+    assert!(served > 0);
     assert_eq!(
         g.openai.requests().len(),
-        1,
+        served,
         "the provider was called over the limit"
     );
     let unlimited = app_key(&g, 0.0, &[]).await;

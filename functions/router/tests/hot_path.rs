@@ -1,5 +1,5 @@
 //! What a warm request asks of the store and the cipher before the provider call (nothing), and what
-//! happens when the client goes away mid-stream (the upstream call is cancelled, usage still recorded).
+//! happens when the client goes away mid-stream (the upstream is read on for its usage, which is billed).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -176,11 +176,10 @@ async fn a_warm_request_reads_nothing_before_the_provider_call() {
     );
 }
 
-#[tokio::test]
-async fn a_client_that_goes_away_cancels_the_stream_and_usage_is_still_recorded() {
-    let s = setup().await;
+/// Post a streaming request, read its first frame, and go away.
+async fn abandon(s: &Setup, model: &str) {
     let app = byok_router::router(s.state.clone());
-    let body = json!({"model": "openai/gpt-4.1-mini-chunkdelay-400", "stream": true,
+    let body = json!({"model": model, "stream": true,
         "messages": [{"role": "user", "content": "Hi"}]});
     let request = Request::post("/v1/chat/completions")
         .header("authorization", format!("Bearer {}", s.app_key))
@@ -193,9 +192,10 @@ async fn a_client_that_goes_away_cancels_the_stream_and_usage_is_still_recorded(
     let first = body.frame().await.expect("a first frame").unwrap();
     assert!(first.data_ref().is_some());
     drop(body); // the client disconnects
+}
 
-    // Without cancellation the stream would run to its clean end (several 400 ms chunks) and record a
-    // success; with it, the next send fails, the upstream is dropped and an error is recorded.
+/// The usage row the abandoned stream left, once it is there: (requests, errors, input, output, cost).
+async fn abandoned_usage(s: &Setup) -> (i64, i64, i64, i64, f64) {
     let now = chrono::Utc::now();
     let q = UsageQuery {
         start: now - chrono::Duration::hours(1),
@@ -204,20 +204,46 @@ async fn a_client_that_goes_away_cancels_the_stream_and_usage_is_still_recorded(
         group_by: &[],
         api_key_id: None,
     };
-    let mut recorded = None;
-    for _ in 0..30 {
+    for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let rows = usage::query(s.store.as_ref(), &s.org_id, &q).await.unwrap();
-        if let Some(row) = rows.first() {
-            recorded = Some((row.requests, row.errors));
-            break;
+        if let Some(r) = rows.first() {
+            return (
+                r.requests,
+                r.errors,
+                r.input_tokens,
+                r.output_tokens,
+                r.cost,
+            );
         }
     }
-    assert_eq!(
-        recorded,
-        Some((1, 1)),
-        "the abandoned stream is recorded once, as an error"
-    );
+    panic!("the abandoned stream was never billed");
+}
+
+/// The client reads the first chunk and leaves; the provider goes on generating, and bills the operator
+/// for it. The gateway reads the rest of the upstream in the background for the provider's usage and
+/// bills that (once, as an error: the client did not get the answer), not $0.
+#[tokio::test]
+async fn an_abandoned_stream_is_billed_the_providers_usage() {
+    let s = setup().await;
+    abandon(&s, "openai/gpt-4.1-mini-chunkdelay-150").await;
+    let (requests, errors, input, output, cost) = abandoned_usage(&s).await;
+    assert_eq!((requests, errors), (1, 1), "recorded once, as an error");
+    // The mock's usage: 12 input tokens, one output token per word of its answer.
+    assert_eq!((input, output), (12, 4), "the provider's own usage");
+    assert!(cost > 0.0, "an abandoned stream was billed {cost}");
+}
+
+/// When the provider's usage never comes (the upstream breaks after the client left), the stream is
+/// billed what it carried: the streamed text's tokens as output, the request's estimate as input.
+#[tokio::test]
+async fn an_abandoned_stream_without_usage_is_billed_what_was_streamed() {
+    let s = setup().await;
+    abandon(&s, "openai/gpt-4.1-mini-chunkdelay-150-cut-3").await;
+    let (requests, errors, input, output, cost) = abandoned_usage(&s).await;
+    assert_eq!((requests, errors), (1, 1));
+    assert!(input > 0 && output > 0, "input {input}, output {output}");
+    assert!(cost > 0.0, "billed {cost}");
 }
 
 /// A stream's upstream connection goes back to the pool when the provider's answer is complete, so the

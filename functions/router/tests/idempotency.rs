@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use byok_mock_providers::{Kind, MockProvider};
 use byok_shared::config::Config;
 use byok_shared::domain::provider::Provider;
-use byok_shared::store::{Counters, Item, Page, Store, StoreError, WriteOp};
+use byok_shared::store::{Bounded, Ceiling, Counters, Item, Page, Store, StoreError, WriteOp};
 use byok_testkit::http::{Response, assert_error, send};
 use byok_testkit::{Backend, TestBackend, fixtures};
 use common::*;
@@ -99,6 +99,16 @@ impl Store for FailingResultWrites {
         expires_at: i64,
     ) -> Result<Counters, StoreError> {
         self.inner.add_expiring(pk, sk, deltas, expires_at).await
+    }
+
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        ceiling: Ceiling<'_>,
+    ) -> Result<Bounded, StoreError> {
+        self.inner.add_within(pk, sk, deltas, ceiling).await
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

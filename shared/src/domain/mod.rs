@@ -10,4 +10,5 @@ pub mod price;
 pub mod provider;
 pub mod provider_key;
 pub mod rate_limit;
+pub mod spend;
 pub mod usage;

@@ -115,7 +115,15 @@ async fn google(call: Call<'_>, plan: &CountPlan<'_>) -> Result<Counted, Provide
     })
 }
 
-/// A local o200k_base count of an Anthropic-format request: the text of the system prompt, every message
+/// The o200k_base tokens of a text (what a stream sent, when its provider never said what it used).
+pub fn text_tokens(text: &str) -> u64 {
+    tiktoken_rs::o200k_base_singleton()
+        .encode_ordinary(text)
+        .len() as u64
+}
+
+/// A local o200k_base count of an Anthropic-format request (an OpenAI-format one counts alike: its
+/// messages' text and text parts): the text of the system prompt, every message
 /// (text, tool calls' names and arguments, tool results) and the tool definitions.
 pub fn estimate(body: &Value) -> Result<u64, ProviderError> {
     let messages = body

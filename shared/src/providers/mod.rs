@@ -67,7 +67,7 @@ use serde_json::Value;
 pub use crate::config::ProviderUrls;
 use crate::domain::provider::Provider;
 pub use client::ProviderClient;
-pub use count::{CountPlan, Counted};
+pub use count::{CountPlan, Counted, estimate as estimate_input_tokens, text_tokens};
 pub use error::{ErrorClass, ProviderError};
 pub use openai::responses::stateful_field as responses_stateful_field;
 

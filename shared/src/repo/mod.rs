@@ -9,6 +9,7 @@
 //! - `RATE#<api_key_id>` / `W#<minute>` — a key's rate-limit counters for one minute (TTL; see `rate_windows`)
 
 pub mod apikeys;
+pub mod budget;
 pub mod idempotency;
 pub mod orgs;
 pub mod platform_keys;

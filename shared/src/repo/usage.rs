@@ -21,7 +21,7 @@ use crate::domain::usage::{
 use crate::error::Result;
 use crate::store::{Counters, Item, Store};
 
-const ORG_SPEND: &str = "org";
+pub(crate) const ORG_SPEND: &str = "org";
 
 fn usage_pk(org_id: &str, month: &str) -> String {
     format!("USAGE#{org_id}#{month}")
@@ -31,7 +31,7 @@ fn dims_pk(org_id: &str, month: &str) -> String {
     format!("USAGEDIM#{org_id}#{month}")
 }
 
-fn spend_sk(who: &str, month: &str) -> String {
+pub(crate) fn spend_sk(who: &str, month: &str) -> String {
     format!("SPEND#{who}#{month}")
 }
 
@@ -132,10 +132,12 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
         ),
     ];
     let platform_cost = if event.is_byok { 0 } else { cost };
+    // The budget counter holds recorded spend too (plus leases: `repo::budget`).
     let spend = [
         ("cost_nanos", cost),
         ("platform_cost_nanos", platform_cost),
         ("requests", 1),
+        (super::budget::BUDGET, cost),
     ];
     let (key_spend, org_spend) = (
         spend_sk(&event.api_key_id, &month),

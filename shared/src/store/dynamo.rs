@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
-    ReturnValue, ScalarAttributeType, TransactWriteItem,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem,
 };
 
 use super::{
-    Counters, Item, Page, Store, StoreError, WriteOp, decode_cursor, encode_cursor, now_unix,
-    valid_counter_name,
+    Bounded, Ceiling, Counters, Item, Page, Store, StoreError, WriteOp, ceiling_room,
+    decode_cursor, encode_cursor, now_unix, valid_counter_name,
 };
 
 type Attrs = HashMap<String, AttributeValue>;
@@ -522,6 +523,59 @@ impl Store for DynamoStore {
         expires_at: i64,
     ) -> Result<Counters, StoreError> {
         self.add_with_ttl(pk, sk, deltas, Some(expires_at)).await
+    }
+
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        ceiling: Ceiling<'_>,
+    ) -> Result<Bounded, StoreError> {
+        let room = ceiling_room(deltas, ceiling)?;
+        // `ADD` as in `add`, under a condition on the ceiling's counter before the add; an absent counter
+        // is 0, so it fits exactly when the room is not negative.
+        let condition = if room >= 0 {
+            "attribute_not_exists(#g) OR #g <= :room"
+        } else {
+            "#g <= :room"
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":null", AttributeValue::S("null".into()))
+            .expression_attribute_names("#g", format!("{COUNTER_PREFIX}{}", ceiling.counter))
+            .expression_attribute_values(":room", n(room))
+            .condition_expression(condition)
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut adds = Vec::with_capacity(deltas.len());
+        for (i, (name, delta)) in deltas.iter().enumerate() {
+            adds.push(format!("#c{i} :d{i}"));
+            request = request
+                .expression_attribute_names(format!("#c{i}"), format!("{COUNTER_PREFIX}{name}"))
+                .expression_attribute_values(format!(":d{i}"), n(*delta));
+        }
+        let expression = format!(
+            "SET ver = if_not_exists(ver, :one), body = if_not_exists(body, :null) ADD {}",
+            adds.join(", ")
+        );
+        match request.update_expression(expression).send().await {
+            Ok(out) => Ok(Bounded::Added(counters_from(
+                &out.attributes.unwrap_or_default(),
+            )?)),
+            Err(SdkError::ServiceError(ref service))
+                if let UpdateItemError::ConditionalCheckFailedException(failed) = service.err() =>
+            {
+                Ok(Bounded::Refused(counters_from(
+                    failed.item().unwrap_or(&Attrs::new()),
+                )?))
+            }
+            Err(e) => Err(map_err(e)),
+        }
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

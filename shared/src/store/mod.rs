@@ -77,6 +77,24 @@ pub enum WriteOp {
     },
 }
 
+/// The ceiling of a bounded add: `counter`'s value after the add must not exceed `limit` (an absent counter
+/// counts as 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ceiling<'a> {
+    pub counter: &'a str,
+    pub limit: i64,
+}
+
+/// What a bounded add did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bounded {
+    /// Applied; the counters after the add.
+    Added(Counters),
+    /// Not applied, since it would have passed the ceiling; the counters as they are (empty when the item
+    /// does not exist).
+    Refused(Counters),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// A condition did not hold: the item exists, is absent, or has another version.
@@ -131,6 +149,17 @@ pub trait Store: Send + Sync + 'static {
         expires_at: i64,
     ) -> Result<Counters, StoreError>;
 
+    /// Like [`Store::add`], but only if the ceiling's counter stays at or below its limit after the add;
+    /// otherwise nothing changes and the current counters come back. Atomic: of concurrent bounded adds,
+    /// exactly those that fit, in some order, are applied. The ceiling's counter must be one of `deltas`.
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        ceiling: Ceiling<'_>,
+    ) -> Result<Bounded, StoreError>;
+
     /// All writes, or none. `Conflict` if any condition fails.
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError>;
 }
@@ -141,6 +170,33 @@ pub(crate) fn valid_counter_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The highest current value of the ceiling's counter that lets a bounded add fit (negative when even an
+/// absent counter would not).
+pub(crate) fn ceiling_room(
+    deltas: &[(&str, i64)],
+    ceiling: Ceiling<'_>,
+) -> Result<i64, StoreError> {
+    if let Some((bad, _)) = deltas.iter().find(|(n, _)| !valid_counter_name(n)) {
+        return Err(StoreError::Invalid(format!("invalid counter name {bad:?}")));
+    }
+    let delta: i64 = deltas
+        .iter()
+        .filter(|(n, _)| *n == ceiling.counter)
+        .map(|(_, d)| *d)
+        .try_fold(0i64, |a, d| a.checked_add(d))
+        .ok_or_else(|| StoreError::Invalid("counter overflow".into()))?;
+    if !deltas.iter().any(|(n, _)| *n == ceiling.counter) {
+        return Err(StoreError::Invalid(format!(
+            "the ceiling's counter {:?} is not among the deltas",
+            ceiling.counter
+        )));
+    }
+    ceiling
+        .limit
+        .checked_sub(delta)
+        .ok_or_else(|| StoreError::Invalid("counter overflow".into()))
 }
 
 pub(crate) fn now_unix() -> i64 {

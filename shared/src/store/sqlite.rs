@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Counters, Item, Page, Store, StoreError, WriteOp, decode_cursor, encode_cursor, now_unix,
-    valid_counter_name,
+    Bounded, Ceiling, Counters, Item, Page, Store, StoreError, WriteOp, ceiling_room,
+    decode_cursor, encode_cursor, now_unix, valid_counter_name,
 };
 
 const SCHEMA: &str = "
@@ -430,6 +430,40 @@ impl Store for SqliteStore {
         expires_at: i64,
     ) -> Result<Counters, StoreError> {
         self.add_with_ttl(pk, sk, deltas, Some(expires_at)).await
+    }
+
+    async fn add_within(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        ceiling: Ceiling<'_>,
+    ) -> Result<Bounded, StoreError> {
+        let room = ceiling_room(deltas, ceiling)?;
+        let counter = ceiling.counter.to_owned();
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        let deltas: Vec<(String, i64)> =
+            deltas.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect();
+        // Its own transaction: the read, the check and the write see no other write in between (group
+        // committed adds included, which take the same connection).
+        self.run(move |c| {
+            in_transaction(c, |tx| {
+                let mut item = load(tx, &pk, &sk)?
+                    .unwrap_or_else(|| Item::new(&pk, &sk, serde_json::Value::Null));
+                if item.counters.get(&counter).copied().unwrap_or(0) > room {
+                    return Ok(Bounded::Refused(item.counters));
+                }
+                for (name, delta) in &deltas {
+                    let slot = item.counters.entry(name.clone()).or_insert(0);
+                    *slot = slot
+                        .checked_add(*delta)
+                        .ok_or_else(|| StoreError::Invalid("counter overflow".into()))?;
+                }
+                write(tx, &item)?;
+                Ok(Bounded::Added(item.counters))
+            })
+        })
+        .await
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

@@ -15,6 +15,8 @@ use serde_json::Value;
 
 pub struct Gateway {
     pub backend: TestBackend,
+    /// The ports and configuration the router runs on (another instance can be built on them).
+    pub state: byok_shared::AppState,
     pub app: Router,
     pub org: fixtures::TestOrg,
     pub openai: MockProvider,
@@ -75,9 +77,10 @@ pub async fn gateway_with(
             .await
             .unwrap();
     }
-    let app = byok_cli_free_app(state);
+    let app = byok_cli_free_app(state.clone());
     Gateway {
         backend,
+        state,
         app,
         org,
         openai,

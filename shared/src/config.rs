@@ -64,6 +64,8 @@ pub struct Config {
     pub max_attempts: u32,
     /// Total deadline of a direct `<provider>/<model>` request (a policy sets its own `deadline_ms`).
     pub direct_deadline: Duration,
+    /// How long a request log record is kept (the store's TTL) (`BYOK_LOG_RETENTION_DAYS`).
+    pub log_retention: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +153,10 @@ impl Config {
             None => DEFAULT_DIRECT_DEADLINE,
             Some(v) => Duration::from_millis(number(&v, "BYOK_DIRECT_DEADLINE_MS", 1000, 900_000)?),
         };
+        let log_retention_days = match env("BYOK_LOG_RETENTION_DAYS") {
+            None => u64::from(crate::domain::request_log::DEFAULT_RETENTION_DAYS),
+            Some(v) => number(&v, "BYOK_LOG_RETENTION_DAYS", 1, 3650)?,
+        };
         Ok(Self {
             backend,
             providers,
@@ -161,6 +167,7 @@ impl Config {
             usage_behind_response: false,
             max_attempts,
             direct_deadline,
+            log_retention: Duration::from_secs(log_retention_days * 86_400),
         })
     }
 
@@ -260,6 +267,10 @@ mod tests {
         assert_eq!(err.variable, "BYOK_CACHE_TTL_MS");
         let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_AWS_TIMEOUT_MS", "5")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_AWS_TIMEOUT_MS");
+        let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_LOG_RETENTION_DAYS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "BYOK_LOG_RETENTION_DAYS");
+        let days = config(&[("BYOK_BACKEND", "local"), ("BYOK_LOG_RETENTION_DAYS", "7")]).unwrap();
+        assert_eq!(days.log_retention, Duration::from_secs(7 * 86_400));
         let err = config(&[("BYOK_BACKEND", "mars")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_BACKEND");
     }

@@ -9,6 +9,7 @@
 
 pub mod apikeys;
 pub mod idempotency;
+pub mod logs;
 pub mod orgs;
 pub mod platform_keys;
 pub mod policies;

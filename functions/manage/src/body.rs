@@ -31,6 +31,10 @@ pub struct CreateKey {
     pub labels: BTreeMap<String, String>,
     /// `<provider>/<model>` or `policy/<name>`, used when a request names model `default` or none.
     pub default_model: Option<String>,
+    /// Requesty's `logging`: keep each request's and response's body (first 32 KiB each, encrypted) in the
+    /// request log, readable in `GET /v1/manage/logs/{request_id}`. Default: off.
+    #[serde(default)]
+    pub logging: bool,
 }
 
 /// `PATCH /v1/manage/apikey/{id}`: only the fields sent change; `null` clears an optional one.
@@ -48,6 +52,8 @@ pub struct PatchKey {
     pub default_model: Option<Option<String>>,
     pub monthly_limit: Option<f64>,
     pub permissions: Option<Permissions>,
+    /// Capture request and response bodies in the request log (encrypted); see `CreateKey.logging`.
+    pub logging: Option<bool>,
 }
 
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.

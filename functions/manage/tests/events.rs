@@ -28,6 +28,7 @@ async fn every_fixture_is_served() {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        logging: false,
     };
     let (seeded, _) = apikeys::create(store, &org.org_id, new, None)
         .await

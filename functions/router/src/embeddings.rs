@@ -5,11 +5,12 @@ use axum::response::Response;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::error::Error;
-use byok_shared::http::{Auth, JsonBody};
+use byok_shared::http::{Auth, JsonBody, RequestId};
 use byok_shared::routing::{Answer, Work};
 use serde_json::Value;
 
 use crate::request::{self, Parsed};
+use crate::request_log::{self, Trail};
 use crate::state::Gateway;
 use crate::{cost, pipeline, respond, usage};
 
@@ -21,15 +22,22 @@ use crate::{cost, pipeline, respond, usage};
 pub async fn embeddings(
     State(gateway): State<Gateway>,
     Auth(caller): Auth,
+    id: RequestId,
     headers: axum::http::HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: Result<JsonBody<Value>, Error>,
 ) -> Result<Response> {
-    let parsed = request::parse_request(body, &headers, &caller.key)?;
-    let note = respond::note(&parsed);
-    Ok(respond::noted(serve(gateway, caller, parsed).await, note))
+    let body = body.map(|JsonBody(body)| body);
+    let trail = Trail::start(&gateway, &caller, id, "/v1/embeddings", body.as_ref().ok());
+    let result = async {
+        let parsed = request::parse_request(body?, &headers, &caller.key)?;
+        trail.parsed(&parsed);
+        let note = respond::note(&parsed);
+        Ok(respond::noted(serve(gateway, caller, parsed, &trail).await, note))
+    };
+    Ok(request_log::recorded(&trail, result.await).await)
 }
 
-async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Response> {
+async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed, trail: &Trail) -> Result<Response> {
     if parsed.stream {
         return Err(Error::invalid("stream", "embeddings do not stream"));
     }
@@ -37,8 +45,12 @@ async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Respo
     let work = Work::Embeddings { body: &parsed.body };
     let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(served) => served,
-        Err(stopped) => return Ok(stopped.into_response()),
+        Err(stopped) => {
+            trail.stopped(&stopped);
+            return Ok(stopped.into_response());
+        }
     };
+    trail.served(&served);
     let headers = respond::served_headers(&served);
     let billing = usage::Billing::of(&served);
     let Answer::Complete(done) = served.answer else {
@@ -49,5 +61,7 @@ async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Respo
         .await;
     let mut body = done.body;
     cost::put(&mut body, cost);
+    trail.billed(&done.usage, cost);
+    trail.response_body(&body);
     Ok(respond::json(body, headers, &done.headers))
 }

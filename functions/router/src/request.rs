@@ -352,6 +352,7 @@ mod tests {
             created_by: None,
             labels: Default::default(),
             default_model: default.map(str::to_owned),
+            logging: false,
         }
     }
 

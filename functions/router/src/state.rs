@@ -16,6 +16,7 @@ use crate::cache::last_used::LastUsed;
 use crate::cache::policies::PolicyCache;
 use crate::cache::prices::PriceCache;
 use crate::cache::spend::SpendCache;
+use crate::log_writes::LogQueue;
 use crate::usage_writes::UsageWrites;
 
 #[derive(Clone)]
@@ -33,6 +34,8 @@ pub struct Caches {
     pub cooldowns: Cooldowns,
     pub last_used: LastUsed,
     pub usage_writes: UsageWrites,
+    /// Request log records waiting for their batch write (`log_writes`).
+    pub logs: LogQueue,
 }
 
 impl Gateway {
@@ -51,6 +54,7 @@ impl Gateway {
             cooldowns: Cooldowns::default(),
             last_used: LastUsed::default(),
             usage_writes,
+            logs: LogQueue::default(),
         };
         Self {
             app,

@@ -57,6 +57,10 @@ pub struct ApiKey {
     /// `<provider>/<model>` or `policy/<name>` used when a request names model `default` or none.
     #[serde(default)]
     pub default_model: Option<String>,
+    /// Requesty's `logging`: capture each request's and response's body (truncated, encrypted) in the
+    /// request log. Off unless set.
+    #[serde(default)]
+    pub logging: bool,
 }
 
 impl ApiKey {

@@ -86,6 +86,8 @@ pub struct NewKey {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub labels: std::collections::BTreeMap<String, String>,
     pub default_model: Option<String>,
+    /// Capture request and response bodies in the request log (encrypted).
+    pub logging: bool,
 }
 
 /// Create a key in `org_id`; returns the record and its secret (shown once). A manage:write key also bumps
@@ -111,6 +113,7 @@ pub async fn create(
         created_by,
         labels: new.labels,
         default_model: new.default_model,
+        logging: new.logging,
     };
     let mut ops = create_ops(&key)?;
     if key.permissions.manage == Manage::Write {

@@ -15,7 +15,7 @@ use crate::cipher::{Cipher, EncryptionContext};
 use crate::domain::request_log::{self, LogFilter, LogRecord, Payload};
 use crate::error::Error;
 use crate::secret::Secret;
-use crate::store::{Item, Store, encode_cursor};
+use crate::store::{Item, Store, decode_cursor, encode_cursor};
 
 /// Most records one list page reads from the store, matching or not. A page that reaches it ends early
 /// with a cursor, so a rare filter costs bounded reads per call.
@@ -158,6 +158,17 @@ pub async fn list(
     cursor: Option<&str>,
 ) -> crate::Result<LogPage> {
     let pk = partition(org_id);
+    // A cursor comes from the caller: one this API did not hand out is the caller's error (400), never a
+    // store error.
+    let is_sort_key = |sk: String| sk.len() == 26 && sk.bytes().all(|b| b.is_ascii_alphanumeric());
+    if let Some(c) = cursor
+        && !decode_cursor(c).is_ok_and(is_sort_key)
+    {
+        return Err(Error::invalid(
+            "cursor",
+            "cursor must be a next_cursor this API returned",
+        ));
+    }
     let mut after = match cursor {
         Some(c) => Some(c.to_owned()),
         None => filter.end.map(|end| encode_cursor(&request_log::sort_key_before(end))),

@@ -49,7 +49,14 @@ async fn setup(kind: Backend, mode: Mode) -> Setup {
     });
     let (store, cipher) = (backend.store.as_ref(), backend.cipher.as_ref());
     let org = fixtures::org(store, "Acme").await;
-    fixtures::own_key(store, cipher, &org.org_id, Provider::OpenAi, "own-openai-1111").await;
+    fixtures::own_key(
+        store,
+        cipher,
+        &org.org_id,
+        Provider::OpenAi,
+        "own-openai-1111",
+    )
+    .await;
     platform_keys::set(
         store,
         cipher,
@@ -202,7 +209,14 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
     let policy = json!({"name": "fo", "type": "fallback", "steps": [
         {"model": "openai/gpt-4.1-mini", "key_source": "own", "retries": 0},
         {"model": "anthropic/claude-sonnet-4-5", "key_source": "platform", "retries": 0}]});
-    let r = call(&s.router, Method::POST, "/v1/policies", Some(&admin), Some(policy)).await;
+    let r = call(
+        &s.router,
+        Method::POST,
+        "/v1/policies",
+        Some(&admin),
+        Some(policy),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     s.openai.script(Behaviour::status(500));
     let r = post(&s, &admin, chat("policy/fo")).await;
@@ -253,7 +267,11 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
     let mut expected = made.clone();
     expected.reverse();
     for limit in [200, 3, 1] {
-        assert_eq!(ids(&all(&s, &admin, "", limit).await), expected, "limit {limit}");
+        assert_eq!(
+            ids(&all(&s, &admin, "", limit).await),
+            expected,
+            "limit {limit}"
+        );
     }
     let records = all(&s, &admin, "", 200).await;
     let by_id = |id: &str| {
@@ -271,7 +289,10 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
     assert_eq!(r["model_used"], "openai/gpt-4.1-mini");
     assert_eq!(r["provider_used"], "openai");
     assert_eq!(r["key_source"], "own");
-    assert_eq!((r["trace_id"].clone(), r["user_id"].clone()), (json!("trace-1"), json!("user-1")));
+    assert_eq!(
+        (r["trace_id"].clone(), r["user_id"].clone()),
+        (json!("trace-1"), json!("user-1"))
+    );
     assert_eq!(r["tags"], json!(["blue"]));
     assert_eq!(r["origin"], "Billing app");
     assert_eq!(r["api_key_id"], s.org.admin_key_id.as_str());
@@ -284,7 +305,10 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
     assert!(r["ttft_ms"].is_null());
 
     let r = by_id(&stream_id);
-    assert_eq!((r["stream"].clone(), r["status"].clone()), (json!(true), json!(200)));
+    assert_eq!(
+        (r["stream"].clone(), r["status"].clone()),
+        (json!(true), json!(200))
+    );
     assert!(r["ttft_ms"].as_u64().is_some(), "{r}");
     assert!(r["ttft_ms"].as_u64() <= r["latency_ms"].as_u64(), "{r}");
     assert!(r["tokens"]["output"].as_u64().unwrap() > 0, "{r}");
@@ -304,24 +328,47 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["model"].clone(), a["key_source"].clone(), a["outcome"].clone()))
+        .map(|a| {
+            (
+                a["model"].clone(),
+                a["key_source"].clone(),
+                a["outcome"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         tried,
         [
-            (json!("openai/gpt-4.1-mini"), json!("own"), json!("http_500")),
-            (json!("anthropic/claude-sonnet-4-5"), json!("platform"), json!("ok")),
+            (
+                json!("openai/gpt-4.1-mini"),
+                json!("own"),
+                json!("http_500")
+            ),
+            (
+                json!("anthropic/claude-sonnet-4-5"),
+                json!("platform"),
+                json!("ok")
+            ),
         ]
     );
 
     let r = by_id(&limit_id);
-    assert_eq!((r["status"].clone(), r["error_code"].clone()), (json!(412), json!("monthly_limit_reached")));
+    assert_eq!(
+        (r["status"].clone(), r["error_code"].clone()),
+        (json!(412), json!("monthly_limit_reached"))
+    );
     assert_eq!(r["api_key_id"], limited_id.as_str());
     assert!(r["attempts"].as_array().unwrap().is_empty());
     let r = by_id(&unpriced_id);
-    assert_eq!((r["status"].clone(), r["error_code"].clone()), (json!(400), json!("model_not_priced")));
+    assert_eq!(
+        (r["status"].clone(), r["error_code"].clone()),
+        (json!(400), json!("model_not_priced"))
+    );
     let r = by_id(&forbidden_id);
-    assert_eq!((r["status"].clone(), r["error_type"].clone()), (json!(403), json!("permission_error")));
+    assert_eq!(
+        (r["status"].clone(), r["error_type"].clone()),
+        (json!(403), json!("permission_error"))
+    );
     let r = by_id(&garbage_id);
     assert_eq!(r["status"], 400);
     assert!(r["model_requested"].is_null());
@@ -338,14 +385,20 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
         let admin = admin.clone();
         async move { ids(&all(s, &admin, query, 200).await) }
     };
-    assert_eq!(only("trace_id=trace-1").await, [served_id.clone()]);
-    assert_eq!(only("user_id=user-1&tag=blue").await, [served_id.clone()]);
-    assert_eq!(only("key_source=platform").await, [fallover_id.clone()]);
-    assert_eq!(only("model=policy/fo").await, [fallover_id.clone()]);
-    assert_eq!(only("provider=anthropic").await, [fallover_id.clone()]);
+    assert_eq!(only("trace_id=trace-1").await, [served_id.as_str()]);
+    assert_eq!(only("user_id=user-1&tag=blue").await, [served_id.as_str()]);
+    assert_eq!(only("key_source=platform").await, [fallover_id.as_str()]);
+    assert_eq!(only("model=policy/fo").await, [fallover_id.as_str()]);
+    assert_eq!(only("provider=anthropic").await, [fallover_id.as_str()]);
     assert_eq!(
         only("status_class=4xx").await,
-        [garbage_id.clone(), forbidden_id.clone(), unpriced_id.clone(), limit_id.clone(), failed_id.clone()]
+        [
+            garbage_id.clone(),
+            forbidden_id.clone(),
+            unpriced_id.clone(),
+            limit_id.clone(),
+            failed_id.clone()
+        ]
     );
     assert!(only("status_class=5xx").await.is_empty());
     assert_eq!(
@@ -358,7 +411,10 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
     assert!(ids(&all(&s, &admin, &format!("start={future}"), 200).await).is_empty());
     let past = (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
     assert!(ids(&all(&s, &admin, &format!("end={past}"), 200).await).is_empty());
-    assert_eq!(ids(&all(&s, &admin, &format!("start={past}&end={future}"), 2).await), expected);
+    assert_eq!(
+        ids(&all(&s, &admin, &format!("start={past}&end={future}"), 2).await),
+        expected
+    );
 
     // Bad input is a 400 naming the parameter.
     for (query, param) in [
@@ -403,7 +459,10 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
         Completions::None,
     )
     .await;
-    assert_eq!(get(&s, &reader, "/v1/manage/logs").await.status, StatusCode::OK);
+    assert_eq!(
+        get(&s, &reader, "/v1/manage/logs").await.status,
+        StatusCode::OK
+    );
 
     // Another org sees none of it.
     let other = fixtures::org(s.backend.store.as_ref(), "Other").await;
@@ -412,7 +471,6 @@ async fn every_request_is_recorded_exactly_once(kind: Backend, mode: Mode) {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let r = get(&s, &admin, "/v1/manage/logs/req_nope").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-
 }
 
 fn byok_manage_next_cursor() -> &'static str {
@@ -445,8 +503,14 @@ async fn payloads_are_captured_encrypted_and_bound(kind: Backend, mode: Mode) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["payload_captured"], true);
     let payload = &r.body["payload"];
-    assert!(payload["request"].as_str().unwrap().contains(marker), "{payload}");
-    assert!(payload["response"].as_str().unwrap().contains(answer), "{payload}");
+    assert!(
+        payload["request"].as_str().unwrap().contains(marker),
+        "{payload}"
+    );
+    assert!(
+        payload["response"].as_str().unwrap().contains(answer),
+        "{payload}"
+    );
     assert_eq!(payload["request_truncated"], false);
     let r = get(&s, &admin, &format!("/v1/manage/logs/{plain_id}")).await;
     assert_eq!(r.body["payload_captured"], false);
@@ -457,18 +521,35 @@ async fn payloads_are_captured_encrypted_and_bound(kind: Backend, mode: Mode) {
 
     // At rest: no plaintext anywhere in the store.
     let dump = s.backend.raw_dump().await;
-    assert!(!dump.contains(marker), "the request body is stored in plaintext");
-    assert!(!dump.contains(answer), "the response body is stored in plaintext");
+    assert!(
+        !dump.contains(marker),
+        "the request body is stored in plaintext"
+    );
+    assert!(
+        !dump.contains(answer),
+        "the response body is stored in plaintext"
+    );
 
     // Bound to org and request id: the ciphertext moved to another request or org does not decrypt.
     let (store, cipher) = (s.backend.store.as_ref(), s.backend.cipher.as_ref());
-    let stored = logs::get(store, &s.org.org_id, &captured_id).await.unwrap().unwrap();
+    let stored = logs::get(store, &s.org.org_id, &captured_id)
+        .await
+        .unwrap()
+        .unwrap();
     let ciphertext = stored.payload.expect("a ciphertext is stored");
     logs::decrypt_payload(cipher, &s.org.org_id, &captured_id, &ciphertext)
         .await
         .expect("decrypts in place");
-    assert!(logs::decrypt_payload(cipher, &s.org.org_id, &plain_id, &ciphertext).await.is_err());
-    assert!(logs::decrypt_payload(cipher, "org_other", &captured_id, &ciphertext).await.is_err());
+    assert!(
+        logs::decrypt_payload(cipher, &s.org.org_id, &plain_id, &ciphertext)
+            .await
+            .is_err()
+    );
+    assert!(
+        logs::decrypt_payload(cipher, "org_other", &captured_id, &ciphertext)
+            .await
+            .is_err()
+    );
 }
 
 async fn serve_every_request(kind: Backend) {

@@ -267,7 +267,8 @@ mod tests {
         assert_eq!(err.variable, "BYOK_CACHE_TTL_MS");
         let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_AWS_TIMEOUT_MS", "5")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_AWS_TIMEOUT_MS");
-        let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_LOG_RETENTION_DAYS", "0")]).unwrap_err();
+        let err =
+            config(&[("BYOK_BACKEND", "local"), ("BYOK_LOG_RETENTION_DAYS", "0")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_LOG_RETENTION_DAYS");
         let days = config(&[("BYOK_BACKEND", "local"), ("BYOK_LOG_RETENTION_DAYS", "7")]).unwrap();
         assert_eq!(days.log_retention, Duration::from_secs(7 * 86_400));

@@ -33,7 +33,16 @@ pub async fn openai(
     body: Result<JsonBody<Value>, Error>,
 ) -> Result<Response> {
     let format = ClientFormat::OpenAi;
-    handle(state, auth, id, headers, body, format, "/v1/chat/completions").await
+    handle(
+        state,
+        auth,
+        id,
+        headers,
+        body,
+        format,
+        "/v1/chat/completions",
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/messages", tag = "inference", operation_id = "messages",

@@ -32,12 +32,20 @@ pub async fn embeddings(
         let parsed = request::parse_request(body?, &headers, &caller.key)?;
         trail.parsed(&parsed);
         let note = respond::note(&parsed);
-        Ok(respond::noted(serve(gateway, caller, parsed, &trail).await, note))
+        Ok(respond::noted(
+            serve(gateway, caller, parsed, &trail).await,
+            note,
+        ))
     };
     Ok(request_log::recorded(&trail, result.await).await)
 }
 
-async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed, trail: &Trail) -> Result<Response> {
+async fn serve(
+    gateway: Gateway,
+    caller: Caller,
+    parsed: Parsed,
+    trail: &Trail,
+) -> Result<Response> {
     if parsed.stream {
         return Err(Error::invalid("stream", "embeddings do not stream"));
     }

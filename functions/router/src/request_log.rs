@@ -17,8 +17,8 @@ use byok_shared::domain::request_log::{self, LogAttempt, LogRecord, LogTokens, P
 use byok_shared::error::Error;
 use byok_shared::http::{RequestId, error_body};
 use byok_shared::providers::Usage;
-use byok_shared::routing::attempts::Attempt;
 use byok_shared::routing::Served;
+use byok_shared::routing::attempts::Attempt;
 use serde_json::Value;
 
 use crate::pipeline::Stopped;
@@ -57,8 +57,7 @@ impl Trail {
         body: Option<&Value>,
     ) -> Self {
         let RequestId(request_id) = id;
-        let created_at =
-            request_log::time_of(&request_id).unwrap_or_else(chrono::Utc::now);
+        let created_at = request_log::time_of(&request_id).unwrap_or_else(chrono::Utc::now);
         let capture = caller.key.logging;
         let payload = capture.then(|| {
             let text = body.map(Value::to_string).unwrap_or_default();

@@ -129,7 +129,11 @@ fn stored(item: Item) -> crate::Result<Stored> {
 }
 
 /// The org's record of `request_id`; `None` for an unknown or malformed id, or another org's request.
-pub async fn get(store: &dyn Store, org_id: &str, request_id: &str) -> crate::Result<Option<Stored>> {
+pub async fn get(
+    store: &dyn Store,
+    org_id: &str,
+    request_id: &str,
+) -> crate::Result<Option<Stored>> {
     let Some(sk) = request_log::sort_key(request_id) else {
         return Ok(None);
     };
@@ -171,7 +175,9 @@ pub async fn list(
     }
     let mut after = match cursor {
         Some(c) => Some(c.to_owned()),
-        None => filter.end.map(|end| encode_cursor(&request_log::sort_key_before(end))),
+        None => filter
+            .end
+            .map(|end| encode_cursor(&request_log::sort_key_before(end))),
     };
     let chunk = if filter.is_time_only() {
         limit
@@ -215,4 +221,3 @@ pub async fn list(
         }
     }
 }
-

@@ -40,7 +40,9 @@ pub use state::Gateway;
 
 /// The function's HTTP router, with the common layers applied.
 pub fn router(app: AppState) -> Router {
-    byok_shared::http::finish(routes().into(), Gateway::new(app))
+    let gateway = Gateway::new(app);
+    gateway.prefetch();
+    byok_shared::http::finish(routes().into(), gateway)
 }
 
 /// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),

@@ -62,6 +62,19 @@ impl Gateway {
         }
     }
 
+    /// Starts loading what every request needs and no caller decides (the price table), so a cold start's
+    /// first request does not wait for it after authenticating: on Lambda it loads while the runtime polls
+    /// for the first event. A failed load is not cached; the first request then loads it itself. Needs a
+    /// running Tokio runtime (without one, does nothing).
+    pub fn prefetch(&self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let gateway = self.clone();
+            runtime.spawn(async move {
+                let _ = gateway.caches.prices.get(gateway.app.store()).await;
+            });
+        }
+    }
+
     pub fn app(&self) -> &AppState {
         &self.app
     }

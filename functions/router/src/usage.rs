@@ -92,25 +92,34 @@ impl Billing {
 /// last-used times of the API key and of the own provider key.
 async fn record(gateway: Gateway, caller: Caller, provider: Provider, event: UsageEvent) {
     let store = gateway.app().store();
-    if let Err(e) = usage::record(store, caller.org_id(), &event).await {
-        tracing::error!(error = %e.message, "usage could not be recorded");
-    }
     let now = event.at;
     let marks = &gateway.caches().last_used;
-    let api_key = format!("apikey#{}", caller.api_key_id());
-    if !event.error && marks.first_in_window(api_key).await {
-        let marked = apikeys::mark_used(store, caller.org_id(), caller.api_key_id(), now);
-        if let Err(e) = marked.await {
-            tracing::warn!(error = %e.message, "API key last-used time could not be recorded");
+    let usage = async {
+        if let Err(e) = usage::record(store, caller.org_id(), &event).await {
+            tracing::error!(error = %e.message, "usage could not be recorded");
         }
-    }
-    let own_key = format!("byok#{}#{}", caller.org_id(), provider);
-    if event.is_byok && !event.error && marks.first_in_window(own_key).await {
-        let owner = Owner::Org(caller.org_id());
-        let update =
-            provider_keys::record_health(store, owner, provider, |h| h.last_used_at = Some(now));
-        if let Err(e) = update.await {
-            tracing::warn!(error = %e.message, "key last-used time could not be recorded");
+    };
+    let api_key = async {
+        let window = format!("apikey#{}", caller.api_key_id());
+        if !event.error && marks.first_in_window(window).await {
+            let marked = apikeys::mark_used(store, caller.org_id(), caller.api_key_id(), now);
+            if let Err(e) = marked.await {
+                tracing::warn!(error = %e.message, "API key last-used time could not be recorded");
+            }
         }
-    }
+    };
+    let own_key = async {
+        let window = format!("byok#{}#{}", caller.org_id(), provider);
+        if event.is_byok && !event.error && marks.first_in_window(window).await {
+            let owner = Owner::Org(caller.org_id());
+            let update = provider_keys::record_health(store, owner, provider, |h| {
+                h.last_used_at = Some(now)
+            });
+            if let Err(e) = update.await {
+                tracing::warn!(error = %e.message, "key last-used time could not be recorded");
+            }
+        }
+    };
+    // Independent writes: one round trip's wait, not three in a row (they were awaited one after another).
+    futures::join!(usage, api_key, own_key);
 }

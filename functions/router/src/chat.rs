@@ -144,13 +144,19 @@ async fn serve(
     let model = served.qualified_model();
     match served.answer {
         Answer::Complete(done) => {
+            trail.response_body(&done.body);
             let cost = billing
-                .bill(&gateway, &caller, &parsed.metadata, done.usage, false)
+                .bill_logged(
+                    &gateway,
+                    &caller,
+                    &parsed.metadata,
+                    done.usage,
+                    false,
+                    trail,
+                )
                 .await;
             let mut body = done.body;
             cost::put(&mut body, cost);
-            trail.billed(&done.usage, cost);
-            trail.response_body(&body);
             if let Some(slot) = slot {
                 let stored = Stored {
                     body: body.clone(),
@@ -172,12 +178,9 @@ async fn serve(
             let finish: stream::Finish = Box::new(move |final_usage, failed| {
                 Box::pin(async move {
                     let used = final_usage.unwrap_or_default();
-                    let cost = billing
-                        .bill(&gateway, &caller, &parsed.metadata, used, failed)
-                        .await;
-                    trail.billed(&used, cost);
-                    trail.stream_ended(failed).await;
-                    cost
+                    billing
+                        .bill_logged(&gateway, &caller, &parsed.metadata, used, failed, &trail)
+                        .await
                 })
             });
             let events = stream::Events { format, head, rest };

@@ -64,12 +64,18 @@ async fn serve(
     let Answer::Complete(done) = served.answer else {
         return Err(Error::internal("an embeddings call returned a stream"));
     };
+    trail.response_body(&done.body);
     let cost = billing
-        .bill(&gateway, &caller, &parsed.metadata, done.usage, false)
+        .bill_logged(
+            &gateway,
+            &caller,
+            &parsed.metadata,
+            done.usage,
+            false,
+            trail,
+        )
         .await;
     let mut body = done.body;
     cost::put(&mut body, cost);
-    trail.billed(&done.usage, cost);
-    trail.response_body(&body);
     Ok(respond::json(body, headers, &done.headers))
 }

@@ -44,13 +44,18 @@ impl LogQueue {
 
 /// Queue the record and run a flush where usage writes run.
 pub async fn record(gateway: &Gateway, pending: Pending) {
-    let caches = gateway.caches();
-    caches.logs.push(pending);
+    queue(gateway, pending);
     let flusher = gateway.clone();
-    caches.usage_writes.run(flush(flusher)).await;
+    gateway.caches().usage_writes.run(flush(flusher)).await;
 }
 
-async fn flush(gateway: Gateway) {
+/// Queue the record for the next flush (which the caller runs, e.g. beside a request's usage writes).
+pub fn queue(gateway: &Gateway, pending: Pending) {
+    gateway.caches().logs.push(pending);
+}
+
+/// Write everything queued (nothing when another flush took it already).
+pub async fn flush(gateway: Gateway) {
     let batch = gateway.caches().logs.take();
     if batch.is_empty() {
         return;

@@ -1,9 +1,10 @@
 //! Recording each inference request in the request log, exactly once.
 //!
 //! A [`Trail`] starts when an authenticated request reaches its handler and gathers what the request goes
-//! through: its parsed metadata, the engine's attempts and who answered, tokens and cost. It is written in
-//! one of two places, never both: when the handler's response is built ([`recorded`]), or, for a stream,
-//! when the stream ends ([`Trail::stream_ended`]), the stream having taken it over. Refusals (permission,
+//! through: its parsed metadata, the engine's attempts and who answered, tokens and cost. It is written
+//! once: a served answer's when it is billed, beside its usage writes ([`Trail::served_and_billed`], for a
+//! stream at its end, the stream having taken the trail over), any other request's when the handler's
+//! response is built ([`recorded`]). Refusals (permission,
 //! allow-list, spend limit, unpriced model, bad body) are recorded as the error response they become.
 //! The write itself goes through [`crate::log_writes`]: behind the response in `byok serve`, inside the
 //! invocation on Lambda.
@@ -200,8 +201,16 @@ impl Trail {
         self.clone()
     }
 
-    /// The stream ended (`failed`: cut after its first token, or the client went away).
-    pub async fn stream_ended(self, failed: bool) {
+    /// A served answer is billed: the record is complete (status 200; `failed`: a stream cut after its
+    /// first token, or its client went away). Returns it for the caller to write beside the usage writes,
+    /// once: `None` when it was taken already.
+    pub fn served_and_billed(
+        &self,
+        usage: &Usage,
+        cost: Option<f64>,
+        failed: bool,
+    ) -> Option<crate::log_writes::Pending> {
+        self.billed(usage, cost);
         let latency = self.elapsed_ms();
         self.edit(|d| {
             d.record.status = 200;
@@ -211,7 +220,7 @@ impl Trail {
                 d.record.error_code = Some("stream_interrupted".into());
             }
         });
-        self.write().await;
+        self.take()
     }
 
     /// The handler's response is ready: record it unless a stream took the record over.
@@ -231,7 +240,8 @@ impl Trail {
         }
     }
 
-    async fn write(&self) {
+    /// The finished record, once.
+    fn take(&self) -> Option<crate::log_writes::Pending> {
         let mut taken = None;
         self.edit(|d| {
             if !d.written {
@@ -241,12 +251,15 @@ impl Trail {
                 taken = Some((record, d.payload.take()));
             }
         });
-        if let Some((record, payload)) = taken {
-            let pending = crate::log_writes::Pending {
-                org_id: self.inner.org_id.clone(),
-                record,
-                payload,
-            };
+        taken.map(|(record, payload)| crate::log_writes::Pending {
+            org_id: self.inner.org_id.clone(),
+            record,
+            payload,
+        })
+    }
+
+    async fn write(&self) {
+        if let Some(pending) = self.take() {
             crate::log_writes::record(&self.inner.gateway, pending).await;
         }
     }

@@ -11,7 +11,9 @@ use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::{apikeys, usage};
 use byok_shared::routing;
 
+use crate::log_writes;
 use crate::request::Metadata;
+use crate::request_log::Trail;
 use crate::state::Gateway;
 
 /// Who answered: what a served request is billed as.
@@ -52,6 +54,35 @@ impl Billing {
         usage: Usage,
         error: bool,
     ) -> Option<f64> {
+        self.bill_with(gateway, caller, metadata, usage, error, None)
+            .await
+    }
+
+    /// [`Self::bill`] a served answer (`error`: a stream cut after its first token) and write the request's
+    /// log record beside the usage writes, in the same wait (on Lambda one round trip, not two in a row):
+    /// the record is complete once the cost is known.
+    pub async fn bill_logged(
+        &self,
+        gateway: &Gateway,
+        caller: &Caller,
+        metadata: &Metadata,
+        usage: Usage,
+        error: bool,
+        trail: &Trail,
+    ) -> Option<f64> {
+        self.bill_with(gateway, caller, metadata, usage, error, Some(trail))
+            .await
+    }
+
+    async fn bill_with(
+        &self,
+        gateway: &Gateway,
+        caller: &Caller,
+        metadata: &Metadata,
+        usage: Usage,
+        error: bool,
+        trail: Option<&Trail>,
+    ) -> Option<f64> {
         let caches = gateway.caches();
         // Admission loaded the table moments ago: this is a cache hit.
         let cost = match caches.prices.get(gateway.app().store()).await {
@@ -83,7 +114,17 @@ impl Billing {
             error,
         };
         let write = record(gateway.clone(), caller.clone(), self.provider, event);
-        caches.usage_writes.run(write).await;
+        match trail.and_then(|t| t.served_and_billed(&usage, cost, error)) {
+            None => caches.usage_writes.run(write).await,
+            Some(log) => {
+                log_writes::queue(gateway, log);
+                let flush = log_writes::flush(gateway.clone());
+                let both = async move {
+                    futures::join!(write, flush);
+                };
+                caches.usage_writes.run(both).await;
+            }
+        }
         cost
     }
 }

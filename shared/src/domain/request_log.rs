@@ -19,9 +19,21 @@ pub const REQUEST_ID_PREFIX: &str = "req";
 /// Default retention of a log record (`BYOK_LOG_RETENTION_DAYS`).
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
-/// A new request id: `req_` + a ULID of now.
+/// A new request id: `req_` + a ULID of now, monotonic within this process, so two requests of the same
+/// millisecond are listed in the order they arrived (plain `Ulid::new()` orders them by their random bits,
+/// which made the newest-first test fail now and then). Across instances, requests of the same millisecond
+/// have no defined order.
 pub fn new_request_id() -> String {
-    ids::new_id(REQUEST_ID_PREFIX)
+    static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let ulid = IDS
+        .lock()
+        .ok()
+        .and_then(|mut ids| ids.generate().ok())
+        .unwrap_or_else(ulid::Ulid::new);
+    format!(
+        "{REQUEST_ID_PREFIX}_{}",
+        ulid.to_string().to_ascii_lowercase()
+    )
 }
 
 fn ulid_of(request_id: &str) -> Option<ulid::Ulid> {
@@ -279,6 +291,13 @@ mod tests {
         assert!(sort_key("key_01hzzzzzzzzzzzzzzzzzzzzz").is_none());
         let fresh = new_request_id();
         assert!(sort_key(&fresh).is_some(), "{fresh}");
+        // Monotonic: ids made one after another sort newest first, even within one millisecond.
+        let made: Vec<String> = (0..1000).map(|_| new_request_id()).collect();
+        let keys: Vec<String> = made.iter().map(|id| sort_key(id).unwrap()).collect();
+        assert!(
+            keys.windows(2).all(|w| w[0] > w[1]),
+            "ids are not monotonic"
+        );
     }
 
     #[test]

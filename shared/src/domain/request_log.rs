@@ -29,7 +29,7 @@ pub fn new_request_id() -> String {
         .lock()
         .ok()
         .and_then(|mut ids| ids.generate().ok())
-        .unwrap_or_else(ulid::Ulid::new);
+        .unwrap_or_else(|| ulid::Ulid::from_datetime(std::time::SystemTime::now()));
     format!(
         "{REQUEST_ID_PREFIX}_{}",
         ulid.to_string().to_ascii_lowercase()

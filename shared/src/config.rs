@@ -70,6 +70,8 @@ pub struct Config {
     pub platform_keys_default: bool,
     /// Hard spend limits: see [`SpendConfig`].
     pub spend: SpendConfig,
+    /// How long a request log record is kept (the store's TTL) (`BYOK_LOG_RETENTION_DAYS`).
+    pub log_retention: Duration,
 }
 
 /// How spend limits reserve (README "Spend limits").
@@ -205,6 +207,10 @@ impl Config {
                 Some(v) => Duration::from_millis(number(&v, "BYOK_SPEND_LEASE_MS", 0, 3_600_000)?),
             },
         };
+        let log_retention_days = match env("BYOK_LOG_RETENTION_DAYS") {
+            None => u64::from(crate::domain::request_log::DEFAULT_RETENTION_DAYS),
+            Some(v) => number(&v, "BYOK_LOG_RETENTION_DAYS", 1, 3650)?,
+        };
         Ok(Self {
             backend,
             providers,
@@ -217,6 +223,7 @@ impl Config {
             direct_deadline,
             platform_keys_default,
             spend,
+            log_retention: Duration::from_secs(log_retention_days * 86_400),
         })
     }
 
@@ -316,6 +323,11 @@ mod tests {
         assert_eq!(err.variable, "BYOK_CACHE_TTL_MS");
         let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_AWS_TIMEOUT_MS", "5")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_AWS_TIMEOUT_MS");
+        let err =
+            config(&[("BYOK_BACKEND", "local"), ("BYOK_LOG_RETENTION_DAYS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "BYOK_LOG_RETENTION_DAYS");
+        let days = config(&[("BYOK_BACKEND", "local"), ("BYOK_LOG_RETENTION_DAYS", "7")]).unwrap();
+        assert_eq!(days.log_retention, Duration::from_secs(7 * 86_400));
         let err = config(&[("BYOK_BACKEND", "mars")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_BACKEND");
         let err = config(&[

@@ -39,6 +39,7 @@ pub async fn key(
         labels: Default::default(),
         default_model: None,
         rate_limits: Default::default(),
+        logging: false,
     };
     let (_, secret) = apikeys::create(store, org_id, new, None)
         .await

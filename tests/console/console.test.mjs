@@ -326,9 +326,73 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       await page.getByRole('button', { name: 'Provider', exact: true }).click();
     });
 
+    await step('the request log lists requests, filters them, and shows one with its attempts and payload', async () => {
+      // Real records: requests refused before any provider call are logged like any other (no provider runs
+      // in this test). One from a key with logging on, so its request body is captured.
+      const traced = await fetch(`${ORIGIN}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model: 'policy/e2e-absent', messages: [{ role: 'user', content: 'hi' }], byok: { trace_id: 'e2e-trace-1' } }),
+      });
+      assert.equal(traced.status, 404);
+      const tracedId = traced.headers.get('x-request-id');
+      const created = await apiCall('POST', '/v1/manage/apikey', ADMIN, { name: 'e2e-logging', logging: true });
+      assert.equal(created.status, 201);
+      const captured = await fetch(`${ORIGIN}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${created.body.api_key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model: 'policy/e2e-absent', messages: [{ role: 'user', content: 'e2e-payload-marker' }] }),
+      });
+      assert.equal(captured.status, 404);
+      const capturedId = captured.headers.get('x-request-id');
+
+      await page.getByRole('link', { name: 'Logs' }).click();
+      await page.getByRole('heading', { name: 'Request log' }).waitFor();
+      await page.locator(`table.logs tr[data-request-id="${capturedId}"]`).waitFor();
+      const shown = await page.locator('table.logs tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.requestId));
+      assert.deepEqual(shown.slice(0, 2), [capturedId, tracedId], 'newest first');
+
+      await page.getByLabel('Trace id').fill('e2e-trace-1');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('table.logs tbody tr').length === 1);
+      assert.equal(await page.locator('table.logs tbody tr').getAttribute('data-request-id'), tracedId);
+      await page.getByRole('button', { name: tracedId }).click();
+      await page.locator('.log-detail h2', { hasText: tracedId }).waitFor();
+      await page.locator('.log-detail').getByText('No provider was called.').waitFor();
+      await page.locator('.log-detail').getByText('policy/e2e-absent').first().waitFor();
+
+      await page.getByLabel('Trace id').fill('');
+      await page.getByLabel('Status').selectOption('4xx');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.getByRole('button', { name: capturedId }).click();
+      await page.locator('.log-detail .payload pre').first().getByText('e2e-payload-marker').waitFor();
+
+      // The attempt trace of a request that fell over (no provider here, so this detail is answered by the test).
+      const sample = { request_id: 'req_01kbe2e0000000000000000000', created_at: '2026-12-01T10:00:00Z', api_key_id: 'key_x',
+        endpoint: '/v1/chat/completions', model_requested: 'policy/main', policy: 'main', model_used: 'anthropic/claude-sonnet-4-5',
+        provider_used: 'anthropic', key_source: 'platform', stream: true, status: 200, error_type: null, error_code: null,
+        latency_ms: 812, ttft_ms: 301, tokens: { input: 12, output: 40, cached: 0, cache_write: 0, reasoning: 0 }, cost: 0.0012,
+        user_id: null, trace_id: null, tags: [], extra: {}, origin: null, payload_captured: false, payload: null,
+        attempts: [
+          { model: 'openai/gpt-4.1-mini', provider: 'openai', key_source: 'own', outcome: 'http_500', status: 500, ms: 95 },
+          { model: 'anthropic/claude-sonnet-4-5', provider: 'anthropic', key_source: 'platform', outcome: 'ok', status: 200, ms: 700 },
+        ] };
+      // Its detail is answered in place of the captured request's, then opened as a click does.
+      await page.route(`**/v1/manage/logs/${capturedId}`, (route) => route.fulfill({ json: sample }));
+      await page.getByRole('button', { name: capturedId }).click();
+      await page.locator('.log-detail h2', { hasText: sample.request_id }).waitFor();
+      const trace = await page.locator('.log-detail table.attempts tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+      assert.deepEqual(trace, [
+        ['1', 'openai/gpt-4.1-mini', 'own', 'http_500', '500', '95 ms'],
+        ['2', 'anthropic/claude-sonnet-4-5', 'platform', 'ok', '200', '700 ms'],
+      ]);
+      await page.locator('.log-detail').getByText('301 ms').waitFor();
+      await page.unroute(`**/v1/manage/logs/${capturedId}`);
+    });
+
     await step('works at 390 px wide without horizontal scrolling', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
-      for (const tab of ['Provider keys', 'Policies', 'API keys', 'Usage']) {
+      for (const tab of ['Provider keys', 'Policies', 'API keys', 'Usage', 'Logs']) {
         await page.getByRole('link', { name: tab }).click();
         await page.locator('#view h1').waitFor();
         await page.waitForLoadState('networkidle');

@@ -44,6 +44,26 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
     )
     .await;
     let key_id = key.body["api_key_id"].as_str().unwrap().to_owned();
+    // A request of org A's, in its request log (refused before any provider call).
+    let logged = call(
+        &app,
+        Method::POST,
+        "/v1/chat/completions",
+        admin_a,
+        Some(json!({"model": "policy/absent", "messages": [{"role": "user", "content": "Hi"}]})),
+    )
+    .await;
+    assert_eq!(logged.status, StatusCode::NOT_FOUND, "{}", logged.text);
+    let request_id = logged.headers["x-request-id"].to_str().unwrap().to_owned();
+    let log = call(
+        &app,
+        Method::GET,
+        &format!("/v1/manage/logs/{request_id}"),
+        admin_a,
+        None,
+    )
+    .await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
 
     let before = snapshot(&app, &a.admin, &key_id).await;
     let requests: Vec<(Method, String, Option<Value>)> = vec![
@@ -67,6 +87,7 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
             Some(json!({})),
         ),
         (Method::GET, format!("/v1/manage/apikey/{key_id}"), None),
+        (Method::GET, format!("/v1/manage/logs/{request_id}"), None),
         (
             Method::POST,
             format!("/v1/manage/apikey/{key_id}/limit"),
@@ -128,6 +149,27 @@ async fn org_b_cannot_reach_org_a(kind: Backend) {
             r.text
         );
     }
+    // B's request log holds B's requests (those just refused), none of A's.
+    let r = call(
+        &app,
+        Method::GET,
+        "/v1/manage/logs?limit=200",
+        Some(&b.admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        !r.text.contains(&request_id)
+            && !r.text.contains(&a.admin_key_id)
+            && !r.text.contains("policy/absent"),
+        "/v1/manage/logs leaked: {}",
+        r.text
+    );
+    assert!(
+        !r.body["data"].as_array().unwrap().is_empty(),
+        "B's own requests are logged"
+    );
     assert_eq!(
         snapshot(&app, &a.admin, &key_id).await,
         before,

@@ -92,6 +92,7 @@ function editor(k, view) {
   const models = h('input', { type: 'text', value: (k.allowed_models || []).join(', '), placeholder: 'openai/*, policy/main (empty: all)', autocomplete: 'off' });
   const def = h('input', { type: 'text', value: k.default_model || '', placeholder: 'policy/main (none)', autocomplete: 'off' });
   const expires = h('input', { type: 'datetime-local', value: localInput(k.expires_at) });
+  const logging = h('input', { type: 'checkbox', checked: Boolean(k.logging) });
   const save = h('button', { type: 'submit' }, 'Save');
   const form = h('form', { class: 'edit-key', novalidate: true, 'aria-label': `Settings of ${k.name}` },
     field('Rename to', name, { param: 'name' }),
@@ -99,6 +100,7 @@ function editor(k, view) {
     field('Allowed models and policies', models, { param: 'allowed_models' }),
     field('Default model or policy', def, { param: 'default_model', hint: 'Used when a request names model "default" or none.' }),
     field('Expires', expires, { param: 'expires_at' }),
+    field('Keep request and response bodies in the request log', logging, { param: 'logging', hint: 'Encrypted, first 32 KiB of each, shown only in a request\'s detail.' }),
     h('p', { class: 'form-error', role: 'alert' }),
     h('div', { class: 'actions' }, save));
   form.addEventListener('submit', (e) => {
@@ -114,6 +116,7 @@ function editor(k, view) {
     if (newDefault !== (k.default_model || null)) body.default_model = newDefault;
     const newExpiry = expires.value ? new Date(expires.value).toISOString() : null;
     if (localInput(newExpiry) !== localInput(k.expires_at)) body.expires_at = newExpiry;
+    if (logging.checked !== Boolean(k.logging)) body.logging = logging.checked;
     busy(save, async () => {
       try {
         if (Object.keys(body).length) await api.patch(`/v1/manage/apikey/${encodeURIComponent(k.id)}`, body);
@@ -130,6 +133,7 @@ function createForm(view, secretSlot) {
   const limit = h('input', { type: 'number', name: 'monthly_limit', min: '0', step: '0.01', value: '0', inputmode: 'decimal' });
   const manage = h('select', {}, ['none', 'read', 'write'].map((v) => h('option', { value: v }, v)));
   const completions = h('select', {}, ['write', 'none'].map((v) => h('option', { value: v }, v === 'write' ? 'write (may call models)' : 'none')));
+  const logging = h('input', { type: 'checkbox' });
   const submit = h('button', { type: 'submit' }, 'Create API key');
   const form = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'apikey-form-title' },
     h('h2', { id: 'apikey-form-title' }, 'New API key'),
@@ -137,7 +141,8 @@ function createForm(view, secretSlot) {
       field('Name', name, { param: 'name' }),
       field('Monthly limit (USD, 0 = none)', limit, { param: 'monthly_limit' }),
       field('Manage permission', manage, { param: 'permissions.manage' }),
-      field('Completions permission', completions, { param: 'permissions.completions' })),
+      field('Completions permission', completions, { param: 'permissions.completions' }),
+      field('Log bodies', logging, { param: 'logging', hint: 'Keep request and response bodies (encrypted) in the request log.' })),
     h('p', { class: 'form-error', role: 'alert' }),
     h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', (e) => {
@@ -147,6 +152,7 @@ function createForm(view, secretSlot) {
       name: name.value.trim(),
       monthly_limit: Number(limit.value || 0),
       permissions: { manage: manage.value, completions: completions.value },
+      logging: logging.checked,
     };
     busy(submit, async () => {
       try {

@@ -70,6 +70,7 @@ pub async fn create(
             tpm: req.tpm.unwrap_or(me.rate_limits.tpm),
         },
         allowed_models,
+        logging: req.logging,
     };
     new.rate_limits.validate()?;
     let scope = Scope {
@@ -176,6 +177,7 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
     let default_model = req.default_model;
     let permissions = req.permissions;
     let (rpm, tpm) = (req.rpm, req.tpm);
+    let logging = req.logging;
     let (_, after) = apikeys::update(state.store(), caller.org_id(), &target.api_key_id, |k| {
         if let Some(name) = name {
             k.name = name;
@@ -202,6 +204,9 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
             k.rate_limits.tpm = tpm;
         }
         k.rate_limits.validate()?;
+        if let Some(logging) = logging {
+            k.logging = logging;
+        }
         match default_model {
             Some(model) => k.default_model = body::default_model(model, &k.allowed_models)?,
             // A narrower allow-list must still allow the kept default.

@@ -39,6 +39,10 @@ pub struct CreateKey {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<u64>)]
     pub tpm: Option<Option<u64>>,
+    /// Requesty's `logging`: keep each request's and response's body (first 32 KiB each, encrypted) in the
+    /// request log, readable in `GET /v1/manage/logs/{request_id}`. Default: off.
+    #[serde(default)]
+    pub logging: bool,
 }
 
 /// `PATCH /v1/manage/apikey/{id}`: only the fields sent change; `null` clears an optional one.
@@ -64,6 +68,8 @@ pub struct PatchKey {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<u64>)]
     pub tpm: Option<Option<u64>>,
+    /// Capture request and response bodies in the request log (encrypted); see `CreateKey.logging`.
+    pub logging: Option<bool>,
 }
 
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.

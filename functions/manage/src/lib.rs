@@ -1,8 +1,9 @@
-//! The management function: the caller's organisation, gateway API keys, limits and usage.
+//! The management function: the caller's organisation, gateway API keys, limits, usage and the request log.
 //! Shapes follow Requesty's key management API (`/v1/manage/apikey...`).
 
 mod apikeys;
 mod body;
+mod logs;
 pub mod openapi;
 mod org;
 mod scope;
@@ -29,4 +30,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(apikeys::get_one, apikeys::patch, apikeys::delete))
         .routes(routes!(apikeys::set_limit))
         .routes(routes!(usage::key_usage))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs::get_one))
 }

@@ -29,7 +29,7 @@ pub struct ApiKeyView {
     /// The key's id (`key_...`).
     pub id: String,
     pub name: String,
-    /// Always false: the gateway never logs requests or answers.
+    /// Whether the request log captures this key's request and response bodies (encrypted, first 32 KiB each).
     pub logging: bool,
     /// USD per month; 0 is unlimited.
     pub monthly_limit: f64,

@@ -18,8 +18,8 @@ pub async fn key(state: &AppState, key: &ApiKey) -> Result<Value> {
         // Requesty's fields.
         "id": key.api_key_id,
         "name": key.name,
-        // Requests and answers are never logged by the gateway.
-        "logging": false,
+        // Whether request and response bodies are captured (encrypted) in the request log.
+        "logging": key.logging,
         "monthly_limit": key.monthly_limit,
         "monthly_spend": spend,
         "permissions": key.permissions,

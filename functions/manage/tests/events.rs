@@ -29,6 +29,7 @@ async fn every_fixture_is_served() {
         labels: Default::default(),
         default_model: None,
         rate_limits: Default::default(),
+        logging: false,
     };
     let (seeded, _) = apikeys::create(store, &org.org_id, new, None)
         .await

@@ -5,7 +5,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
-use byok_shared::http::{Auth, JsonBody};
+use byok_shared::error::Error;
+use byok_shared::http::{Auth, JsonBody, RequestId};
 use byok_shared::providers::{ClientFormat, ClientHeaders, Usage, estimate_input_tokens};
 use byok_shared::repo::idempotency::Stored;
 use byok_shared::routing::attempts;
@@ -14,6 +15,7 @@ use serde_json::Value;
 
 use crate::idempotency::{self, Begin};
 use crate::request::{self, Parsed};
+use crate::request_log::{self, Trail};
 use crate::state::Gateway;
 use crate::{cost, pipeline, ratelimit, respond, stream, usage};
 
@@ -26,10 +28,21 @@ use crate::{cost, pipeline, ratelimit, respond, stream, usage};
 pub async fn openai(
     state: State<Gateway>,
     auth: Auth,
+    id: RequestId,
     headers: HeaderMap,
-    body: JsonBody<Value>,
+    body: Result<JsonBody<Value>, Error>,
 ) -> Result<Response> {
-    handle(state, auth, headers, body, ClientFormat::OpenAi).await
+    let format = ClientFormat::OpenAi;
+    handle(
+        state,
+        auth,
+        id,
+        headers,
+        body,
+        format,
+        "/v1/chat/completions",
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/messages", tag = "inference", operation_id = "messages",
@@ -42,28 +55,37 @@ pub async fn openai(
 pub async fn anthropic(
     state: State<Gateway>,
     auth: Auth,
+    id: RequestId,
     headers: HeaderMap,
-    body: JsonBody<Value>,
+    body: Result<JsonBody<Value>, Error>,
 ) -> Result<Response> {
-    handle(state, auth, headers, body, ClientFormat::Anthropic).await
+    let format = ClientFormat::Anthropic;
+    handle(state, auth, id, headers, body, format, "/v1/messages").await
 }
 
-/// Parse, admit and serve one inference request of `format` (shared with `responses`).
+/// Parse, admit and serve one inference request of `format` (shared with `responses`), and record it in the
+/// request log (a body that is not JSON too).
 pub(crate) async fn handle(
     State(gateway): State<Gateway>,
     Auth(caller): Auth,
+    id: RequestId,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: Result<JsonBody<Value>, Error>,
     format: ClientFormat,
+    endpoint: &str,
 ) -> Result<Response> {
-    let parsed = request::parse_request(body, &headers, &caller.key)?;
-    let note = respond::note(&parsed);
-    tracing::debug!(tags = ?parsed.metadata.tags, trace_id = ?parsed.metadata.trace_id,
-        extra = parsed.metadata.extra.len(), "inference request");
-    Ok(respond::noted(
-        serve(gateway, caller, headers, parsed, format).await,
-        note,
-    ))
+    let body = body.map(|JsonBody(body)| body);
+    let trail = Trail::start(&gateway, &caller, id, endpoint, body.as_ref().ok());
+    let result = async {
+        let parsed = request::parse_request(body?, &headers, &caller.key)?;
+        trail.parsed(&parsed);
+        let note = respond::note(&parsed);
+        tracing::debug!(tags = ?parsed.metadata.tags, trace_id = ?parsed.metadata.trace_id,
+            extra = parsed.metadata.extra.len(), "inference request");
+        let served = serve(gateway, caller, headers, parsed, format, &trail).await;
+        Ok(respond::noted(served, note))
+    };
+    Ok(request_log::recorded(&trail, result.await).await)
 }
 
 /// The client headers a same-format passthrough forwards (Anthropic's version and betas).
@@ -90,6 +112,7 @@ async fn serve(
     headers: HeaderMap,
     parsed: Parsed,
     format: ClientFormat,
+    trail: &Trail,
 ) -> Result<Response> {
     pipeline::admit(&gateway, &caller, &parsed).await?;
     let rate = match ratelimit::admit(&gateway, &caller, &parsed.body).await {
@@ -124,6 +147,7 @@ async fn serve(
     let (served, reservation) = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(run) => run,
         Err(stopped) => {
+            trail.stopped(&stopped);
             if let Some(slot) = slot {
                 slot.abandon(store).await;
             }
@@ -131,14 +155,23 @@ async fn serve(
             return Ok(with_headers(stopped.into_response(), limits));
         }
     };
+    trail.served(&served);
     let mut headers = respond::served_headers(&served);
     headers.extend(limits);
     let billing = usage::Billing::of(&served, reservation).with_rate(rate);
     let model = served.qualified_model();
     match served.answer {
         Answer::Complete(done) => {
+            trail.response_body(&done.body);
             let cost = billing
-                .bill(&gateway, &caller, &parsed.metadata, done.usage, false)
+                .bill_logged(
+                    &gateway,
+                    &caller,
+                    &parsed.metadata,
+                    done.usage,
+                    false,
+                    trail,
+                )
                 .await;
             let mut body = done.body;
             cost::put(&mut body, cost);
@@ -159,6 +192,7 @@ async fn serve(
             headers: upstream,
         } => {
             let limit = gateway.app().config().max_stream;
+            let trail = trail.hand_over();
             let finish: stream::Finish = Box::new(move |final_usage, streamed_tokens, failed| {
                 Box::pin(async move {
                     // No usage from the provider: what was streamed, on the request's estimated input.
@@ -168,7 +202,7 @@ async fn serve(
                         ..Usage::default()
                     });
                     billing
-                        .bill(&gateway, &caller, &parsed.metadata, used, failed)
+                        .bill_logged(&gateway, &caller, &parsed.metadata, used, failed, &trail)
                         .await
                 })
             });

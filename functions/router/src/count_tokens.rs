@@ -13,7 +13,7 @@ use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::domain::policy::is_allowed;
 use byok_shared::error::Error;
-use byok_shared::http::{Auth, JsonBody};
+use byok_shared::http::{Auth, JsonBody, RequestId};
 use byok_shared::providers::{ClientHeaders, CountPlan, Counted, ErrorClass};
 use byok_shared::routing::attempts::Attempt;
 use byok_shared::routing::{KeyRing, classify};
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::keyring::OrgKeys;
 use crate::request::{self, Parsed};
+use crate::request_log::{self, Trail};
 use crate::state::Gateway;
 use crate::{resolve, respond};
 
@@ -36,15 +37,21 @@ pub const COUNT_HEADER: &str = "x-byok-token-count";
 pub async fn count_tokens(
     State(gateway): State<Gateway>,
     Auth(caller): Auth,
+    id: RequestId,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: Result<JsonBody<Value>, Error>,
 ) -> Result<Response> {
-    let parsed = request::parse_request(body, &headers, &caller.key)?;
-    let note = respond::note(&parsed);
-    Ok(respond::noted(
-        serve(&gateway, &caller, &headers, parsed).await,
-        note,
-    ))
+    let body = body.map(|JsonBody(body)| body);
+    let endpoint = "/v1/messages/count_tokens";
+    let trail = Trail::start(&gateway, &caller, id, endpoint, body.as_ref().ok());
+    let result = async {
+        let parsed = request::parse_request(body?, &headers, &caller.key)?;
+        trail.parsed(&parsed);
+        let note = respond::note(&parsed);
+        let served = serve(&gateway, &caller, &headers, parsed).await;
+        Ok(respond::noted(served, note))
+    };
+    Ok(request_log::recorded(&trail, result.await).await)
 }
 
 async fn serve(

@@ -5,11 +5,12 @@ use axum::response::Response;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::error::Error;
-use byok_shared::http::{Auth, JsonBody};
+use byok_shared::http::{Auth, JsonBody, RequestId};
 use byok_shared::routing::{Answer, Work};
 use serde_json::Value;
 
 use crate::request::{self, Parsed};
+use crate::request_log::{self, Trail};
 use crate::state::Gateway;
 use crate::{chat, cost, pipeline, ratelimit, respond, usage};
 
@@ -21,15 +22,30 @@ use crate::{chat, cost, pipeline, ratelimit, respond, usage};
 pub async fn embeddings(
     State(gateway): State<Gateway>,
     Auth(caller): Auth,
+    id: RequestId,
     headers: axum::http::HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: Result<JsonBody<Value>, Error>,
 ) -> Result<Response> {
-    let parsed = request::parse_request(body, &headers, &caller.key)?;
-    let note = respond::note(&parsed);
-    Ok(respond::noted(serve(gateway, caller, parsed).await, note))
+    let body = body.map(|JsonBody(body)| body);
+    let trail = Trail::start(&gateway, &caller, id, "/v1/embeddings", body.as_ref().ok());
+    let result = async {
+        let parsed = request::parse_request(body?, &headers, &caller.key)?;
+        trail.parsed(&parsed);
+        let note = respond::note(&parsed);
+        Ok(respond::noted(
+            serve(gateway, caller, parsed, &trail).await,
+            note,
+        ))
+    };
+    Ok(request_log::recorded(&trail, result.await).await)
 }
 
-async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Response> {
+async fn serve(
+    gateway: Gateway,
+    caller: Caller,
+    parsed: Parsed,
+    trail: &Trail,
+) -> Result<Response> {
     if parsed.stream {
         return Err(Error::invalid("stream", "embeddings do not stream"));
     }
@@ -46,18 +62,28 @@ async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Respo
     let (served, reservation) = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(run) => run,
         Err(stopped) => {
+            trail.stopped(&stopped);
             chat::settle_unused(&gateway, rate).await;
             return Ok(chat::with_headers(stopped.into_response(), limits));
         }
     };
+    trail.served(&served);
     let mut headers = respond::served_headers(&served);
     headers.extend(limits);
     let billing = usage::Billing::of(&served, reservation).with_rate(rate);
     let Answer::Complete(done) = served.answer else {
         return Err(Error::internal("an embeddings call returned a stream"));
     };
+    trail.response_body(&done.body);
     let cost = billing
-        .bill(&gateway, &caller, &parsed.metadata, done.usage, false)
+        .bill_logged(
+            &gateway,
+            &caller,
+            &parsed.metadata,
+            done.usage,
+            false,
+            trail,
+        )
         .await;
     let mut body = done.body;
     cost::put(&mut body, cost);

@@ -13,12 +13,14 @@ mod count_tokens;
 mod embeddings;
 mod idempotency;
 mod keyring;
+mod log_writes;
 mod models;
 pub mod openapi;
 mod pipeline;
 mod pricing;
 mod ratelimit;
 mod request;
+mod request_log;
 #[cfg(test)]
 mod request_props;
 mod reserve;

@@ -353,6 +353,7 @@ mod tests {
             labels: Default::default(),
             default_model: default.map(str::to_owned),
             rate_limits: Default::default(),
+            logging: false,
         }
     }
 

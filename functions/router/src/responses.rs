@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use byok_shared::Result;
-use byok_shared::http::{Auth, JsonBody};
+use byok_shared::error::Error;
+use byok_shared::http::{Auth, JsonBody, RequestId};
 use byok_shared::providers::ClientFormat;
 use serde_json::Value;
 
@@ -22,8 +23,10 @@ use crate::state::Gateway;
 pub async fn responses(
     state: State<Gateway>,
     auth: Auth,
+    id: RequestId,
     headers: HeaderMap,
-    body: JsonBody<Value>,
+    body: Result<JsonBody<Value>, Error>,
 ) -> Result<Response> {
-    chat::handle(state, auth, headers, body, ClientFormat::Responses).await
+    let format = ClientFormat::Responses;
+    chat::handle(state, auth, id, headers, body, format, "/v1/responses").await
 }

@@ -17,6 +17,7 @@ use crate::cache::last_used::LastUsed;
 use crate::cache::policies::PolicyCache;
 use crate::cache::prices::PriceCache;
 use crate::cache::spend::Budgets;
+use crate::log_writes::LogQueue;
 use crate::usage_writes::UsageWrites;
 
 #[derive(Clone)]
@@ -36,6 +37,8 @@ pub struct Caches {
     pub cooldowns: Cooldowns,
     pub last_used: LastUsed,
     pub usage_writes: UsageWrites,
+    /// Request log records waiting for their batch write (`log_writes`).
+    pub logs: LogQueue,
 }
 
 impl Gateway {
@@ -58,6 +61,7 @@ impl Gateway {
             cooldowns: Cooldowns::default(),
             last_used: LastUsed::default(),
             usage_writes,
+            logs: LogQueue::default(),
         };
         Self {
             app,

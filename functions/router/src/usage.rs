@@ -11,8 +11,10 @@ use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::{apikeys, usage};
 use byok_shared::routing;
 
+use crate::log_writes;
 use crate::ratelimit::Ticket;
 use crate::request::Metadata;
+use crate::request_log::Trail;
 use crate::reserve::Reservation;
 use crate::state::Gateway;
 
@@ -67,6 +69,35 @@ impl Billing {
         usage: Usage,
         error: bool,
     ) -> Option<f64> {
+        self.bill_with(gateway, caller, metadata, usage, error, None)
+            .await
+    }
+
+    /// [`Self::bill`] a served answer (`error`: a stream cut after its first token) and write the request's
+    /// log record beside the usage writes, in the same wait (on Lambda one round trip, not two in a row):
+    /// the record is complete once the cost is known.
+    pub async fn bill_logged(
+        self,
+        gateway: &Gateway,
+        caller: &Caller,
+        metadata: &Metadata,
+        usage: Usage,
+        error: bool,
+        trail: &Trail,
+    ) -> Option<f64> {
+        self.bill_with(gateway, caller, metadata, usage, error, Some(trail))
+            .await
+    }
+
+    async fn bill_with(
+        self,
+        gateway: &Gateway,
+        caller: &Caller,
+        metadata: &Metadata,
+        usage: Usage,
+        error: bool,
+        trail: Option<&Trail>,
+    ) -> Option<f64> {
         let caches = gateway.caches();
         // Admission loaded the table moments ago: this is a cache hit.
         let cost = match caches.prices.get(gateway.app().store()).await {
@@ -107,8 +138,20 @@ impl Billing {
             event,
             self.rate,
         );
+        // The request log record goes with the usage writes: one store wait, not two.
+        let flush = trail
+            .and_then(|t| t.served_and_billed(&usage, cost, error))
+            .map(|log| {
+                log_writes::queue(gateway, log);
+                log_writes::flush(gateway.clone())
+            });
         let write = async move {
-            write.await;
+            match flush {
+                None => write.await,
+                Some(flush) => {
+                    futures::join!(write, flush);
+                }
+            }
             reservation.settle(nanos);
         };
         caches.usage_writes.run(write).await;

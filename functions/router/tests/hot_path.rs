@@ -103,6 +103,7 @@ async fn setup() -> Setup {
         labels: Default::default(),
         default_model: None,
         rate_limits: Default::default(),
+        logging: false,
     };
     let (_, secret) = apikeys::create(store.as_ref(), &org.org_id, new, None)
         .await
@@ -166,8 +167,8 @@ async fn a_warm_request_reads_nothing_before_the_provider_call() {
     let (reads, writes) = s.store.take();
     assert_eq!(reads, 0, "a warm request read the store");
     assert_eq!(
-        writes, 3,
-        "usage bucket, key spend and org spend, as atomic adds"
+        writes, 4,
+        "usage bucket, key spend and org spend, as atomic adds, and the request log record"
     );
     assert_eq!(
         s.cipher.decrypts.load(Ordering::SeqCst),

@@ -170,6 +170,7 @@ async fn the_keys_default_model(kind: Backend) {
             labels: Default::default(),
             default_model: default.map(str::to_owned),
             rate_limits: Default::default(),
+            logging: false,
         };
         let store = g.backend.store.clone();
         let org = g.org.org_id.clone();

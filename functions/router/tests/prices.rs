@@ -52,6 +52,7 @@ async fn limited_key(g: &Gateway, limit: f64) -> String {
         labels: Default::default(),
         default_model: None,
         rate_limits: Default::default(),
+        logging: false,
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), &g.org.org_id, new, None)
         .await

@@ -37,6 +37,7 @@ async fn limited_key(g: &Gateway, org_id: &str, rpm: Option<u32>, tpm: Option<u6
         labels: Default::default(),
         default_model: None,
         rate_limits: RateLimits { rpm, tpm },
+        logging: false,
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), org_id, new, None)
         .await

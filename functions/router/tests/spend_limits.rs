@@ -43,6 +43,7 @@ async fn limited_key(store: &dyn Store, org_id: &str, limit: f64) -> (String, St
         labels: Default::default(),
         default_model: None,
         rate_limits: Default::default(),
+        logging: false,
     };
     let (key, secret) = apikeys::create(store, org_id, new, None).await.unwrap();
     (key.api_key_id, secret.expose().to_owned())

@@ -60,6 +60,10 @@ pub struct ApiKey {
     /// Requests and tokens per minute (`rpm`, `tpm`); absent means unlimited.
     #[serde(default, flatten)]
     pub rate_limits: super::rate_limit::RateLimits,
+    /// Requesty's `logging`: capture each request's and response's body (truncated, encrypted) in the
+    /// request log. Off unless set.
+    #[serde(default)]
+    pub logging: bool,
 }
 
 impl ApiKey {

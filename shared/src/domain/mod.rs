@@ -10,5 +10,6 @@ pub mod price;
 pub mod provider;
 pub mod provider_key;
 pub mod rate_limit;
+pub mod request_log;
 pub mod spend;
 pub mod usage;

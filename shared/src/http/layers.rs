@@ -10,13 +10,15 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, MatchedPath, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use crate::app::AppState;
+use crate::domain::request_log;
 use crate::error::Error;
 
 const REQUEST_ID: &str = "x-request-id";
@@ -58,25 +60,40 @@ async fn method_not_allowed() -> Response {
     response
 }
 
-/// One JSON log line per request with a request id (API Gateway's when present). Logs the route template,
-/// never the query, headers or body, so no secret can reach a log line from here.
+/// The gateway's id of the request being served (`req_` + a ULID), made by the common layers for every
+/// request and returned in `x-request-id`; the request log's key. A client's own `x-request-id` is ignored,
+/// so an id always names one request of the gateway's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    /// The layer's id; a fresh one where a router runs without the common layers.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(request_log::new_request_id())))
+    }
+}
+
+/// One JSON log line per request with a fresh request id. Logs the route template, never the query,
+/// headers or body, so no secret can reach a log line from here.
 async fn access_log(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-        .map(str::to_owned)
-        .unwrap_or_else(|| ulid::Ulid::new().to_string());
+    let id = request_log::new_request_id();
+    request.extensions_mut().insert(RequestId(id.clone()));
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().clone();
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        request.headers_mut().insert(REQUEST_ID, v.clone());
-    }
+    match HeaderValue::from_str(&id) {
+        Ok(v) => request.headers_mut().insert(REQUEST_ID, v),
+        Err(_) => request.headers_mut().remove(REQUEST_ID),
+    };
     let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span).await;

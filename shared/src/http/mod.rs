@@ -9,5 +9,5 @@ pub mod openapi;
 
 pub use error::{ErrorShape, anthropic_error_body, error_body};
 pub use extract::{Auth, JsonBody, QueryParams};
-pub use layers::{AccessNote, finish};
+pub use layers::{AccessNote, RequestId, finish};
 pub use list::List;

@@ -87,6 +87,8 @@ pub struct NewKey {
     pub labels: std::collections::BTreeMap<String, String>,
     pub default_model: Option<String>,
     pub rate_limits: crate::domain::rate_limit::RateLimits,
+    /// Capture request and response bodies in the request log (encrypted).
+    pub logging: bool,
 }
 
 /// Create a key in `org_id`; returns the record and its secret (shown once). A manage:write key also bumps
@@ -113,6 +115,7 @@ pub async fn create(
         labels: new.labels,
         default_model: new.default_model,
         rate_limits: new.rate_limits,
+        logging: new.logging,
     };
     let mut ops = create_ops(&key)?;
     if key.permissions.manage == Manage::Write {

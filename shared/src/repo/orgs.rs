@@ -73,6 +73,7 @@ pub async fn create_with(
         labels: Default::default(),
         default_model: None,
         rate_limits: Default::default(),
+        logging: false,
     };
     let record = OrgRecord {
         org: org.clone(),

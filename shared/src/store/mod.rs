@@ -116,6 +116,16 @@ pub trait Store: Send + Sync + 'static {
     /// Create or replace the item, unconditionally.
     async fn put(&self, item: &Item) -> Result<(), StoreError>;
 
+    /// Create or replace each item, unconditionally: many writes of data nothing else changes (request log
+    /// records), as cheaply as the backend allows. Not atomic: on an error some items may be written.
+    /// The default writes them one by one; SQLite commits them in one transaction.
+    async fn put_many(&self, items: &[Item]) -> Result<(), StoreError> {
+        for item in items {
+            self.put(item).await?;
+        }
+        Ok(())
+    }
+
     /// Create the item; `Conflict` if a live item is already there.
     async fn put_if_absent(&self, item: &Item) -> Result<(), StoreError>;
 

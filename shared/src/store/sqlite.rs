@@ -466,6 +466,11 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn put_many(&self, items: &[Item]) -> Result<(), StoreError> {
+        let ops: Vec<WriteOp> = items.iter().cloned().map(WriteOp::Put).collect();
+        self.transact(&ops).await
+    }
+
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
         let ops = ops.to_vec();
         self.run(move |c| in_transaction(c, |tx| ops.iter().try_for_each(|op| apply(tx, op))))

@@ -52,6 +52,7 @@ mod tests {
             labels: Default::default(),
             default_model: None,
             rate_limits: Default::default(),
+            logging: false,
         }
     }
 

@@ -1,0 +1,91 @@
+//! Writing request log records, batched, where the router's usage writes run (`usage_writes`): inside the
+//! invocation on Lambda (before the response completes), behind the response in `byok serve` under the
+//! same gate, so management reads there wait for them and shutdown flushes them.
+//!
+//! A record is pushed onto one queue, then a flush is run: the first flush to run takes everything queued
+//! (the records of every request that finished meanwhile) and writes it with one `put_many` (one SQLite
+//! transaction); a flush that finds the queue empty has nothing left to do. On Lambda each invocation
+//! flushes its own record. Payloads (keys with `logging` on) are encrypted here, off the request's path in
+//! serve.
+
+use std::sync::{Mutex, PoisonError};
+
+use byok_shared::domain::request_log::{LogRecord, Payload};
+use byok_shared::repo::logs::{self, Entry};
+
+use crate::state::Gateway;
+
+/// A finished request's record, not yet written.
+pub struct Pending {
+    pub org_id: String,
+    pub record: LogRecord,
+    pub payload: Option<Payload>,
+}
+
+/// Records waiting for a flush.
+#[derive(Default)]
+pub struct LogQueue {
+    pending: Mutex<Vec<Pending>>,
+}
+
+impl LogQueue {
+    fn push(&self, pending: Pending) {
+        self.lock().push(pending);
+    }
+
+    fn take(&self) -> Vec<Pending> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Queue the record and run a flush where usage writes run.
+pub async fn record(gateway: &Gateway, pending: Pending) {
+    queue(gateway, pending);
+    let flusher = gateway.clone();
+    gateway.caches().usage_writes.run(flush(flusher)).await;
+}
+
+/// Queue the record for the next flush (which the caller runs, e.g. beside a request's usage writes).
+pub fn queue(gateway: &Gateway, pending: Pending) {
+    gateway.caches().logs.push(pending);
+}
+
+/// Write everything queued (nothing when another flush took it already).
+pub async fn flush(gateway: Gateway) {
+    let batch = gateway.caches().logs.take();
+    if batch.is_empty() {
+        return;
+    }
+    let app = gateway.app();
+    let mut entries = Vec::with_capacity(batch.len());
+    for p in batch {
+        let payload = match &p.payload {
+            None => None,
+            Some(payload) => {
+                let id = &p.record.request_id;
+                match logs::encrypt_payload(app.cipher(), &p.org_id, id, payload).await {
+                    Ok(ciphertext) => Some(ciphertext),
+                    Err(e) => {
+                        tracing::error!(error = %e.message, "request payload could not be encrypted; recorded without it");
+                        None
+                    }
+                }
+            }
+        };
+        let mut record = p.record;
+        record.payload_captured = payload.is_some();
+        entries.push(Entry {
+            org_id: p.org_id,
+            record,
+            payload,
+        });
+    }
+    let retention = app.config().log_retention;
+    if let Err(e) = logs::write(app.store(), &entries, retention).await {
+        tracing::error!(error = %e.message, records = entries.len(), "request log records could not be written");
+    }
+}

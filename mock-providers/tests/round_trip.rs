@@ -81,6 +81,7 @@ fn plan<'a>(
         format,
         body,
         headers: &NO_HEADERS,
+        auto_cache: false,
     }
 }
 

@@ -38,6 +38,7 @@ pub async fn key(
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
     };
     let (_, secret) = apikeys::create(store, org_id, new, None)
         .await

@@ -64,6 +64,7 @@ pub async fn create(
         },
         labels: body::labels(req.labels)?,
         default_model: body::default_model(req.default_model, &allowed_models)?,
+        auto_cache: req.auto_cache,
         allowed_models,
     };
     let scope = Scope {
@@ -168,6 +169,7 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
     };
     let default_model = req.default_model;
     let permissions = req.permissions;
+    let auto_cache = req.auto_cache;
     let (_, after) = apikeys::update(state.store(), caller.org_id(), &target.api_key_id, |k| {
         if let Some(name) = name {
             k.name = name;
@@ -186,6 +188,9 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
         }
         if let Some(permissions) = permissions {
             k.permissions = permissions;
+        }
+        if let Some(auto_cache) = auto_cache {
+            k.auto_cache = auto_cache;
         }
         match default_model {
             Some(model) => k.default_model = body::default_model(model, &k.allowed_models)?,

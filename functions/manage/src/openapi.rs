@@ -43,6 +43,8 @@ pub struct ApiKeyView {
     pub api_key_id: String,
     pub allowed_models: Vec<String>,
     pub default_model: Option<String>,
+    /// Auto caching for requests that do not set `requesty.auto_cache`; `null`: off.
+    pub auto_cache: Option<bool>,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -74,8 +76,11 @@ pub struct UsageEntry {
     pub errors: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
+    /// Input tokens read from the provider's prompt cache (part of `input_tokens`).
     pub cached_tokens: i64,
     pub reasoning_tokens: i64,
+    /// Input tokens written to the provider's prompt cache (part of `input_tokens`).
+    pub cache_write_tokens: i64,
     /// Requests whose model had no price (not counted in `spend`).
     pub unpriced_requests: i64,
     /// With `group_by`: one entry per combination of the dimensions' values.

@@ -28,6 +28,7 @@ async fn every_fixture_is_served() {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
     };
     let (seeded, _) = apikeys::create(store, &org.org_id, new, None)
         .await
@@ -56,6 +57,7 @@ async fn every_fixture_is_served() {
             output_tokens: 20,
             cached_tokens: 0,
             reasoning_tokens: 0,
+            cache_write_tokens: 0,
             cost: Some(cost),
             error: false,
         };

@@ -42,6 +42,7 @@ async fn restricted(s: &Setup) -> (String, String, chrono::DateTime<Utc>) {
         expires_at: Some(expires),
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
     };
     let (key, secret) = apikeys::create(s.backend.store.as_ref(), &s.org.org_id, new, None)
         .await
@@ -374,6 +375,7 @@ async fn last_live_admin(kind: Backend) {
         expires_at: Some(Utc::now() - Duration::seconds(1)),
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
     };
     apikeys::create(s.backend.store.as_ref(), &s.org.org_id, new, None)
         .await

@@ -104,6 +104,11 @@ async fn serve(
         stream: parsed.stream,
         body: &parsed.body,
         headers: &forwarded,
+        auto_cache: parsed
+            .metadata
+            .auto_cache
+            .or(caller.key.auto_cache)
+            .unwrap_or(false),
     };
     let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(served) => served,

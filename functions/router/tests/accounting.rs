@@ -34,6 +34,7 @@ async fn app_key(g: &Gateway, limit: f64, allowed: &[&str]) -> String {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), &g.org.org_id, new, None)
         .await

@@ -102,6 +102,7 @@ async fn setup() -> Setup {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
     };
     let (_, secret) = apikeys::create(store.as_ref(), &org.org_id, new, None)
         .await

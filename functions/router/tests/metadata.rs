@@ -169,6 +169,7 @@ async fn the_keys_default_model(kind: Backend) {
             expires_at: None,
             labels: Default::default(),
             default_model: default.map(str::to_owned),
+            auto_cache: None,
         };
         let store = g.backend.store.clone();
         let org = g.org.org_id.clone();

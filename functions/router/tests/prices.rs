@@ -50,6 +50,7 @@ async fn limited_key(g: &Gateway, limit: f64) -> String {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), &g.org.org_id, new, None)
         .await

@@ -86,6 +86,7 @@ pub struct NewKey {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub labels: std::collections::BTreeMap<String, String>,
     pub default_model: Option<String>,
+    pub auto_cache: Option<bool>,
 }
 
 /// Create a key in `org_id`; returns the record and its secret (shown once). A manage:write key also bumps
@@ -111,6 +112,7 @@ pub async fn create(
         created_by,
         labels: new.labels,
         default_model: new.default_model,
+        auto_cache: new.auto_cache,
     };
     let mut ops = create_ops(&key)?;
     if key.permissions.manage == Manage::Write {

@@ -50,6 +50,7 @@ pub async fn create(store: &dyn Store, name: &str) -> Result<CreatedOrg> {
         created_by: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
     };
     let record = OrgRecord {
         org: org.clone(),

@@ -125,6 +125,7 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
         ("output_tokens", event.output_tokens as i64),
         ("cached_tokens", event.cached_tokens as i64),
         ("reasoning_tokens", event.reasoning_tokens as i64),
+        ("cache_write_tokens", event.cache_write_tokens as i64),
         ("cost_nanos", cost),
         (
             "unpriced_requests",
@@ -186,6 +187,7 @@ pub struct UsageRow {
     pub output_tokens: i64,
     pub cached_tokens: i64,
     pub reasoning_tokens: i64,
+    pub cache_write_tokens: i64,
     pub cost: f64,
     pub unpriced_requests: i64,
 }
@@ -251,6 +253,7 @@ fn add_into(row: &mut UsageRow, c: &Counters) {
     row.output_tokens += get("output_tokens");
     row.cached_tokens += get("cached_tokens");
     row.reasoning_tokens += get("reasoning_tokens");
+    row.cache_write_tokens += get("cache_write_tokens");
     row.cost += from_nanos(get("cost_nanos"));
     row.unpriced_requests += get("unpriced_requests");
 }
@@ -294,6 +297,7 @@ pub async fn query(store: &dyn Store, org_id: &str, q: &UsageQuery<'_>) -> Resul
                 output_tokens: 0,
                 cached_tokens: 0,
                 reasoning_tokens: 0,
+                cache_write_tokens: 0,
                 cost: 0.0,
                 unpriced_requests: 0,
             });

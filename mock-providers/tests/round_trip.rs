@@ -163,6 +163,7 @@ async fn whole_answers_every_provider_both_formats() {
                     output: 4,
                     cached: 5,
                     reasoning: 0,
+                    cache_write: 0,
                 }),
                 ..Behaviour::default()
             });

@@ -120,7 +120,14 @@ mod tests {
         );
         // Without a mark nothing is cached; a short marked prefix is not cached either.
         let plain = json!({"system": system, "messages": [{"role": "user", "content": "hi"}]});
-        assert_eq!(apply(&mut cache, "k", &plain), CacheUse { input: plain_input(&plain), read: 0, written: 0 });
+        assert_eq!(
+            apply(&mut cache, "k", &plain),
+            CacheUse {
+                input: plain_input(&plain),
+                read: 0,
+                written: 0
+            }
+        );
         let short = json!({"system": [{"type": "text", "text": "short", "cache_control": {"type": "ephemeral"}}], "messages": []});
         assert_eq!(apply(&mut cache, "k", &short).written, 0);
     }

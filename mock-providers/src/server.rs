@@ -56,7 +56,11 @@ pub(crate) fn reset(shared: &Shared) {
     shared.requests.lock().expect("requests lock").clear();
     shared.queue.lock().expect("queue lock").clear();
     *shared.default.lock().expect("default lock") = None;
-    shared.prompt_cache.lock().expect("prompt cache lock").clear();
+    shared
+        .prompt_cache
+        .lock()
+        .expect("prompt cache lock")
+        .clear();
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {

@@ -1,5 +1,5 @@
 // Gateway API keys: list, create (the secret is shown once, with a copy button), monthly limit, edit (name,
-// labels, allowed models and policies, expiry, default model), delete. Shapes: Requesty's (`keys`, `id`).
+// labels, allowed models and policies, expiry, default model, permissions, auto caching), delete. Shapes: Requesty's (`keys`, `id`).
 import * as api from './api.js';
 import { h, replace, field, showError, clearErrors, toast, confirm, time, usd, busy, loading } from './dom.js';
 
@@ -92,6 +92,13 @@ function editor(k, view) {
   const models = h('input', { type: 'text', value: (k.allowed_models || []).join(', '), placeholder: 'openai/*, policy/main (empty: all)', autocomplete: 'off' });
   const def = h('input', { type: 'text', value: k.default_model || '', placeholder: 'policy/main (none)', autocomplete: 'off' });
   const expires = h('input', { type: 'datetime-local', value: localInput(k.expires_at) });
+  const perms = k.permissions || {};
+  const manage = h('select', {}, ['none', 'read', 'write'].map((v) => h('option', { value: v }, v)));
+  manage.value = perms.manage || 'none';
+  const completions = h('select', {}, ['write', 'none'].map((v) => h('option', { value: v }, v)));
+  completions.value = perms.completions || 'write';
+  const cache = h('select', {}, [['', 'not set (off)'], ['true', 'on'], ['false', 'off']].map(([v, n]) => h('option', { value: v }, n)));
+  cache.value = k.auto_cache === true ? 'true' : k.auto_cache === false ? 'false' : '';
   const save = h('button', { type: 'submit' }, 'Save');
   const form = h('form', { class: 'edit-key', novalidate: true, 'aria-label': `Settings of ${k.name}` },
     field('Rename to', name, { param: 'name' }),
@@ -99,6 +106,9 @@ function editor(k, view) {
     field('Allowed models and policies', models, { param: 'allowed_models' }),
     field('Default model or policy', def, { param: 'default_model', hint: 'Used when a request names model "default" or none.' }),
     field('Expires', expires, { param: 'expires_at' }),
+    field('Manage permission', manage, { param: 'permissions' }),
+    field('Completions permission', completions),
+    field('Auto caching', cache, { param: 'auto_cache', hint: 'Prompt-cache breakpoints on Anthropic for requests that do not set requesty.auto_cache.' }),
     h('p', { class: 'form-error', role: 'alert' }),
     h('div', { class: 'actions' }, save));
   form.addEventListener('submit', (e) => {
@@ -114,6 +124,11 @@ function editor(k, view) {
     if (newDefault !== (k.default_model || null)) body.default_model = newDefault;
     const newExpiry = expires.value ? new Date(expires.value).toISOString() : null;
     if (localInput(newExpiry) !== localInput(k.expires_at)) body.expires_at = newExpiry;
+    if (manage.value !== (perms.manage || 'none') || completions.value !== (perms.completions || 'write')) {
+      body.permissions = { manage: manage.value, completions: completions.value };
+    }
+    const newCache = cache.value === '' ? null : cache.value === 'true';
+    if (newCache !== (k.auto_cache ?? null)) body.auto_cache = newCache;
     busy(save, async () => {
       try {
         if (Object.keys(body).length) await api.patch(`/v1/manage/apikey/${encodeURIComponent(k.id)}`, body);

@@ -6,8 +6,9 @@ import * as keys from './keys.js';
 import * as policies from './policies.js';
 import * as apikeys from './apikeys.js';
 import * as usage from './usage.js';
+import * as audit from './audit.js';
 
-const SECTIONS = { keys, policies, apikeys, usage };
+const SECTIONS = { keys, policies, apikeys, usage, audit };
 const $ = (id) => document.getElementById(id);
 
 function showSignin(message) {

@@ -44,7 +44,7 @@ macro_rules! asset {
 }
 
 /// Every file under `/console/<name>`; the page itself is [`INDEX`].
-pub static ASSETS: [Asset; 11] = [
+pub static ASSETS: [Asset; 13] = [
     asset!("index.html", HTML),
     asset!("app.css", CSS),
     asset!("app.js", JS),
@@ -54,6 +54,8 @@ pub static ASSETS: [Asset; 11] = [
     asset!("policies.js", JS),
     asset!("apikeys.js", JS),
     asset!("usage.js", JS),
+    asset!("trend.js", JS),
+    asset!("audit.js", JS),
     asset!("session.js", JS),
     asset!("icon.svg", SVG),
 ];

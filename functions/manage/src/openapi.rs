@@ -65,6 +65,8 @@ pub struct OrgView {
     pub org_id: String,
     pub created_at: DateTime<Utc>,
     pub monthly_spend: f64,
+    /// Auto caching for requests whose request and key do not set it; `null`: off.
+    pub auto_cache: Option<bool>,
 }
 
 /// One period's usage (also each entry of `groups`, with the dimension values beside the totals).

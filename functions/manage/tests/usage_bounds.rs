@@ -42,7 +42,12 @@ async fn by(app: &axum::Router, admin: &str, group_by: &str) -> Vec<(String, u64
     );
     let r = call(app, Method::GET, &path, Some(admin), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let period = r.body["usage"].as_object().unwrap().values().next().unwrap();
+    let period = r.body["usage"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
     let mut out: Vec<(String, u64)> = period["groups"]
         .as_array()
         .unwrap()
@@ -70,12 +75,16 @@ async fn past_the_cap_new_values_collapse_into_other(kind: Backend) {
     // Org A: six distinct users, one request each, then u1 again (recorded before the cap: kept).
     for user in ["u1", "u2", "u3", "u4", "u5", "u6", "u1"] {
         let e = event(&a.admin_key_id, user, &format!("team-{user}"));
-        usage::record_bounded(store, &a.org_id, &e, CAP).await.unwrap();
+        usage::record_bounded(store, &a.org_id, &e, CAP)
+            .await
+            .unwrap();
     }
     // Org B under the same cap, two users: nothing collapses there.
     for user in ["x1", "x2"] {
         let e = event(&b.admin_key_id, user, "blue");
-        usage::record_bounded(store, &b.org_id, &e, CAP).await.unwrap();
+        usage::record_bounded(store, &b.org_id, &e, CAP)
+            .await
+            .unwrap();
     }
     let users = by(&app, &a.admin, "user_id").await;
     assert_eq!(
@@ -88,7 +97,11 @@ async fn past_the_cap_new_values_collapse_into_other(kind: Backend) {
         ]
     );
     let teams = by(&app, &a.admin, "extra.team").await;
-    assert_eq!(teams.iter().map(|t| t.1).sum::<u64>(), 7, "totals stay exact");
+    assert_eq!(
+        teams.iter().map(|t| t.1).sum::<u64>(),
+        7,
+        "totals stay exact"
+    );
     assert!(teams.contains(&(OTHER.to_owned(), 3)), "{teams:?}");
     // What the cap keeps: the key and the kind of key.
     let keys = by(&app, &a.admin, "api_key_id").await;

@@ -82,6 +82,19 @@ fn client_headers(headers: &HeaderMap, format: ClientFormat) -> ClientHeaders {
     }
 }
 
+/// Auto caching for this request: its own `auto_cache`, else the key's default, else the org's, else off.
+async fn auto_cache(gateway: &Gateway, caller: &Caller, parsed: &Parsed) -> Result<bool> {
+    if let Some(on) = parsed.metadata.auto_cache.or(caller.key.auto_cache) {
+        return Ok(on);
+    }
+    let org = gateway
+        .caches()
+        .orgs
+        .auto_cache(gateway.app().store(), caller.org_id())
+        .await?;
+    Ok(org.unwrap_or(false))
+}
+
 /// An admitted, parsed request: idempotency, the pipeline, billing and the response.
 async fn serve(
     gateway: Gateway,
@@ -104,11 +117,7 @@ async fn serve(
         stream: parsed.stream,
         body: &parsed.body,
         headers: &forwarded,
-        auto_cache: parsed
-            .metadata
-            .auto_cache
-            .or(caller.key.auto_cache)
-            .unwrap_or(false),
+        auto_cache: auto_cache(&gateway, &caller, &parsed).await?,
     };
     let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(served) => served,

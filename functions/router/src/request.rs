@@ -311,12 +311,20 @@ mod tests {
 
     #[test]
     fn reasoning_effort_takes_requestys_values_and_nothing_else() {
-        for ok in ["none", "min", "minimal", "low", "medium", "high", "xhigh", "max", "10000"] {
+        for ok in [
+            "none", "min", "minimal", "low", "medium", "high", "xhigh", "max", "10000",
+        ] {
             parse(json!({"model": "openai/o3", "reasoning_effort": ok}))
                 .unwrap_or_else(|_| panic!("{ok}"));
         }
         parse(json!({"model": "openai/o3", "reasoning_effort": null})).unwrap();
-        for bad in [json!("extreme"), json!("HIGH"), json!(3), json!(true), json!("-5")] {
+        for bad in [
+            json!("extreme"),
+            json!("HIGH"),
+            json!(3),
+            json!(true),
+            json!("-5"),
+        ] {
             let e = parse(json!({"model": "openai/o3", "reasoning_effort": bad}))
                 .err()
                 .unwrap_or_else(|| panic!("{bad}"));
@@ -327,13 +335,18 @@ mod tests {
 
     #[test]
     fn auto_cache_is_read_and_stripped() {
-        let p = parse(json!({"model": "anthropic/claude-sonnet-4-5", "requesty": {"auto_cache": true}}))
-            .unwrap();
+        let p = parse(
+            json!({"model": "anthropic/claude-sonnet-4-5", "requesty": {"auto_cache": true}}),
+        )
+        .unwrap();
         assert_eq!(p.metadata.auto_cache, Some(true));
         assert!(p.body.get("requesty").is_none());
         let p = parse(json!({"model": "x/y", "byok": {"auto_cache": false}})).unwrap();
         assert_eq!(p.metadata.auto_cache, Some(false));
-        assert_eq!(parse(json!({"model": "x/y"})).unwrap().metadata.auto_cache, None);
+        assert_eq!(
+            parse(json!({"model": "x/y"})).unwrap().metadata.auto_cache,
+            None
+        );
         let e = parse(json!({"model": "x/y", "requesty": {"auto_cache": "yes"}}))
             .err()
             .unwrap();

@@ -13,6 +13,7 @@ use byok_shared::routing::cooldown::Cooldowns;
 
 use crate::cache::keys::KeyCache;
 use crate::cache::last_used::LastUsed;
+use crate::cache::orgs::OrgCache;
 use crate::cache::policies::PolicyCache;
 use crate::cache::prices::PriceCache;
 use crate::cache::spend::SpendCache;
@@ -28,6 +29,7 @@ pub struct Gateway {
 pub struct Caches {
     pub keys: KeyCache,
     pub policies: PolicyCache,
+    pub orgs: OrgCache,
     pub prices: PriceCache,
     pub spend: SpendCache,
     pub cooldowns: Cooldowns,
@@ -46,6 +48,7 @@ impl Gateway {
         let caches = Caches {
             keys: KeyCache::new(ttl),
             policies: PolicyCache::new(ttl),
+            orgs: OrgCache::new(ttl),
             prices: PriceCache::new(ttl),
             spend: SpendCache::new(ttl),
             cooldowns: Cooldowns::default(),
@@ -91,6 +94,7 @@ impl Colocated for Caches {
                 self.keys.invalidate(org_id, provider).await;
             }
             Change::Policies { org_id } => self.policies.invalidate_org(org_id),
+            Change::Org { org_id } => self.orgs.invalidate(org_id).await,
         }
     }
 

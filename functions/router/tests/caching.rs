@@ -9,10 +9,10 @@ use axum::http::{Method, StatusCode};
 use byok_shared::domain::permissions::{Completions, Manage, Permissions};
 use byok_shared::domain::price::Price;
 use byok_shared::domain::provider::Provider;
-use byok_shared::repo::apikeys::{self, NewKey};
 use byok_shared::domain::usage::Resolution;
-use byok_shared::repo::prices;
+use byok_shared::repo::apikeys::{self, NewKey};
 use byok_shared::repo::usage::{self, UsageQuery};
+use byok_shared::repo::{orgs, prices};
 use byok_testkit::Backend;
 use byok_testkit::http::call;
 use common::*;
@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 byok_testkit::on_both_backends!(
     auto_cache_places_breakpoints_and_bills_cache_prices,
-    the_keys_default_applies_to_messages_and_the_clients_own_breakpoints_stay
+    the_keys_default_applies_to_messages_and_the_clients_own_breakpoints_stay,
+    the_orgs_default_applies_when_key_and_request_are_silent
 );
 
 const PRICE: Price = Price {
@@ -66,7 +67,12 @@ fn marks(body: &Value) -> Vec<String> {
             out.push(format!("system[{i}]"));
         }
     }
-    for (m, msg) in body["messages"].as_array().into_iter().flatten().enumerate() {
+    for (m, msg) in body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         for (i, b) in msg["content"].as_array().into_iter().flatten().enumerate() {
             if marked(b) {
                 out.push(format!("messages[{m}][{i}]"));
@@ -111,10 +117,12 @@ async fn auto_cache_places_breakpoints_and_bills_cache_prices(kind: Backend) {
 
     // On: the system prompt and the user turn before the newest are marked (the translated body has
     // no tools), and the first call writes the cache.
-    let first = g.post("/v1/chat/completions", conversation(Some(true))).await;
+    let first = g
+        .post("/v1/chat/completions", conversation(Some(true)))
+        .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     let wire = &g.anthropic.requests()[1].body;
-    assert_eq!(marks(wire), ["system[0]", "messages[0][0]"], "{wire}");
+    assert_eq!(marks(wire), ["system[0]", "messages[0][0]"]);
     assert!(wire.get("requesty").is_none(), "the extension is stripped");
     let usage = &first.body["usage"];
     let written = usage["prompt_tokens_details"]["cache_write_tokens"]
@@ -126,7 +134,9 @@ async fn auto_cache_places_breakpoints_and_bills_cache_prices(kind: Backend) {
     assert!((cost - cost_of(usage)).abs() < 1e-9, "{cost} vs {usage}");
 
     // The same conversation again reads what the first wrote, at the cache-read price.
-    let second = g.post("/v1/chat/completions", conversation(Some(true))).await;
+    let second = g
+        .post("/v1/chat/completions", conversation(Some(true)))
+        .await;
     let usage = &second.body["usage"];
     assert_eq!(
         usage["prompt_tokens_details"]["cached_tokens"].as_u64(),
@@ -134,7 +144,10 @@ async fn auto_cache_places_breakpoints_and_bills_cache_prices(kind: Backend) {
         "{usage}"
     );
     let cheaper = usage["cost"].as_f64().unwrap();
-    assert!((cheaper - cost_of(usage)).abs() < 1e-9, "{cheaper} vs {usage}");
+    assert!(
+        (cheaper - cost_of(usage)).abs() < 1e-9,
+        "{cheaper} vs {usage}"
+    );
     let all_fresh = usage["prompt_tokens"].as_f64().unwrap() * PRICE.input / 1e6
         + usage["completion_tokens"].as_f64().unwrap() * PRICE.output / 1e6;
     assert!(
@@ -208,12 +221,13 @@ async fn the_keys_default_applies_to_messages_and_the_clients_own_breakpoints_st
     let r = send(body.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let wire = &g.anthropic.requests()[0].body;
-    assert_eq!(
-        marks(wire),
-        ["tools[1]", "system[0]", "messages[0][0]"],
-        "{wire}"
+    assert_eq!(marks(wire), ["tools[1]", "system[0]", "messages[0][0]"]);
+    assert!(
+        r.body["usage"]["cache_creation_input_tokens"]
+            .as_u64()
+            .unwrap()
+            >= 1024
     );
-    assert!(r.body["usage"]["cache_creation_input_tokens"].as_u64().unwrap() >= 1024);
     let expected = {
         let u = &r.body["usage"];
         let n = |k: &str| u[k].as_f64().unwrap();
@@ -224,7 +238,11 @@ async fn the_keys_default_applies_to_messages_and_the_clients_own_breakpoints_st
             / 1e6
     };
     let cost = r.body["usage"]["cost"].as_f64().unwrap();
-    assert!((cost - expected).abs() < 1e-9, "{cost} vs {}", r.body["usage"]);
+    assert!(
+        (cost - expected).abs() < 1e-9,
+        "{cost} vs {}",
+        r.body["usage"]
+    );
 
     // The request's own `false` wins over the key's default.
     let mut off = body.clone();
@@ -236,10 +254,7 @@ async fn the_keys_default_applies_to_messages_and_the_clients_own_breakpoints_st
     let mut own = body.clone();
     own["messages"][2]["content"][0]["cache_control"] = json!({"type": "ephemeral"});
     assert_eq!(send(own).await.status, StatusCode::OK);
-    assert_eq!(
-        marks(&g.anthropic.requests()[2].body),
-        ["messages[2][0]"]
-    );
+    assert_eq!(marks(&g.anthropic.requests()[2].body), ["messages[2][0]"]);
 
     // Five breakpoints are Anthropic's 400, passed on as the client's own error.
     let mut five = body.clone();
@@ -251,4 +266,34 @@ async fn the_keys_default_applies_to_messages_and_the_clients_own_breakpoints_st
     let r = send(five).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("A maximum of 4 blocks"), "{}", r.text);
+}
+
+async fn the_orgs_default_applies_when_key_and_request_are_silent(kind: Backend) {
+    let g = gateway(kind, &[Provider::Anthropic], &[]).await;
+    let other = gateway(kind, &[Provider::Anthropic], &[]).await;
+    orgs::update_settings(
+        g.backend.store.as_ref(),
+        &g.org.org_id,
+        None,
+        Some(Some(true)),
+    )
+    .await
+    .unwrap();
+    // The org's default turns it on for a request and key that do not say.
+    let r = g.post("/v1/chat/completions", conversation(None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        marks(&g.anthropic.requests()[0].body),
+        ["system[0]", "messages[0][0]"]
+    );
+    // The request's own false wins over the org's default.
+    let r = g
+        .post("/v1/chat/completions", conversation(Some(false)))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(marks(&g.anthropic.requests()[1].body).is_empty());
+    // Another org's default is its own (unset: off).
+    let r = other.post("/v1/chat/completions", conversation(None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(marks(&other.anthropic.requests()[0].body).is_empty());
 }

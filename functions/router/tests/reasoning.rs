@@ -136,7 +136,13 @@ async fn each_effort_reaches_each_provider_as_its_own_field(kind: Backend) {
 
 async fn other_values_are_refused_before_any_provider_call(kind: Backend) {
     let g = gateway(kind, &[Provider::OpenAi, Provider::Anthropic], &[]).await;
-    for bad in [json!("extreme"), json!("High"), json!(""), json!(7), json!("-1")] {
+    for bad in [
+        json!("extreme"),
+        json!("High"),
+        json!(""),
+        json!(7),
+        json!("-1"),
+    ] {
         for model in ["openai/o3", "anthropic/claude-sonnet-4-5"] {
             let body = json!({"model": model, "reasoning_effort": bad,
                 "messages": [{"role": "user", "content": "Think."}]});

@@ -5,6 +5,9 @@ pub struct Org {
     pub org_id: String,
     pub name: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Auto caching for requests whose key and request do not say; `None`: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_cache: Option<bool>,
 }
 
 pub fn validate_org_name(name: &str) -> crate::Result<()> {

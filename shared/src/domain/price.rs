@@ -311,7 +311,9 @@ mod tests {
             cache_write_tokens: 300_000,
             ..Usage::default()
         };
-        let c = table.cost(Provider::Anthropic, "claude-sonnet-4-5", &u).unwrap();
+        let c = table
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &u)
+            .unwrap();
         assert!((c - (0.3 + 0.18 + 1.125)).abs() < 1e-9, "{c}");
         // Without cache prices both fall back to the input price: the plain input cost.
         table
@@ -325,7 +327,9 @@ mod tests {
                 }),
             )
             .unwrap();
-        let c = table.cost(Provider::Anthropic, "claude-sonnet-4-5", &u).unwrap();
+        let c = table
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &u)
+            .unwrap();
         assert!((c - 3.0).abs() < 1e-9, "{c}");
         // Counts beyond the input count (an inconsistent provider) are clamped, never negative.
         let odd = Usage {
@@ -334,7 +338,9 @@ mod tests {
             cache_write_tokens: 8,
             ..Usage::default()
         };
-        let c = table.cost(Provider::Anthropic, "claude-sonnet-4-5", &odd).unwrap();
+        let c = table
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &odd)
+            .unwrap();
         assert!((c - 10.0 * 3.0 / 1e6).abs() < 1e-12, "{c}");
     }
 

@@ -145,8 +145,7 @@ pub enum Effort {
 }
 
 /// What `reasoning_effort` accepts, for error messages.
-pub const EFFORT_VALUES: &str =
-    "none, min, minimal, low, medium, high, xhigh, max, or a thinking budget in tokens such as \"10000\"";
+pub const EFFORT_VALUES: &str = "none, min, minimal, low, medium, high, xhigh, max, or a thinking budget in tokens such as \"10000\"";
 
 impl Effort {
     pub fn parse(s: &str) -> Option<Self> {
@@ -381,7 +380,16 @@ mod tests {
             let r = Reasoning::parse_effort(value).unwrap_or_else(|| panic!("{value}"));
             assert_eq!((r.effort, r.budget_tokens), (effort, budget), "{value}");
         }
-        for bad in ["", "HIGH", "extreme", "-1", "1e4", "10 000", "9999999999", "medium "] {
+        for bad in [
+            "",
+            "HIGH",
+            "extreme",
+            "-1",
+            "1e4",
+            "10 000",
+            "9999999999",
+            "medium ",
+        ] {
             assert_eq!(Reasoning::parse_effort(bad), None, "{bad:?}");
         }
     }

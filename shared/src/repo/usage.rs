@@ -231,7 +231,9 @@ async fn describe(
         let collapsed = dims.collapse();
         let hash = collapsed.hash();
         // Idempotent: every collapsed combination of one key, provider and kind is this one item.
-        store.put(&Item::new(pk, hash.clone(), to_body(&collapsed)?)).await?;
+        store
+            .put(&Item::new(pk, hash.clone(), to_body(&collapsed)?))
+            .await?;
         return Ok(hash);
     }
     match store

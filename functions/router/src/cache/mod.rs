@@ -5,6 +5,7 @@
 
 pub mod keys;
 pub mod last_used;
+pub mod orgs;
 pub mod policies;
 pub mod prices;
 pub mod spend;

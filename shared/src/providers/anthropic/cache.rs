@@ -111,7 +111,8 @@ fn mark_content(content: &mut Value) -> bool {
         if text.is_empty() {
             return false;
         }
-        *content = json!([{"type": "text", "text": std::mem::take(text), "cache_control": ephemeral()}]);
+        *content =
+            json!([{"type": "text", "text": std::mem::take(text), "cache_control": ephemeral()}]);
         return true;
     }
     let Some(blocks) = content.as_array_mut() else {

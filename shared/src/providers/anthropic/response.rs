@@ -171,7 +171,10 @@ mod tests {
         let back = encode(&openai::response::parse(&o).unwrap(), "m");
         assert_eq!(back["content"][2]["input"]["location"], "San Francisco, CA");
         assert_eq!(back["stop_reason"], "tool_use");
-        assert_eq!(o["usage"]["prompt_tokens_details"]["cache_write_tokens"], 20);
+        assert_eq!(
+            o["usage"]["prompt_tokens_details"]["cache_write_tokens"],
+            20
+        );
         assert_eq!(back["usage"]["input_tokens"], 100);
         assert_eq!(back["usage"]["cache_read_input_tokens"], 1000);
         assert_eq!(back["usage"]["cache_creation_input_tokens"], 20);

@@ -276,6 +276,16 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       await page.locator('tr', { hasText: 'checkout' }).getByText('Edit', { exact: true }).click();
     });
 
+    await step('the organisation\'s auto-caching default is set on the API keys page', async () => {
+      const form = page.locator('form.org-settings');
+      await form.waitFor();
+      assert.equal(await form.getByLabel('Auto caching for the organisation').inputValue(), '');
+      await form.getByLabel('Auto caching for the organisation').selectOption('true');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await page.locator('#toast', { hasText: 'Organisation defaults saved' }).waitFor();
+      assert.equal((await apiCall('GET', '/v1/manage/org', ADMIN)).body.auto_cache, true);
+    });
+
     await step('delete an API key and a provider key, with confirmation (Escape cancels)', async () => {
       const row = page.locator('tr', { hasText: 'checkout' });
       await row.getByRole('button', { name: 'Delete' }).click();

@@ -2,6 +2,7 @@
 // labels, allowed models and policies, expiry, default model, permissions, auto caching), delete. Shapes: Requesty's (`keys`, `id`).
 import * as api from './api.js';
 import { h, replace, field, showError, clearErrors, toast, confirm, time, usd, busy, loading } from './dom.js';
+import * as orgsettings from './orgsettings.js';
 
 export async function render(view) {
   replace(view, h('h1', {}, 'API keys'), loading());
@@ -23,7 +24,8 @@ export async function render(view) {
           h('thead', {}, h('tr', {}, ['Name', 'Permissions', 'Spend this month', 'Monthly limit', 'Created', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, keys.map((k) => row(k, view)))))
       : h('p', { class: 'muted' }, 'No API keys.'),
-    createForm(view, secretSlot));
+    createForm(view, secretSlot),
+    orgsettings.card());
 }
 
 function perms(p) {

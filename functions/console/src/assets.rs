@@ -44,7 +44,7 @@ macro_rules! asset {
 }
 
 /// Every file under `/console/<name>`; the page itself is [`INDEX`].
-pub static ASSETS: [Asset; 13] = [
+pub static ASSETS: [Asset; 14] = [
     asset!("index.html", HTML),
     asset!("app.css", CSS),
     asset!("app.js", JS),
@@ -56,6 +56,7 @@ pub static ASSETS: [Asset; 13] = [
     asset!("usage.js", JS),
     asset!("trend.js", JS),
     asset!("audit.js", JS),
+    asset!("orgsettings.js", JS),
     asset!("session.js", JS),
     asset!("icon.svg", SVG),
 ];

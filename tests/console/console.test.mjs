@@ -265,9 +265,14 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       const form = row.locator('form.edit-key');
       assert.equal(await form.getByLabel('Auto caching').inputValue(), '');
       await form.getByLabel('Auto caching').selectOption('true');
-      await form.getByLabel('Manage permission').selectOption('read');
-      await form.getByRole('button', { name: 'Save' }).click();
-      await page.locator('#toast', { hasText: 'API key checkout saved' }).waitFor();
+      await form.getByLabel('Manage access').selectOption('read');
+      // The previous step's toast has the same text: wait for this PATCH's answer instead.
+      const [patched] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'PATCH' && new URL(r.url()).pathname.startsWith('/v1/manage/apikey/')),
+        form.getByRole('button', { name: 'Save' }).click(),
+      ]);
+      assert.equal(patched.status(), 200);
+      assert.deepEqual(patched.request().postDataJSON(), { permissions: { manage: 'read', completions: 'write' }, auto_cache: true });
       const key = (await apiCall('GET', '/v1/manage/apikey', ADMIN)).body.keys.find((k) => k.name === 'checkout');
       assert.equal(key.auto_cache, true);
       assert.deepEqual(key.permissions, { manage: 'read', completions: 'write' });
@@ -408,7 +413,9 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       assert.equal(await rows.count(), api.length);
       const changes = await page.locator('table.audit tbody td:nth-child(3)').allTextContents();
       assert.ok(changes.includes('Rotated') && changes.includes('Deleted') && changes.includes('Added'), `${changes}`);
-      assert.equal(await rows.first().locator('th').textContent(), 'xAI', 'newest first: the xAI key was deleted last');
+      const order = await page.locator('table.audit tbody tr').evaluateAll((trs) => trs.map((tr) => `${tr.children[1].textContent} ${tr.children[2].textContent}`));
+      assert.deepEqual(order, api.map((e) => `${{ openai: 'OpenAI', anthropic: 'Anthropic', google: 'Google AI Studio', xai: 'xAI' }[e.provider]} ${{ create: 'Added', rotate: 'Rotated', delete: 'Deleted' }[e.action]}`), 'the API\'s order');
+      assert.equal(order[order.length - 1], 'xAI Deleted', 'the last change: the xAI key deleted');
       const html = await page.content();
       for (const s of ALL_SECRETS) assert.ok(!html.includes(s), 'a provider key is on the audit page');
     });

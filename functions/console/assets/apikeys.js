@@ -108,8 +108,8 @@ function editor(k, view) {
     field('Allowed models and policies', models, { param: 'allowed_models' }),
     field('Default model or policy', def, { param: 'default_model', hint: 'Used when a request names model "default" or none.' }),
     field('Expires', expires, { param: 'expires_at' }),
-    field('Manage permission', manage, { param: 'permissions' }),
-    field('Completions permission', completions),
+    field('Manage access', manage, { param: 'permissions' }),
+    field('Completions access', completions),
     field('Auto caching', cache, { param: 'auto_cache', hint: 'Prompt-cache breakpoints on Anthropic for requests that do not set requesty.auto_cache.' }),
     h('p', { class: 'form-error', role: 'alert' }),
     h('div', { class: 'actions' }, save));

@@ -1,5 +1,6 @@
-// Provider-key audit: who created, rotated or deleted which provider key, and when (never the key), newest
-// first, a page at a time (`GET /v1/byok/audit?limit=&cursor=`, `{data, next_cursor}`).
+// Provider-key audit: who created, rotated or deleted which provider key, and when (never the key), in the
+// order the API pages them (oldest first), a page at a time (`GET /v1/byok/audit?limit=&cursor=`,
+// `{data, next_cursor}`).
 import * as api from './api.js';
 import { h, replace, loading } from './dom.js';
 
@@ -43,7 +44,7 @@ export async function render(view) {
   }
   replace(view,
     h('h1', {}, 'Provider key audit'),
-    h('p', { class: 'muted' }, 'Every change to a provider key, newest first. Keys themselves are never shown.'),
+    h('p', { class: 'muted' }, 'Every change to a provider key, oldest first. Keys themselves are never shown.'),
     status,
     h('div', { class: 'table-wrap' }, h('table', { class: 'audit' },
       h('caption', { class: 'sr-only' }, 'Provider key changes'),

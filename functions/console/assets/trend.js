@@ -132,11 +132,11 @@ function legend(list, metric) {
 function table(list, starts, range, metric) {
   const fmt = (v) => (metric === 'cost' ? usd(v) : Math.round(v).toLocaleString());
   const rows = starts.map((t, i) => [t, i]).filter(([, i]) => list.some((s) => s.values[i] > 0));
-  return h('table', { class: 'sr-only trend-table' },
+  return h('div', { class: 'sr-only' }, h('table', { class: 'trend-table' },
     h('caption', {}, `${metric === 'cost' ? 'Spend' : 'Requests'} per ${range}`),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Period'), list.map((s) => h('th', { scope: 'col' }, s.name)))),
     h('tbody', {}, rows.map(([t, i]) => h('tr', {}, h('th', { scope: 'row' }, new Date(t).toISOString()),
-      list.map((s) => h('td', {}, fmt(s.values[i])))))));
+      list.map((s) => h('td', {}, fmt(s.values[i]))))))));
 }
 
 // The "over time" section; `label(dim, value)` names a group value as the rest of the usage page does.

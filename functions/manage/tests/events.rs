@@ -73,6 +73,7 @@ async fn every_fixture_is_served() {
         ("apikey-patch.json", StatusCode::OK),
         ("apikey-usage.json", StatusCode::OK),
         ("org-get.json", StatusCode::OK),
+        ("org-patch.json", StatusCode::OK),
         ("org-usage.json", StatusCode::OK),
         ("apikey-delete.json", StatusCode::NO_CONTENT),
     ];

@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 byok_testkit::on_both_backends!(
     auto_cache_places_breakpoints_and_bills_cache_prices,
     the_keys_default_applies_to_messages_and_the_clients_own_breakpoints_stay,
-    the_orgs_default_applies_when_key_and_request_are_silent
+    the_orgs_default_applies_when_key_and_request_are_silent,
+    streamed_answers_carry_cache_usage_and_its_cost
 );
 
 const PRICE: Price = Price {
@@ -296,4 +297,39 @@ async fn the_orgs_default_applies_when_key_and_request_are_silent(kind: Backend)
     let r = other.post("/v1/chat/completions", conversation(None)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(marks(&other.anthropic.requests()[0].body).is_empty());
+}
+
+async fn streamed_answers_carry_cache_usage_and_its_cost(kind: Backend) {
+    let g = gateway(kind, &[Provider::Anthropic], &[]).await;
+    priced(&g).await;
+    let mut body = conversation(Some(true));
+    body["stream"] = json!(true);
+    body["stream_options"] = json!({"include_usage": true});
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = g.post("/v1/chat/completions", body.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let usage = sse_data(&r.text)
+            .iter()
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .find_map(|c| c.get("usage").filter(|u| !u.is_null()).cloned())
+            .unwrap_or_else(|| panic!("no usage chunk: {}", r.text));
+        let cost = usage["cost"].as_f64().unwrap();
+        assert!((cost - cost_of(&usage)).abs() < 1e-9, "{cost} vs {usage}");
+        seen.push(usage);
+    }
+    assert_eq!(
+        marks(&g.anthropic.requests()[0].body),
+        ["system[0]", "messages[0][0]"]
+    );
+    let written = seen[0]["prompt_tokens_details"]["cache_write_tokens"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(written >= 1024, "{}", seen[0]);
+    assert_eq!(
+        seen[1]["prompt_tokens_details"]["cached_tokens"].as_u64(),
+        Some(written),
+        "{}",
+        seen[1]
+    );
 }

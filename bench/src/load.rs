@@ -18,6 +18,8 @@ pub struct Target {
     pub key: String,
     pub model: String,
     pub http: reqwest::Client,
+    /// The processes serving this target (empty when not ours to measure): their CPU time per request.
+    pub pids: Vec<u32>,
 }
 
 impl Target {
@@ -34,7 +36,13 @@ impl Target {
             key: key.to_owned(),
             model: model.to_owned(),
             http,
+            pids: Vec::new(),
         }
+    }
+
+    pub fn with_pids(mut self, pids: Vec<u32>) -> Self {
+        self.pids = pids;
+        self
     }
 
     fn url(&self) -> String {
@@ -95,6 +103,9 @@ pub struct Samples {
     pub errors: usize,
     pub last_error: Option<String>,
     pub answer_bytes: usize,
+    /// Wall seconds the samples took (bursts only) and the target's CPU seconds meanwhile (when measured).
+    pub wall_secs: f64,
+    pub cpu_secs: Option<f64>,
 }
 
 impl Samples {
@@ -120,6 +131,22 @@ impl Samples {
         if other.answer_bytes > 0 {
             self.answer_bytes = other.answer_bytes;
         }
+        self.wall_secs += other.wall_secs;
+        self.cpu_secs = match (self.cpu_secs, other.cpu_secs) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// Answered requests per wall second.
+    pub fn rps(&self) -> f64 {
+        self.ms.len() as f64 / self.wall_secs.max(1e-9)
+    }
+
+    /// CPU microseconds per request (answered or not), when the target's processes were measured.
+    pub fn cpu_us_per_request(&self) -> Option<f64> {
+        let n = self.ms.len() + self.errors;
+        self.cpu_secs.filter(|_| n > 0).map(|c| c * 1e6 / n as f64)
     }
 }
 
@@ -143,6 +170,7 @@ pub async fn sequential(targets: &[Target], n: usize, limit: Duration) -> Vec<Sa
 /// `total` requests to one target from `concurrency` workers.
 async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
     let body = target.body(false);
+    let (started, cpu_before) = (Instant::now(), crate::cpu::seconds(&target.pids));
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
@@ -162,6 +190,10 @@ async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
             all.merge(s);
         }
     }
+    all.wall_secs = started.elapsed().as_secs_f64();
+    all.cpu_secs = cpu_before
+        .zip(crate::cpu::seconds(&target.pids))
+        .map(|(before, after)| after - before);
     all
 }
 

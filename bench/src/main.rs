@@ -4,11 +4,14 @@
 //! from one client in one run, plus any `--target name=URL,key=K,model=M`. It prints a table and writes
 //! JSON. Every loop is bounded in count and time; only 127.0.0.1 (and the URLs of `--target`) are called.
 
+mod cpu;
 mod floor;
 mod load;
+mod nginx;
 mod procs;
 mod report;
 mod stats;
+mod versus;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,6 +80,13 @@ pub struct Args {
     /// Leave out the floor target (a do-nothing pass-through proxy on the gateway's HTTP stack).
     #[arg(long)]
     no_floor: bool,
+    /// Leave out the nginx floor (Debian's nginx as a plain reverse proxy; installed when missing).
+    #[arg(long)]
+    no_nginx: bool,
+    /// Another build's `byok` (e.g. the previous commit's target/release) measured in the same run as
+    /// `byok baseline`, at the first log level, for before/after ratios.
+    #[arg(long)]
+    baseline_bin_dir: Option<PathBuf>,
     /// Internal: run as the floor proxy in front of this upstream URL.
     #[arg(long, hide = true)]
     floor_upstream: Option<String>,
@@ -121,6 +131,8 @@ fn parse_target(s: &str) -> Result<ExtraTarget, String> {
 
 /// The name of the floor target in the tables.
 pub const FLOOR: &str = "floor (pass-through proxy)";
+/// The name of the nginx floor in the tables: what the gateway's ratios are taken against.
+pub const NGINX: &str = "nginx reverse proxy";
 
 /// Words the mock answers with; a stream sends them two per chunk.
 fn answer_text(chunks: usize) -> String {
@@ -191,6 +203,21 @@ async fn run(args: Args) -> Res<()> {
         gateways.push(g);
     }
     let primary = gateways.first().ok_or("--log-levels is empty")?;
+    let baseline = match &args.baseline_bin_dir {
+        None => None,
+        Some(dir) => {
+            let data = tmp.path().join("data-baseline");
+            std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+            let g =
+                procs::start_gateway(dir, &data, &mock_url, &primary.rust_log, &args.model).await?;
+            eprintln!(
+                "byok-bench: baseline gateway from {} at {}",
+                dir.display(),
+                g.base_url
+            );
+            Some(g)
+        }
+    };
     let rss_after_start = procs::rss_kb(primary.proc.pid());
 
     let mut targets = vec![Target::new(
@@ -200,25 +227,58 @@ async fn run(args: Args) -> Res<()> {
         &args.model,
     )];
     for g in &gateways {
-        targets.push(Target::new(
-            &format!("byok (RUST_LOG={})", g.rust_log),
-            &format!("{}/v1", g.base_url),
-            &g.api_key,
-            &format!("policy/{}", procs::POLICY),
-        ));
+        targets.push(
+            Target::new(
+                &format!("byok (RUST_LOG={})", g.rust_log),
+                &format!("{}/v1", g.base_url),
+                &g.api_key,
+                &format!("policy/{}", procs::POLICY),
+            )
+            .with_pids(vec![g.proc.pid()]),
+        );
+    }
+    if let Some(g) = &baseline {
+        targets.push(
+            Target::new(
+                &format!("byok baseline (RUST_LOG={})", g.rust_log),
+                &format!("{}/v1", g.base_url),
+                &g.api_key,
+                &format!("policy/{}", procs::POLICY),
+            )
+            .with_pids(vec![g.proc.pid()]),
+        );
     }
     let floor = if args.no_floor {
         None
     } else {
         let (proc, url) = floor::start(&mock_url)?;
         eprintln!("byok-bench: floor proxy at {url}");
-        targets.push(Target::new(
-            FLOOR,
-            &format!("{url}/v1"),
-            "sk-bench-direct-000000000000",
-            &args.model,
-        ));
+        targets.push(
+            Target::new(
+                FLOOR,
+                &format!("{url}/v1"),
+                "sk-bench-direct-000000000000",
+                &args.model,
+            )
+            .with_pids(vec![proc.pid()]),
+        );
         Some(proc)
+    };
+    let nginx = if args.no_nginx {
+        None
+    } else {
+        let n = nginx::start(&tmp.path().join("nginx"), &mock_url)?;
+        eprintln!("byok-bench: nginx reverse proxy at {}", n.url);
+        targets.push(
+            Target::new(
+                NGINX,
+                &format!("{}/v1", n.url),
+                "sk-bench-direct-000000000000",
+                &args.model,
+            )
+            .with_pids(vec![n.pid()]),
+        );
+        Some(n)
     };
     for t in &args.targets {
         targets.push(Target::new(&t.name, &t.url, &t.key, &t.model));
@@ -341,7 +401,9 @@ async fn run(args: Args) -> Res<()> {
     .map_err(|e| format!("{}: {e}", args.json.display()))?;
     eprintln!("byok-bench: JSON written to {}", args.json.display());
     drop(gateways);
+    drop(baseline);
     drop(floor);
+    drop(nginx);
     drop(mock);
     Ok(())
 }

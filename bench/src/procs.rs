@@ -190,7 +190,14 @@ pub async fn start_gateway(
     rust_log: &str,
     upstream_model: &str,
 ) -> Res<Gateway> {
-    let created = cli(bin_dir, data_dir, &["org", "create", "bench"], "")?;
+    // Platform keys are an entitlement since the org has a setting for it; a baseline built before that
+    // lends them to every org and knows no such flag.
+    let help = cli(bin_dir, data_dir, &["org", "create", "--help"], "")?;
+    let mut create = vec!["org", "create", "bench"];
+    if help.contains("--platform-keys") {
+        create.push("--platform-keys");
+    }
+    let created = cli(bin_dir, data_dir, &create, "")?;
     let created: Value = serde_json::from_str(created.trim())
         .map_err(|e| format!("org create printed {created:?}: {e}"))?;
     let api_key = created["api_key"]

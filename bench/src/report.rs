@@ -111,7 +111,14 @@ fn f(v: f64) -> String {
     }
 }
 
-fn check(rows: &mut Vec<Value>, metric: &str, value: Option<f64>, op: &str, goal: f64, unit: &str) {
+pub(crate) fn check(
+    rows: &mut Vec<Value>,
+    metric: &str,
+    value: Option<f64>,
+    op: &str,
+    goal: f64,
+    unit: &str,
+) {
     let pass = value.map(|v| match op {
         "<=" => v <= goal,
         ">=" => v >= goal,
@@ -177,6 +184,8 @@ impl Results<'_> {
                 "name": target.name, "base_url": target.base_url, "model": target.model,
                 "answer_bytes": self.c1[i].answer_bytes,
                 "c1": s1[i], "c32": s32[i],
+                "c32_rps": self.c32[i].rps(),
+                "c32_cpu_us_per_request": self.c32[i].cpu_us_per_request(),
                 "c64": {"requests": self.tput[i].ok, "secs": self.tput[i].secs, "rps": rps[i], "errors": self.tput[i].errors},
                 "stream": {"ttft": ttft[i], "gap": gap[i],
                            "content_chunks_per_stream": self.streamed[i].chunks.iter().copied().max()},
@@ -224,6 +233,8 @@ impl Results<'_> {
             added.push(a);
         }
 
+        let (vs_nginx, nginx_checks) = self.against_nginx(&mut t, &ttft);
+
         // The targets, for the first gateway (the default configuration).
         let m = &self.memory;
         let idle_mb = m.idle_kb.map(|k| k as f64 / 1024.0);
@@ -236,7 +247,7 @@ impl Results<'_> {
         let mut starts: Vec<f64> = self.starts.iter().map(|d| d.as_secs_f64() * 1e3).collect();
         starts.sort_by(f64::total_cmp);
         let start_median = starts.get(starts.len() / 2).copied();
-        let mut checks = Vec::new();
+        let mut checks = nginx_checks;
         if let Some(a) = added.first() {
             let g = |k: &str| a[k].as_f64();
             check(
@@ -408,6 +419,7 @@ impl Results<'_> {
             },
             "targets": per_target,
             "added_vs_direct": added,
+            "vs_nginx": vs_nginx,
             "memory": {
                 "after_start_kb": m.after_start_kb, "idle_kb": m.idle_kb,
                 "before_streams_kb": m.before_streams_kb, "streams_open": m.streams_open,

@@ -80,9 +80,40 @@ pub enum OrgCommand {
     /// Create an organisation and print its first admin API key (shown once) as JSON.
     Create {
         name: String,
+        /// Let the org use the operator's platform keys (`on`/`off`; bare flag: on). Unset: the
+        /// operator's default, `BYOK_PLATFORM_KEYS_DEFAULT`.
+        #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "on")]
+        platform_keys: Option<Switch>,
+        /// USD per calendar month the org may spend on platform keys (0: no limit of its own).
+        #[arg(long, allow_negative_numbers = true)]
+        platform_limit: Option<f64>,
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Change an organisation's platform-key entitlement; prints the org as JSON.
+    Set {
+        org_id: String,
+        /// Whether the org may use the operator's platform keys.
+        #[arg(long, value_enum)]
+        platform_keys: Option<Switch>,
+        /// USD per calendar month the org may spend on platform keys (0: no limit of its own).
+        #[arg(long, allow_negative_numbers = true)]
+        platform_limit: Option<f64>,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn enabled(self) -> bool {
+        self == Switch::On
+    }
 }
 
 #[derive(Debug, Subcommand)]

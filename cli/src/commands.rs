@@ -4,7 +4,8 @@ use byok_shared::domain::provider::Provider;
 use byok_shared::secret::Secret;
 use std::fmt;
 
-use crate::args::{BackendArgs, BackendKind, Cli, Command, OrgCommand, PlatformKeyCommand};
+use crate::args::{BackendArgs, BackendKind, Cli, Command, OrgCommand, PlatformKeyCommand, Switch};
+use byok_shared::repo::orgs::{self, PlatformSettings};
 
 #[derive(Debug)]
 pub enum CliError {
@@ -94,15 +95,59 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError::Failed(e.to_string()))
         }
         Command::Org {
-            command: OrgCommand::Create { name, backend },
+            command:
+                OrgCommand::Create {
+                    name,
+                    platform_keys,
+                    platform_limit,
+                    backend,
+                },
         } => {
             let state = state(&backend).await?;
-            let created = byok_shared::repo::orgs::create(state.store(), &name).await?;
+            let settings = PlatformSettings {
+                enabled: platform_keys.map(Switch::enabled),
+                monthly_limit: platform_limit,
+            };
+            let created = orgs::create_with(state.store(), &name, settings).await?;
+            let platform = created
+                .org
+                .platform_entitlement(state.config().platform_keys_default);
             let out = serde_json::json!({
                 "org_id": created.org.org_id,
                 "name": created.org.name,
                 "api_key_id": created.api_key_id,
                 "api_key": created.api_key.expose(),
+                "platform_keys": { "enabled": platform.enabled, "monthly_limit": platform.monthly_limit },
+            });
+            println!("{out}");
+            Ok(())
+        }
+        Command::Org {
+            command:
+                OrgCommand::Set {
+                    org_id,
+                    platform_keys,
+                    platform_limit,
+                    backend,
+                },
+        } => {
+            if platform_keys.is_none() && platform_limit.is_none() {
+                return Err(CliError::Failed(
+                    "nothing to change: give --platform-keys on|off and/or --platform-limit <usd>"
+                        .into(),
+                ));
+            }
+            let state = state(&backend).await?;
+            let settings = PlatformSettings {
+                enabled: platform_keys.map(Switch::enabled),
+                monthly_limit: platform_limit,
+            };
+            let org = orgs::set_platform(state.store(), &org_id, settings).await?;
+            let platform = org.platform_entitlement(state.config().platform_keys_default);
+            let out = serde_json::json!({
+                "org_id": org.org_id,
+                "name": org.name,
+                "platform_keys": { "enabled": platform.enabled, "monthly_limit": platform.monthly_limit },
             });
             println!("{out}");
             Ok(())

@@ -31,7 +31,18 @@ fn byok(b: &TestBackend, args: &[&str], stdin: Option<&str>) -> std::process::Ou
 #[tokio::test]
 async fn bootstrap_a_deployed_stack() {
     let b = TestBackend::new(Backend::Aws).await;
-    let out = byok(&b, &["org", "create", "Acme"], None);
+    let out = byok(
+        &b,
+        &[
+            "org",
+            "create",
+            "Acme",
+            "--platform-keys",
+            "--platform-limit",
+            "25",
+        ],
+        None,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -40,8 +51,36 @@ async fn bootstrap_a_deployed_stack() {
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let org_id = created["org_id"].as_str().unwrap();
     assert_eq!(
-        orgs::get(b.store.as_ref(), org_id).await.unwrap().name,
-        "Acme"
+        created["platform_keys"],
+        serde_json::json!({"enabled": true, "monthly_limit": 25.0})
+    );
+    let stored = orgs::get(b.store.as_ref(), org_id).await.unwrap();
+    assert_eq!(stored.name, "Acme");
+    assert_eq!(
+        (stored.platform_keys, stored.platform_limit),
+        (Some(true), 25.0)
+    );
+    // `org set` changes what it is given and keeps the rest; a bad limit changes nothing.
+    let out = byok(&b, &["org", "set", org_id, "--platform-keys", "off"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = orgs::get(b.store.as_ref(), org_id).await.unwrap();
+    assert_eq!(
+        (stored.platform_keys, stored.platform_limit),
+        (Some(false), 25.0)
+    );
+    let out = byok(&b, &["org", "set", org_id, "--platform-limit", "-1"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("platform limit"));
+    let out = byok(&b, &["org", "set", org_id], None);
+    assert!(!out.status.success(), "nothing to change is an error");
+    let stored = orgs::get(b.store.as_ref(), org_id).await.unwrap();
+    assert_eq!(
+        (stored.platform_keys, stored.platform_limit),
+        (Some(false), 25.0)
     );
     let hash = byok_shared::domain::apikey::hash_secret(created["api_key"].as_str().unwrap());
     let key = apikeys::find_by_hash(b.store.as_ref(), &hash)

@@ -86,6 +86,41 @@ async fn serve_authenticates_and_survives_kill_9() {
     assert_eq!(status, 200, "{org}");
     assert_eq!(org["name"], "Acme");
     assert_eq!(org["org_id"], created["org_id"]);
+    // No setting of its own: the operator's default, off unless configured.
+    assert_eq!(
+        org["platform_keys"],
+        serde_json::json!({"enabled": false, "monthly_limit": 0.0})
+    );
+    let org_id = created["org_id"].as_str().unwrap();
+    let out = byok(
+        &[
+            "org",
+            "set",
+            org_id,
+            "--platform-keys",
+            "on",
+            "--platform-limit",
+            "7.5",
+        ],
+        dir.path(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, org) = get_org(&server.base, &key).await;
+    assert_eq!(
+        org["platform_keys"],
+        serde_json::json!({"enabled": true, "monthly_limit": 7.5})
+    );
+    let out = byok(
+        &["org", "set", "org_nope", "--platform-keys", "on"],
+        dir.path(),
+        None,
+    );
+    assert!(!out.status.success(), "an unknown org is an error");
 
     let bad = format!("bgk_{}", "0".repeat(64));
     let (status, body) = get_org(&server.base, &bad).await;
@@ -204,7 +239,11 @@ async fn serve_bills_behind_the_response_without_losing_or_hiding_usage() {
     let mock_url = mock.base_url();
     let env = [("BYOK_OPENAI_BASE_URL", mock_url.as_str())];
     let server = serve_with(dir.path(), &env);
-    let out = byok(&["org", "create", "Acme"], dir.path(), None);
+    let out = byok(
+        &["org", "create", "Acme", "--platform-keys"],
+        dir.path(),
+        None,
+    );
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let key = created["api_key"].as_str().unwrap().to_owned();
     let out = byok(

@@ -12,7 +12,7 @@ use http::{HeaderMap, Method, StatusCode, Uri, header};
 use serde_json::{Value, json};
 
 use crate::strict;
-use crate::wire::{Answer, Frame, anthropic, count, google, openai};
+use crate::wire::{Answer, Frame, anthropic, count, google, openai, responses};
 use crate::{Behaviour, Kind, RecordedRequest, Shared};
 
 const OPENAI_MODELS: &[&str] = &[
@@ -303,6 +303,13 @@ async fn handle(
                 json_response(StatusCode::OK, openai::chat_json(&answer))
             }
         }
+        (Kind::OpenAi, "POST", "/v1/responses") => {
+            if stream {
+                sse(responses::responses_stream(&answer), &b)
+            } else {
+                json_response(StatusCode::OK, responses::responses_json(&answer))
+            }
+        }
         (Kind::OpenAi | Kind::Xai, "POST", "/v1/embeddings") => json_response(
             StatusCode::OK,
             openai::embeddings(&model, json_body.get("input").unwrap_or(&Value::Null)),
@@ -363,10 +370,24 @@ fn strict_check(
         return Ok(());
     }
     let beta = headers.get("anthropic-beta").and_then(|v| v.to_str().ok());
+    let model = match kind {
+        Kind::Google => path
+            .strip_prefix("/v1beta/models/")
+            .and_then(|rest| rest.split_once(':'))
+            .map_or("", |(m, _)| m),
+        _ => body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    };
+    if !path.ends_with("count_tokens") && action != "countTokens" {
+        strict::limits::check_max_output(kind, path, model, body)?;
+    }
     match (kind, path) {
         (Kind::OpenAi | Kind::Xai, "/v1/chat/completions") => {
             strict::openai::check_chat(body, kind == Kind::Xai)
         }
+        (Kind::OpenAi, "/v1/responses") => strict::responses::check_responses(body),
         (Kind::Anthropic, "/v1/messages") => strict::anthropic::check_messages(body, beta),
         (Kind::Anthropic, "/v1/messages/count_tokens") => {
             strict::anthropic::check_count_tokens(body, beta)

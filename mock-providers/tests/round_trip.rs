@@ -59,6 +59,9 @@ fn body(format: ClientFormat, kind: Kind, stream: bool) -> Value {
         ClientFormat::Anthropic => {
             json!({"model": model(kind), "max_tokens": 100, "system": "Be brief.", "messages": [{"role": "user", "content": "Hi"}], "stream": stream})
         }
+        ClientFormat::Responses => {
+            json!({"model": model(kind), "instructions": "Be brief.", "input": [{"role": "user", "content": [{"type": "input_text", "text": "Hi"}]}], "stream": stream})
+        }
     }
 }
 
@@ -134,6 +137,14 @@ fn text_of(format: ClientFormat, body: &Value) -> String {
             .iter()
             .filter_map(|b| b["text"].as_str())
             .collect(),
+        ClientFormat::Responses => body["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == "message")
+            .flat_map(|i| i["content"].as_array().unwrap().iter())
+            .filter_map(|p| p["text"].as_str())
+            .collect(),
     }
 }
 
@@ -146,11 +157,18 @@ fn streamed_text(format: ClientFormat, events: &[StreamEvent]) -> String {
                 .pointer("/choices/0/delta/content")
                 .and_then(Value::as_str),
             ClientFormat::Anthropic => e.data.pointer("/delta/text").and_then(Value::as_str),
+            ClientFormat::Responses => (e.event == Some("response.output_text.delta"))
+                .then(|| e.data["delta"].as_str())
+                .flatten(),
         })
         .collect()
 }
 
-const FORMATS: [ClientFormat; 2] = [ClientFormat::OpenAi, ClientFormat::Anthropic];
+const FORMATS: [ClientFormat; 3] = [
+    ClientFormat::OpenAi,
+    ClientFormat::Anthropic,
+    ClientFormat::Responses,
+];
 
 #[tokio::test]
 async fn whole_answers_every_provider_both_formats() {
@@ -239,6 +257,14 @@ async fn streams_every_provider_both_formats() {
                 ClientFormat::Anthropic => {
                     assert_eq!(events.last().unwrap().event, Some("message_stop"))
                 }
+                ClientFormat::Responses => {
+                    let last = events.last().unwrap();
+                    assert_eq!(last.event, Some("response.completed"), "{kind:?}");
+                    assert!(last.usage.is_some());
+                    for (i, e) in events.iter().enumerate() {
+                        assert_eq!(e.data["sequence_number"], i as u64, "{kind:?}");
+                    }
+                }
                 ClientFormat::OpenAi => {
                     assert!(events.iter().any(
                         |e| e.data.pointer("/choices/0/finish_reason") == Some(&json!("stop"))
@@ -257,6 +283,7 @@ async fn streams_every_provider_both_formats() {
             assert!(
                 mock.requests()
                     .iter()
+                    .filter(|r| r.path == "/v1/chat/completions")
                     .all(|r| r.body["stream_options"]["include_usage"] == true)
             );
         }
@@ -279,6 +306,9 @@ async fn tool_calls_whole_and_streamed() {
                 }
                 ClientFormat::Anthropic => {
                     json!([{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}])
+                }
+                ClientFormat::Responses => {
+                    json!([{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}])
                 }
             };
             mock.script(Behaviour {
@@ -309,6 +339,17 @@ async fn tool_calls_whole_and_streamed() {
                         .unwrap()["input"]
                         .clone()
                 }
+                ClientFormat::Responses => {
+                    let call = c.body["output"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|i| i["type"] == "function_call")
+                        .unwrap()
+                        .clone();
+                    assert_eq!(call["name"], "get_weather", "{kind:?}");
+                    serde_json::from_str::<Value>(call["arguments"].as_str().unwrap()).unwrap()
+                }
             };
             assert_eq!(args, json!({"city": "Paris"}), "{kind:?} {format:?}");
 
@@ -333,6 +374,10 @@ async fn tool_calls_whole_and_streamed() {
                         .data
                         .pointer("/delta/partial_json")
                         .and_then(Value::as_str),
+                    ClientFormat::Responses => (e.event
+                        == Some("response.function_call_arguments.delta"))
+                    .then(|| e.data["delta"].as_str())
+                    .flatten(),
                 })
                 .collect();
             assert_eq!(

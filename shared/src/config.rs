@@ -64,6 +64,10 @@ pub struct Config {
     pub max_attempts: u32,
     /// Total deadline of a direct `<provider>/<model>` request (a policy sets its own `deadline_ms`).
     pub direct_deadline: Duration,
+    /// Whether an org whose own setting is unset may use the operator's platform keys
+    /// (`BYOK_PLATFORM_KEYS_DEFAULT` = `on` | `off`, default `off`). `byok org create --platform-keys` and
+    /// `byok org set` decide per org.
+    pub platform_keys_default: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +155,17 @@ impl Config {
             None => DEFAULT_DIRECT_DEADLINE,
             Some(v) => Duration::from_millis(number(&v, "BYOK_DIRECT_DEADLINE_MS", 1000, 900_000)?),
         };
+        let platform_keys_default =
+            match env("BYOK_PLATFORM_KEYS_DEFAULT").as_deref().map(str::trim) {
+                None | Some("off") => false,
+                Some("on") => true,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "BYOK_PLATFORM_KEYS_DEFAULT",
+                        reason: format!("{other:?} is not on or off"),
+                    });
+                }
+            };
         Ok(Self {
             backend,
             providers,
@@ -161,6 +176,7 @@ impl Config {
             usage_behind_response: false,
             max_attempts,
             direct_deadline,
+            platform_keys_default,
         })
     }
 
@@ -262,6 +278,24 @@ mod tests {
         assert_eq!(err.variable, "BYOK_AWS_TIMEOUT_MS");
         let err = config(&[("BYOK_BACKEND", "mars")]).unwrap_err();
         assert_eq!(err.variable, "BYOK_BACKEND");
+        let err = config(&[
+            ("BYOK_BACKEND", "local"),
+            ("BYOK_PLATFORM_KEYS_DEFAULT", "yes"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "BYOK_PLATFORM_KEYS_DEFAULT");
+    }
+
+    #[test]
+    fn platform_keys_are_off_unless_the_operator_turns_them_on() {
+        let off = config(&[("BYOK_BACKEND", "local")]).unwrap();
+        assert!(!off.platform_keys_default);
+        let on = config(&[
+            ("BYOK_BACKEND", "local"),
+            ("BYOK_PLATFORM_KEYS_DEFAULT", "on"),
+        ])
+        .unwrap();
+        assert!(on.platform_keys_default);
     }
 
     #[test]

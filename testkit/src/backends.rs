@@ -142,6 +142,9 @@ impl TestBackend {
         config.backend = ConfigBackend::Local {
             data_dir: self.dir.path().to_path_buf(),
         };
+        // The suites' operator lends its platform keys to every org unless a test says otherwise (the
+        // shipped default is off; the entitlement's own tests turn it off or set it per org).
+        config.platform_keys_default = true;
         configure(&mut config);
         AppState::new(config, self.store.clone(), self.cipher.clone())
     }

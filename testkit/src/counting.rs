@@ -96,6 +96,18 @@ impl Store for CountingStore {
         self.inner.add(pk, sk, deltas).await
     }
 
+    async fn add_expiring(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        expires_at: i64,
+    ) -> Result<Counters, StoreError> {
+        self.write();
+        tokio::time::sleep(self.add_delay).await;
+        self.inner.add_expiring(pk, sk, deltas, expires_at).await
+    }
+
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
         self.write();
         self.inner.transact(ops).await

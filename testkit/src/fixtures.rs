@@ -39,6 +39,7 @@ pub async fn key(
         labels: Default::default(),
         default_model: None,
         auto_cache: None,
+        rate_limits: Default::default(),
     };
     let (_, secret) = apikeys::create(store, org_id, new, None)
         .await

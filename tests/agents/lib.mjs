@@ -2,7 +2,7 @@
 // running Claude Code headless in an isolated HOME.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,7 +35,7 @@ export async function script(provider, ...behaviours) {
 /** The chat requests `provider`'s mock received (model lists and the like left out). */
 export async function chatRequests(provider) {
   const all = await control(provider, 'requests');
-  return all.filter((r) => r.method === 'POST' && /messages|chat\/completions|generatecontent/i.test(r.path));
+  return all.filter((r) => r.method === 'POST' && /messages|chat\/completions|responses|generatecontent/i.test(r.path));
 }
 
 /**
@@ -86,6 +86,54 @@ export function claude(model, prompt, { dir = workDir(), args = [], timeoutMs = 
       let json = null;
       try { json = JSON.parse(stdout); } catch { /* reported by the caller's assertion */ }
       resolve({ code, json, stdout, stderr, dir });
+    });
+  });
+}
+
+export const CODEX = process.env.BYOK_E2E_CODEX;
+
+/**
+ * Run `codex exec prompt` against the gateway: a fresh CODEX_HOME whose config.toml names the gateway as a
+ * custom model provider (`wire_api = "responses"`, the key read from BYOK_API_KEY), in `dir`, read-only
+ * sandbox. `config` entries become `-c key=value` overrides. Resolves to { code, stdout, stderr }.
+ */
+export function codex(model, prompt, { dir = workDir(), config = [], timeoutMs = 120_000 } = {}) {
+  assert.ok(CODEX, 'BYOK_E2E_CODEX (the codex binary) is required');
+  const home = mkdtempSync(join(tmpdir(), 'byok-codex-home-'));
+  const codexHome = join(home, '.codex');
+  mkdirSync(codexHome);
+  writeFileSync(join(codexHome, 'config.toml'), [
+    `model = ${JSON.stringify(model)}`,
+    'model_provider = "byok"',
+    '',
+    '[model_providers.byok]',
+    'name = "BYOK gateway"',
+    `base_url = ${JSON.stringify(`${GATEWAY}/v1`)}`,
+    'env_key = "BYOK_API_KEY"',
+    'wire_api = "responses"',
+    '',
+  ].join('\n'));
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    CODEX_HOME: codexHome,
+    TMPDIR: process.env.TMPDIR || tmpdir(),
+    BYOK_API_KEY: KEY,
+  };
+  const args = ['exec', '--skip-git-repo-check', '-s', 'read-only', ...config.flatMap((c) => ['-c', c]), prompt];
+  return new Promise((resolve, reject) => {
+    const child = spawn(CODEX, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      rmSync(home, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, stdout, stderr });
     });
   });
 }

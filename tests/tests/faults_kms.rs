@@ -81,6 +81,8 @@ async fn kms_outage_gives_503_on_create_and_falls_over_to_the_platform_key() {
             let mut c = timeouts_from.clone();
             c.providers.openai = openai.base_url();
             c.cache_ttl = Duration::from_secs(600);
+            // This operator lends its platform keys (the fallback under test).
+            c.platform_keys_default = true;
             c
         },
         backend.store.clone(),

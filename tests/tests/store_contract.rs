@@ -28,6 +28,7 @@ on_both_backends!(
     query_pages_through_a_partition_in_order,
     transactions_are_all_or_nothing,
     expired_items_count_as_absent,
+    expiring_adds_are_exact_and_set_the_expiry_once,
 );
 
 async fn store(backend: Backend) -> (TestBackend, Arc<dyn Store>) {
@@ -246,4 +247,51 @@ async fn expired_items_count_as_absent(backend: Backend) {
         json!({"gen": 2}),
         "an expired item can be recreated"
     );
+}
+
+/// Per-window counters (rate limits): every concurrent add sees its own distinct total, the item gets the
+/// expiry of the add that created it, and a later add neither moves it nor loses the counts.
+async fn expiring_adds_are_exact_and_set_the_expiry_once(backend: Backend) {
+    let (_b, s) = store(backend).await;
+    let expires = chrono::Utc::now().timestamp() + 120;
+    let adds = (0..40).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.add_expiring("RATE#k", "W#1", &[("requests", 1), ("tokens", 5)], expires)
+                .await
+                .unwrap()
+        })
+    });
+    let mut seen: Vec<i64> = futures::future::join_all(adds)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap()["requests"])
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=40).collect::<Vec<i64>>(),
+        "each add sees its own total"
+    );
+    let later = s
+        .add_expiring("RATE#k", "W#1", &[("tokens", -5)], expires + 999)
+        .await
+        .unwrap();
+    assert_eq!((later["requests"], later["tokens"]), (40, 195));
+    let item = s.get("RATE#k", "W#1").await.unwrap().expect("live");
+    assert_eq!(
+        item.expires_at,
+        Some(expires),
+        "the first add's expiry stays"
+    );
+    // An item created by an add with an expiry in the past is absent to readers.
+    s.add_expiring(
+        "RATE#k",
+        "W#0",
+        &[("requests", 1)],
+        chrono::Utc::now().timestamp() - 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.get("RATE#k", "W#0").await.unwrap(), None);
 }

@@ -9,6 +9,7 @@ use byok_shared::domain::apikey::ApiKey;
 use byok_shared::domain::ids;
 use byok_shared::domain::key_scope::Scope;
 use byok_shared::domain::permissions::Manage;
+use byok_shared::domain::rate_limit::RateLimits;
 use byok_shared::error::Error;
 use byok_shared::http::{Auth, JsonBody};
 use byok_shared::repo::apikeys;
@@ -38,7 +39,7 @@ pub async fn find(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKey>
     request_body = CreateKey,
     responses(
         (status = 201, description = "The new key; `api_key` is shown only this once", body = crate::openapi::CreatedKey),
-        (status = 403, description = "The key lacks manage:write, or the new key would be wider than it (permissions, monthly limit, allowed models, expiry)"),
+        (status = 403, description = "The key lacks manage:write, or the new key would be wider than it (permissions, monthly limit, allowed models, expiry, rpm, tpm)"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -65,13 +66,19 @@ pub async fn create(
         labels: body::labels(req.labels)?,
         default_model: body::default_model(req.default_model, &allowed_models)?,
         auto_cache: req.auto_cache,
+        rate_limits: RateLimits {
+            rpm: req.rpm.unwrap_or(me.rate_limits.rpm),
+            tpm: req.tpm.unwrap_or(me.rate_limits.tpm),
+        },
         allowed_models,
     };
+    new.rate_limits.validate()?;
     let scope = Scope {
         permissions: new.permissions,
         monthly_limit: new.monthly_limit,
         allowed_models: &new.allowed_models,
         expires_at: new.expires_at,
+        rate_limits: new.rate_limits,
     };
     ensure_within(&me, &scope, "create")?;
     let (key, secret) = apikeys::create(
@@ -170,6 +177,7 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
     let default_model = req.default_model;
     let permissions = req.permissions;
     let auto_cache = req.auto_cache;
+    let (rpm, tpm) = (req.rpm, req.tpm);
     let (_, after) = apikeys::update(state.store(), caller.org_id(), &target.api_key_id, |k| {
         if let Some(name) = name {
             k.name = name;
@@ -192,6 +200,13 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
         if let Some(auto_cache) = auto_cache {
             k.auto_cache = auto_cache;
         }
+        if let Some(rpm) = rpm {
+            k.rate_limits.rpm = rpm;
+        }
+        if let Some(tpm) = tpm {
+            k.rate_limits.tpm = tpm;
+        }
+        k.rate_limits.validate()?;
         match default_model {
             Some(model) => k.default_model = body::default_model(model, &k.allowed_models)?,
             // A narrower allow-list must still allow the kept default.

@@ -34,6 +34,14 @@ pub struct CreateKey {
     /// Auto caching (prompt-cache breakpoints on Anthropic) for requests that do not set
     /// `requesty.auto_cache` themselves. Default: off.
     pub auto_cache: Option<bool>,
+    /// Requests per minute, 1-1e6; `null` for none. Default: the creating key's own.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub rpm: Option<Option<u32>>,
+    /// Tokens (input + output) per minute, 1-1e10; `null` for none. Default: the creating key's own.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u64>)]
+    pub tpm: Option<Option<u64>>,
 }
 
 /// `PATCH /v1/manage/apikey/{id}`: only the fields sent change; `null` clears an optional one.
@@ -55,6 +63,14 @@ pub struct PatchKey {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<bool>)]
     pub auto_cache: Option<Option<bool>>,
+    /// Requests per minute; `null` removes the limit.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub rpm: Option<Option<u32>>,
+    /// Tokens per minute; `null` removes the limit.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u64>)]
+    pub tpm: Option<Option<u64>>,
 }
 
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.

@@ -48,6 +48,10 @@ pub struct ApiKeyView {
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Requests per minute; null: no limit.
+    pub rpm: Option<u32>,
+    /// Tokens (input + output) per minute; null: no limit.
+    pub tpm: Option<u64>,
 }
 
 #[derive(ToSchema)]
@@ -67,6 +71,19 @@ pub struct OrgView {
     pub monthly_spend: f64,
     /// Auto caching for requests whose request and key do not set it; `null`: off.
     pub auto_cache: Option<bool>,
+    /// The part of `monthly_spend` on the org's own provider keys.
+    pub monthly_spend_own: f64,
+    /// The part of `monthly_spend` on the operator's platform keys.
+    pub monthly_spend_platform: f64,
+    pub platform_keys: PlatformKeysView,
+}
+
+/// Whether the org may use the operator's platform keys, and its monthly limit on them (0: none).
+#[derive(ToSchema)]
+pub struct PlatformKeysView {
+    pub enabled: bool,
+    /// USD per calendar month (UTC); 0 means no limit of its own.
+    pub monthly_limit: f64,
 }
 
 /// One period's usage (also each entry of `groups`, with the dimension values beside the totals).
@@ -74,6 +91,10 @@ pub struct OrgView {
 pub struct UsageEntry {
     /// USD.
     pub spend: f64,
+    /// USD, the part of `spend` on the org's own provider keys.
+    pub own_spend: f64,
+    /// USD, the part of `spend` on the operator's platform keys.
+    pub platform_spend: f64,
     pub requests: i64,
     pub errors: i64,
     pub input_tokens: i64,

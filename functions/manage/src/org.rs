@@ -1,5 +1,6 @@
-//! `GET /v1/manage/org`: the caller's organisation and its spend this month (UTC); `PATCH` (ours): its
-//! name and its auto-caching default.
+//! `GET /v1/manage/org`: the caller's organisation, its spend this month (UTC) on its own and on the
+//! operator's platform keys, and its platform-key entitlement; `PATCH` (ours): its name and its
+//! auto-caching default.
 
 use axum::Json;
 use axum::extract::State;
@@ -32,7 +33,9 @@ fn nullable<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
 }
 
 async fn view(state: &AppState, org: &Org) -> Result<Value> {
-    let spend = usage::month_spend(state.store(), &org.org_id, None, chrono::Utc::now()).await?;
+    let spend =
+        usage::month_spend_split(state.store(), &org.org_id, None, chrono::Utc::now()).await?;
+    let platform = org.platform_entitlement(state.config().platform_keys_default);
     Ok(json!({
         // Requesty's fields. A self-hosted gateway holds no prepaid balance: `null`, not a made-up number.
         "id": org.org_id,
@@ -41,7 +44,13 @@ async fn view(state: &AppState, org: &Org) -> Result<Value> {
         // Ours.
         "org_id": org.org_id,
         "created_at": org.created_at,
-        "monthly_spend": spend,
+        "monthly_spend": spend.total,
+        "monthly_spend_own": spend.own(),
+        "monthly_spend_platform": spend.platform,
+        "platform_keys": {
+            "enabled": platform.enabled,
+            "monthly_limit": platform.monthly_limit,
+        },
         "auto_cache": org.auto_cache,
     }))
 }

@@ -129,8 +129,12 @@ fn group_by(names: &[String], allow_key: bool) -> Result<Vec<GroupBy>> {
 fn totals(rows: &[&UsageRow]) -> Map<String, Value> {
     let sum = |f: fn(&UsageRow) -> i64| rows.iter().map(|r| f(r)).sum::<i64>();
     let spend: f64 = rows.iter().map(|r| r.cost).sum();
+    let platform: f64 = rows.iter().map(|r| r.platform_cost).sum();
     let mut m = Map::new();
     m.insert("spend".into(), json!(spend));
+    // Ours, beside Requesty's `spend`: the part on the org's own provider keys and on the operator's.
+    m.insert("own_spend".into(), json!((spend - platform).max(0.0)));
+    m.insert("platform_spend".into(), json!(platform));
     m.insert("requests".into(), json!(sum(|r| r.requests)));
     m.insert("errors".into(), json!(sum(|r| r.errors)));
     m.insert("input_tokens".into(), json!(sum(|r| r.input_tokens)));

@@ -34,5 +34,7 @@ pub async fn key(state: &AppState, key: &ApiKey) -> Result<Value> {
         "expires_at": key.expires_at,
         "created_at": key.created_at,
         "last_used_at": last_used,
+        "rpm": key.rate_limits.rpm,
+        "tpm": key.rate_limits.tpm,
     }))
 }

@@ -29,6 +29,7 @@ async fn every_fixture_is_served() {
         labels: Default::default(),
         default_model: None,
         auto_cache: None,
+        rate_limits: Default::default(),
     };
     let (seeded, _) = apikeys::create(store, &org.org_id, new, None)
         .await

@@ -43,6 +43,7 @@ async fn restricted(s: &Setup) -> (String, String, chrono::DateTime<Utc>) {
         labels: Default::default(),
         default_model: None,
         auto_cache: None,
+        rate_limits: Default::default(),
     };
     let (key, secret) = apikeys::create(s.backend.store.as_ref(), &s.org.org_id, new, None)
         .await
@@ -376,6 +377,7 @@ async fn last_live_admin(kind: Backend) {
         labels: Default::default(),
         default_model: None,
         auto_cache: None,
+        rate_limits: Default::default(),
     };
     apikeys::create(s.backend.store.as_ref(), &s.org.org_id, new, None)
         .await

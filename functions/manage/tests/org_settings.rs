@@ -84,6 +84,7 @@ async fn org_settings_change_only_what_is_sent(kind: Backend) {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        rate_limits: Default::default(),
         auto_cache: None,
     };
     let (_, secret) = apikeys::create(store, &a.org_id, reader, None)

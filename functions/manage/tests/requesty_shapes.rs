@@ -18,6 +18,7 @@ byok_testkit::on_both_backends!(
     usage_as_a_json_body_on_get_and_as_query,
     usage_window_rules,
     org_get_and_org_usage,
+    own_and_platform_spend_are_reported_apart,
 );
 
 struct Setup {
@@ -459,5 +460,63 @@ async fn org_get_and_org_usage(kind: Backend) {
     let group = &all.body["usage"]["2025-01-01T00:00:00Z"]["groups"][0];
     for (dim, value) in dims.iter().zip(&expected) {
         assert_eq!(&group[dim], value, "{dim} combined");
+    }
+}
+
+/// Spend on the org's own provider keys and on the operator's platform keys, apart: in the org's month
+/// (`GET /v1/manage/org`) and in every usage entry and group (`own_spend`, `platform_spend` beside `spend`).
+async fn own_and_platform_spend_are_reported_apart(kind: Backend) {
+    let Setup { backend, app, org } = setup(kind).await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let own = event(&now, &org.admin_key_id, "u1", "openai/gpt-4.1-mini");
+    let mut platform = own.clone();
+    platform.is_byok = false;
+    platform.cost = Some(0.75);
+    for e in [&own, &platform, &platform] {
+        usage::record(backend.store.as_ref(), &org.org_id, e)
+            .await
+            .unwrap();
+    }
+    let r = call(&app, Method::GET, "/v1/manage/org", Some(&org.admin), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["monthly_spend"], 1.75);
+    assert_eq!(r.body["monthly_spend_own"], 0.25);
+    assert_eq!(r.body["monthly_spend_platform"], 1.5);
+    // The suites' operator lends platform keys to every org (testkit's default); no limit of its own.
+    assert_eq!(
+        r.body["platform_keys"],
+        json!({"enabled": true, "monthly_limit": 0.0})
+    );
+
+    let start = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let body = json!({"start": start, "resolution": "month", "group_by": ["is_byok"]});
+    let r = get_with_body(&app, "/v1/manage/org/usage", &org.admin, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let usage = r.body["usage"].as_object().unwrap();
+    assert_eq!(usage.len(), 1, "{}", r.text);
+    let entry = usage.values().next().unwrap();
+    assert_eq!(
+        (
+            entry["spend"].clone(),
+            entry["own_spend"].clone(),
+            entry["platform_spend"].clone()
+        ),
+        (json!(1.75), json!(0.25), json!(1.5))
+    );
+    for group in entry["groups"].as_array().unwrap() {
+        let expected = if group["is_byok"] == true {
+            (json!(0.25), json!(0.25), json!(0.0))
+        } else {
+            (json!(1.5), json!(0.0), json!(1.5))
+        };
+        assert_eq!(
+            (
+                group["spend"].clone(),
+                group["own_spend"].clone(),
+                group["platform_spend"].clone()
+            ),
+            expected,
+            "{group}"
+        );
     }
 }

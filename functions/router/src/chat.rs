@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::idempotency::{self, Begin};
 use crate::request::{self, Parsed};
 use crate::state::Gateway;
-use crate::{cost, pipeline, respond, stream, usage};
+use crate::{cost, pipeline, ratelimit, respond, stream, usage};
 
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "inference", operation_id = "chat_completions",
     request_body = crate::openapi::ChatRequest,
@@ -48,7 +48,8 @@ pub async fn anthropic(
     handle(state, auth, headers, body, ClientFormat::Anthropic).await
 }
 
-async fn handle(
+/// Parse, admit and serve one inference request of `format` (shared with `responses`).
+pub(crate) async fn handle(
     State(gateway): State<Gateway>,
     Auth(caller): Auth,
     headers: HeaderMap,
@@ -78,7 +79,7 @@ fn client_headers(headers: &HeaderMap, format: ClientFormat) -> ClientHeaders {
             anthropic_version: text("anthropic-version"),
             anthropic_beta: text("anthropic-beta"),
         },
-        ClientFormat::OpenAi => ClientHeaders::default(),
+        ClientFormat::OpenAi | ClientFormat::Responses => ClientHeaders::default(),
     }
 }
 
@@ -104,20 +105,45 @@ async fn serve(
     format: ClientFormat,
 ) -> Result<Response> {
     pipeline::admit(&gateway, &caller, &parsed).await?;
+    let rate = match ratelimit::admit(&gateway, &caller, &parsed.body).await {
+        Ok(rate) => rate,
+        Err(refused) => return Ok(refused.into_response()),
+    };
+    let limits = rate
+        .as_ref()
+        .map(|t| t.headers().clone())
+        .unwrap_or_default();
     let store = gateway.app().store();
-    let slot =
-        match idempotency::begin(store, &caller, &headers, &parsed.body, parsed.stream).await? {
-            Begin::Replay(stored) => return Ok(respond::replay(stored)),
-            Begin::Slot(slot) => Some(slot),
-            Begin::None => None,
-        };
+    let begun = idempotency::begin(store, &caller, &headers, &parsed.body, parsed.stream).await;
+    let slot = match begun {
+        Ok(Begin::Slot(slot)) => Some(slot),
+        Ok(Begin::None) => None,
+        Ok(Begin::Replay(stored)) => {
+            settle_unused(&gateway, rate).await;
+            return Ok(with_headers(respond::replay(stored), limits));
+        }
+        Err(e) => {
+            settle_unused(&gateway, rate).await;
+            return Err(e);
+        }
+    };
     let forwarded = client_headers(&headers, format);
+    let auto_cache = match auto_cache(&gateway, &caller, &parsed).await {
+        Ok(on) => on,
+        Err(e) => {
+            if let Some(slot) = slot {
+                slot.abandon(store).await;
+            }
+            settle_unused(&gateway, rate).await;
+            return Err(e);
+        }
+    };
     let work = Work::Chat {
         format,
         stream: parsed.stream,
         body: &parsed.body,
         headers: &forwarded,
-        auto_cache: auto_cache(&gateway, &caller, &parsed).await?,
+        auto_cache,
     };
     let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(served) => served,
@@ -125,11 +151,13 @@ async fn serve(
             if let Some(slot) = slot {
                 slot.abandon(store).await;
             }
-            return Ok(stopped.into_response());
+            settle_unused(&gateway, rate).await;
+            return Ok(with_headers(stopped.into_response(), limits));
         }
     };
-    let headers = respond::served_headers(&served);
-    let billing = usage::Billing::of(&served);
+    let mut headers = respond::served_headers(&served);
+    headers.extend(limits);
+    let billing = usage::Billing::of(&served).with_rate(rate);
     let model = served.qualified_model();
     match served.answer {
         Answer::Complete(done) => {
@@ -167,4 +195,17 @@ async fn serve(
             Ok(stream::response(events, headers, &upstream, finish, limit))
         }
     }
+}
+
+/// A request counted against its key's rate limits that no provider answered: its tokens were none.
+pub(crate) async fn settle_unused(gateway: &Gateway, rate: Option<ratelimit::Ticket>) {
+    if let Some(ticket) = rate {
+        ticket.settle(gateway, 0).await;
+    }
+}
+
+/// `response` with the rate-limit headers added.
+pub(crate) fn with_headers(mut response: Response, headers: HeaderMap) -> Response {
+    response.headers_mut().extend(headers);
+    response
 }

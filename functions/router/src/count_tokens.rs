@@ -88,7 +88,13 @@ async fn serve(
     let keys = OrgKeys { gateway, org_id };
     let mut tried = Vec::new();
     let mut last = None;
+    let mut withheld = None;
     for kind in step.key_source.order() {
+        // The operator's key only for an org entitled to it (counting is free, the key is still theirs).
+        if let Some(w) = keys.withheld(*kind).await? {
+            withheld.get_or_insert(w.error);
+            continue;
+        }
         let Some(key) = keys.key(step.provider, *kind).await? else {
             continue;
         };
@@ -123,7 +129,7 @@ async fn serve(
             }
         }
     }
-    let error = last.unwrap_or_else(|| {
+    let error = last.or(withheld).unwrap_or_else(|| {
         Error::unavailable(format!(
             "no {} key is stored for this organisation",
             step.provider

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::request::{self, Parsed};
 use crate::state::Gateway;
-use crate::{cost, pipeline, respond, usage};
+use crate::{chat, cost, pipeline, ratelimit, respond, usage};
 
 #[utoipa::path(post, path = "/v1/embeddings", tag = "inference", operation_id = "embeddings",
     request_body = crate::openapi::EmbeddingsRequest,
@@ -34,13 +34,25 @@ async fn serve(gateway: Gateway, caller: Caller, parsed: Parsed) -> Result<Respo
         return Err(Error::invalid("stream", "embeddings do not stream"));
     }
     pipeline::admit(&gateway, &caller, &parsed).await?;
+    let rate = match ratelimit::admit(&gateway, &caller, &parsed.body).await {
+        Ok(rate) => rate,
+        Err(refused) => return Ok(refused.into_response()),
+    };
+    let limits = rate
+        .as_ref()
+        .map(|t| t.headers().clone())
+        .unwrap_or_default();
     let work = Work::Embeddings { body: &parsed.body };
     let served = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(served) => served,
-        Err(stopped) => return Ok(stopped.into_response()),
+        Err(stopped) => {
+            chat::settle_unused(&gateway, rate).await;
+            return Ok(chat::with_headers(stopped.into_response(), limits));
+        }
     };
-    let headers = respond::served_headers(&served);
-    let billing = usage::Billing::of(&served);
+    let mut headers = respond::served_headers(&served);
+    headers.extend(limits);
+    let billing = usage::Billing::of(&served).with_rate(rate);
     let Answer::Complete(done) = served.answer else {
         return Err(Error::internal("an embeddings call returned a stream"));
     };

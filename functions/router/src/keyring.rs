@@ -1,5 +1,5 @@
-//! The engine's view of one org's provider keys: decrypted through the hot-path cache, and a rejection
-//! recorded on the own key's health (the platform key's health is the operator's, kept in logs).
+//! The engine's view of one org's provider keys: decrypted through the hot-path cache, platform keys only
+//! as the org's entitlement allows, and a rejection recorded on the own key's health (the platform key's health is the operator's, kept in logs).
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use byok_shared::domain::provider::Provider;
 use byok_shared::error::Error;
 use byok_shared::providers::ProviderError;
 use byok_shared::repo::provider_keys::{self, Owner};
-use byok_shared::routing::KeyRing;
+use byok_shared::routing::{KeyRing, Withheld};
 use byok_shared::secret::Secret;
 
 use crate::state::Gateway;
@@ -26,6 +26,20 @@ impl KeyRing for OrgKeys<'_> {
         let cache = &self.gateway.caches().keys;
         cache
             .get(app.store(), app.cipher(), self.org_id, provider, kind)
+            .await
+    }
+
+    /// Platform keys only for an entitled org within its platform limit (through the hot-path cache).
+    async fn withheld(&self, kind: KeyKind) -> Result<Option<Withheld>, Error> {
+        if kind != KeyKind::Platform {
+            return Ok(None);
+        }
+        let app = self.gateway.app();
+        let caches = self.gateway.caches();
+        let default = app.config().platform_keys_default;
+        caches
+            .entitlements
+            .withheld(app.store(), &caches.usage_writes, self.org_id, default)
             .await
     }
 

@@ -17,11 +17,13 @@ mod models;
 pub mod openapi;
 mod pipeline;
 mod pricing;
+mod ratelimit;
 mod request;
 #[cfg(test)]
 mod request_props;
 mod resolve;
 mod respond;
+mod responses;
 mod sse;
 mod state;
 mod stream;
@@ -38,7 +40,9 @@ pub use state::Gateway;
 
 /// The function's HTTP router, with the common layers applied.
 pub fn router(app: AppState) -> Router {
-    byok_shared::http::finish(routes().into(), Gateway::new(app))
+    let gateway = Gateway::new(app);
+    gateway.prefetch();
+    byok_shared::http::finish(routes().into(), gateway)
 }
 
 /// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
@@ -47,6 +51,7 @@ pub fn routes() -> OpenApiRouter<Gateway> {
     OpenApiRouter::with_openapi(openapi::tags())
         .routes(routes!(chat::openai))
         .routes(routes!(chat::anthropic))
+        .routes(routes!(responses::responses))
         .routes(routes!(count_tokens::count_tokens))
         .routes(routes!(embeddings::embeddings))
         .routes(routes!(models::list))

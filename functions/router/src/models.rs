@@ -1,18 +1,23 @@
 //! `GET /v1/models`: the catalogue's models as `<provider>/<model>`, plus the org's `policy/<name>` entries,
-//! in OpenAI's list format (with the catalogue's capabilities and prices alongside).
+//! in OpenAI's list format, with the catalogue's capabilities and the operator's prices alongside (the
+//! price table billing uses, through the hot-path cache; `null` for a model it does not price).
 
 use axum::Json;
 use axum::extract::State;
+use byok_shared::Result;
 use byok_shared::catalogue::Catalogue;
 use byok_shared::http::Auth;
 use byok_shared::repo::policies;
-use byok_shared::{AppState, Result};
 use serde_json::{Value, json};
+
+use crate::state::Gateway;
 
 #[utoipa::path(get, path = "/v1/models", tag = "inference", operation_id = "list_models",
     responses((status = 200, description = "Catalogue models as `<provider>/<model>` and the org's `policy/<name>` entries", body = byok_shared::http::List<crate::openapi::ModelEntry>)))]
-pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>> {
+pub async fn list(State(gateway): State<Gateway>, Auth(caller): Auth) -> Result<Json<Value>> {
     caller.require_completions()?;
+    let state = gateway.app();
+    let prices = gateway.caches().prices.get(state.store()).await?;
     let mut data: Vec<Value> = Catalogue::list()
         .iter()
         .map(|m| {
@@ -23,7 +28,7 @@ pub async fn list(State(state): State<AppState>, Auth(caller): Auth) -> Result<J
                 "owned_by": m.provider,
                 "context_window": m.context_window,
                 "capabilities": m.capabilities,
-                "pricing": m.price,
+                "pricing": prices.price(m.provider, &m.id),
             })
         })
         .collect();

@@ -74,6 +74,49 @@ pub struct CountTokensRequest {
     pub byok: Option<Extension>,
 }
 
+/// An OpenAI Responses API request (all of OpenAI's fields are accepted; forwarded to OpenAI, translated
+/// for other providers; `previous_response_id`, `conversation`, `store: true`, `background`, `prompt` and
+/// built-in tools are refused with 400 when the route may leave OpenAI).
+#[derive(ToSchema)]
+pub struct ResponsesRequest {
+    /// `<provider>/<model>` or `policy/<name>`.
+    #[schema(example = "openai/gpt-4.1-mini")]
+    pub model: String,
+    /// A string, or an array of input items (messages, `function_call`, `function_call_output`, `reasoning`).
+    #[schema(value_type = Object, example = "Hello")]
+    pub input: Value,
+    pub instructions: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub tools: Option<Vec<Value>>,
+    pub max_output_tokens: Option<u64>,
+    pub stream: Option<bool>,
+    pub byok: Option<Extension>,
+}
+
+/// Responses API token counts and the cost of the request in USD (`null` when the model has no known price).
+#[derive(ToSchema)]
+pub struct ResponseUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    pub cost: Option<f64>,
+}
+
+/// An OpenAI Responses API `response` object.
+#[derive(ToSchema)]
+pub struct ResponseObject {
+    pub id: String,
+    #[schema(example = "response")]
+    pub object: String,
+    /// `completed` or `incomplete`.
+    pub status: String,
+    /// The model that answered.
+    pub model: String,
+    #[schema(value_type = Vec<Object>)]
+    pub output: Vec<Value>,
+    pub usage: Option<ResponseUsage>,
+}
+
 /// Anthropic's count_tokens answer.
 #[derive(ToSchema)]
 pub struct TokenCount {
@@ -145,6 +188,8 @@ pub struct ModelEntry {
     pub context_window: Option<u64>,
     /// e.g. `tools`, `vision`, `json_schema`, `reasoning`.
     pub capabilities: Option<Vec<String>>,
+    /// The operator's price (USD per million tokens: `input`, `output`, `cache_read`, `cache_write`; USD
+    /// `per_request`), as billed; null when the model has none.
     #[schema(value_type = Option<Object>)]
     pub pricing: Option<Value>,
 }

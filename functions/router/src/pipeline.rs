@@ -6,7 +6,10 @@ use axum::response::Response;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::domain::policy::is_allowed;
+use byok_shared::domain::policy::route::Route;
+use byok_shared::domain::provider::Provider;
 use byok_shared::error::Error;
+use byok_shared::providers::{ClientFormat, responses_stateful_field};
 use byok_shared::routing::{Context, Failed, Served, Work, execute};
 
 use crate::keyring::OrgKeys;
@@ -47,6 +50,52 @@ pub async fn admit(gateway: &Gateway, caller: &Caller, parsed: &Parsed) -> Resul
         .await
 }
 
+/// A Responses request that needs OpenAI's own state or built-in tools may only take routes that stay on
+/// OpenAI: refused before any call when a step of the route is another provider.
+fn refuse_state_off_openai(route: &Route, work: Work<'_>) -> Result<()> {
+    let Work::Chat {
+        format: ClientFormat::Responses,
+        body,
+        ..
+    } = work
+    else {
+        return Ok(());
+    };
+    let Some(field) = responses_stateful_field(body) else {
+        return Ok(());
+    };
+    let others: Vec<String> = route
+        .providers()
+        .into_iter()
+        .filter(|p| *p != Provider::OpenAi)
+        .map(|p| p.to_string())
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    let what = if field == "tools" {
+        let kinds: Vec<&str> = body
+            .get("tools")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("type").and_then(serde_json::Value::as_str))
+            .filter(|t| *t != "function")
+            .take(8)
+            .collect();
+        format!("tools of type {}", kinds.join(", "))
+    } else {
+        field.to_owned()
+    };
+    Err(Error::invalid(
+        field,
+        format!(
+            "{what} relies on state or tools that only OpenAI keeps, but this route may be served by {}; send the whole conversation as input items with store false and function tools only, or use a route that stays on OpenAI",
+            others.join(", ")
+        ),
+    ))
+}
+
 /// Route and run an admitted request.
 pub async fn run(
     gateway: &Gateway,
@@ -58,6 +107,7 @@ pub async fn run(
     let route = resolve::route(gateway, org_id, &parsed.model, &parsed.metadata)
         .await
         .map_err(Stopped::Refused)?;
+    refuse_state_off_openai(&route, work).map_err(Stopped::Refused)?;
     pricing::require(gateway, caller, &route)
         .await
         .map_err(Stopped::Refused)?;

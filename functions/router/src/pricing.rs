@@ -25,6 +25,7 @@ pub async fn require(gateway: &Gateway, caller: &Caller, route: &Route) -> Resul
             continue;
         }
         let platform = step.key_source.order().contains(&KeyKind::Platform)
+            && keys.withheld(KeyKind::Platform).await?.is_none()
             && keys.key(step.provider, KeyKind::Platform).await?.is_some();
         if limited || platform {
             let why = if limited {

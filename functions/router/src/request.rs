@@ -408,6 +408,7 @@ mod tests {
             labels: Default::default(),
             default_model: default.map(str::to_owned),
             auto_cache: None,
+            rate_limits: Default::default(),
         }
     }
 

@@ -28,16 +28,24 @@ pub fn add_cost(event: &mut StreamEvent, cost: Option<f64>) {
 pub fn done(format: ClientFormat) -> Option<Bytes> {
     match format {
         ClientFormat::OpenAi => Some(Bytes::from_static(b"data: [DONE]\n\n")),
-        ClientFormat::Anthropic => None,
+        ClientFormat::Anthropic | ClientFormat::Responses => None,
     }
 }
 
 /// The event that ends a failed stream: the clients' SDKs raise on it, so a failure is never a clean end.
-pub fn error_event(format: ClientFormat, error: &Error) -> Bytes {
+/// `sequence_number` numbers a Responses error event (one past the last event sent).
+pub fn error_event(format: ClientFormat, error: &Error, sequence_number: u64) -> Bytes {
     match format {
         ClientFormat::OpenAi => Bytes::from(format!("data: {}\n\n", error_body(error).1)),
         ClientFormat::Anthropic => {
             let (_, data) = anthropic_error_body(error);
+            Bytes::from(format!("event: error\ndata: {data}\n\n"))
+        }
+        ClientFormat::Responses => {
+            let (_, body) = error_body(error);
+            let e = &body["error"];
+            let data = serde_json::json!({"type": "error", "code": e["code"], "message": e["message"],
+                "param": e["param"], "sequence_number": sequence_number});
             Bytes::from(format!("event: error\ndata: {data}\n\n"))
         }
     }
@@ -95,13 +103,13 @@ mod tests {
             byok_shared::error::ErrorKind::Upstream,
             "openai stream ended early",
         );
-        let openai = error_event(ClientFormat::OpenAi, &e);
+        let openai = error_event(ClientFormat::OpenAi, &e, 0);
         assert!(
             std::str::from_utf8(&openai)
                 .unwrap()
                 .starts_with("data: {\"error\":")
         );
-        let anthropic = error_event(ClientFormat::Anthropic, &e);
+        let anthropic = error_event(ClientFormat::Anthropic, &e, 0);
         assert!(
             std::str::from_utf8(&anthropic)
                 .unwrap()

@@ -11,6 +11,7 @@ use byok_shared::colocated::{Change, Colocated};
 use byok_shared::domain::policy::CooldownView;
 use byok_shared::routing::cooldown::Cooldowns;
 
+use crate::cache::entitlement::Entitlements;
 use crate::cache::keys::KeyCache;
 use crate::cache::last_used::LastUsed;
 use crate::cache::orgs::OrgCache;
@@ -32,6 +33,7 @@ pub struct Caches {
     pub orgs: OrgCache,
     pub prices: PriceCache,
     pub spend: SpendCache,
+    pub entitlements: Entitlements,
     pub cooldowns: Cooldowns,
     pub last_used: LastUsed,
     pub usage_writes: UsageWrites,
@@ -51,6 +53,7 @@ impl Gateway {
             orgs: OrgCache::new(ttl),
             prices: PriceCache::new(ttl),
             spend: SpendCache::new(ttl),
+            entitlements: Entitlements::new(ttl),
             cooldowns: Cooldowns::default(),
             last_used: LastUsed::default(),
             usage_writes,
@@ -58,6 +61,19 @@ impl Gateway {
         Self {
             app,
             caches: Arc::new(caches),
+        }
+    }
+
+    /// Starts loading what every request needs and no caller decides (the price table), so a cold start's
+    /// first request does not wait for it after authenticating: on Lambda it loads while the runtime polls
+    /// for the first event. A failed load is not cached; the first request then loads it itself. Needs a
+    /// running Tokio runtime (without one, does nothing).
+    pub fn prefetch(&self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let gateway = self.clone();
+            runtime.spawn(async move {
+                let _ = gateway.caches.prices.get(gateway.app.store()).await;
+            });
         }
     }
 

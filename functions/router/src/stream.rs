@@ -5,6 +5,8 @@
 //! the upstream stream, which cancels the provider call.
 
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -14,6 +16,7 @@ use byok_shared::error::{Error, ErrorKind};
 use byok_shared::providers::{ClientFormat, EventStream, ForwardedHeaders, StreamEvent, Usage};
 use bytes::Bytes;
 use futures::StreamExt;
+use serde_json::Value;
 use tokio::sync::mpsc::Sender;
 
 use crate::{respond, sse};
@@ -49,15 +52,33 @@ pub fn response(
     max_duration: Duration,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(QUEUE);
+    // One past the last Responses `sequence_number` relayed, for a closing error event.
+    let next_seq = Arc::new(AtomicU64::new(0));
+    let seen = |seq: &AtomicU64, event: &StreamEvent| {
+        if let Some(n) = event.data.get("sequence_number").and_then(Value::as_u64) {
+            seq.fetch_max(n + 1, Ordering::Relaxed);
+        }
+    };
+    for event in &events.head {
+        seen(&next_seq, event);
+    }
     let unsent = queue_head(&tx, events.head);
     let format = events.format;
-    let rest = futures::stream::iter(unsent.into_iter().map(Ok)).chain(events.rest);
+    let counter = next_seq.clone();
+    let rest = futures::stream::iter(unsent.into_iter().map(Ok))
+        .chain(events.rest)
+        .inspect(move |item| {
+            if let Ok(event) = item {
+                seen(&counter, event);
+            }
+        });
     tokio::spawn(async move {
         let mut held = Vec::new();
-        let end = relay(rest, &tx, &mut held, max_duration).await;
+        let end = relay(Box::pin(rest), &tx, &mut held, max_duration).await;
         let usage = held.iter().find_map(|e| e.usage);
         let cost = finish(usage, !matches!(end, End::Done)).await;
-        close(&tx, format, held, cost, end).await;
+        let seq = next_seq.load(Ordering::Relaxed);
+        close(&tx, format, held, cost, end, seq).await;
     });
     sse_response(rx, headers, upstream)
 }
@@ -124,6 +145,7 @@ async fn close(
     held: Vec<StreamEvent>,
     cost: Option<f64>,
     end: End,
+    next_seq: u64,
 ) {
     if matches!(end, End::Gone) {
         return;
@@ -135,7 +157,7 @@ async fn close(
         }
     }
     let last = match end {
-        End::Failed(e) => Some(sse::error_event(format, &e)),
+        End::Failed(e) => Some(sse::error_event(format, &e, next_seq)),
         End::Done | End::Gone => sse::done(format),
     };
     if let Some(frame) = last {

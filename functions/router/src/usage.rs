@@ -11,6 +11,7 @@ use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::repo::{apikeys, usage};
 use byok_shared::routing;
 
+use crate::ratelimit::Ticket;
 use crate::request::Metadata;
 use crate::state::Gateway;
 
@@ -21,6 +22,8 @@ pub struct Billing {
     /// The model as the provider knows it (no `provider/` prefix).
     model: String,
     key: Option<KeyKind>,
+    /// The request's place in its key's rate-limit window, corrected to the real tokens when billed.
+    rate: Option<Ticket>,
 }
 
 impl Billing {
@@ -29,7 +32,14 @@ impl Billing {
             provider: served.provider,
             model: served.model.clone(),
             key: Some(served.key),
+            rate: None,
         }
+    }
+
+    /// Correct `rate`'s token estimate to the real tokens when billing.
+    pub fn with_rate(mut self, rate: Option<Ticket>) -> Self {
+        self.rate = rate;
+        self
     }
 
     /// A request no attempt answered, billed to the route's first model.
@@ -38,6 +48,7 @@ impl Billing {
             provider: step.provider,
             model: step.model.clone(),
             key: None,
+            rate: None,
         })
     }
 
@@ -65,6 +76,12 @@ impl Billing {
             .spend
             .add(caller.api_key_id(), cost.unwrap_or(0.0))
             .await;
+        if self.key == Some(KeyKind::Platform) {
+            caches
+                .entitlements
+                .add_platform_spend(caller.org_id(), cost.unwrap_or(0.0))
+                .await;
+        }
         let event = UsageEvent {
             at: chrono::Utc::now(),
             api_key_id: caller.api_key_id().to_owned(),
@@ -83,35 +100,63 @@ impl Billing {
             cost,
             error,
         };
-        let write = record(gateway.clone(), caller.clone(), self.provider, event);
+        let write = record(
+            gateway.clone(),
+            caller.clone(),
+            self.provider,
+            event,
+            self.rate.clone(),
+        );
         caches.usage_writes.run(write).await;
         cost
     }
 }
 
-/// The store writes of one request: its usage counters, and (at most once a minute per instance) the
-/// last-used times of the API key and of the own provider key.
-async fn record(gateway: Gateway, caller: Caller, provider: Provider, event: UsageEvent) {
+/// The store writes of one request: its usage counters, the correction of its rate-limit tokens (issued
+/// together: one round trip), and (at most once a minute per instance) the last-used times of the API key
+/// and of the own provider key.
+async fn record(
+    gateway: Gateway,
+    caller: Caller,
+    provider: Provider,
+    event: UsageEvent,
+    rate: Option<Ticket>,
+) {
     let store = gateway.app().store();
-    if let Err(e) = usage::record(store, caller.org_id(), &event).await {
-        tracing::error!(error = %e.message, "usage could not be recorded");
-    }
     let now = event.at;
     let marks = &gateway.caches().last_used;
-    let api_key = format!("apikey#{}", caller.api_key_id());
-    if !event.error && marks.first_in_window(api_key).await {
-        let marked = apikeys::mark_used(store, caller.org_id(), caller.api_key_id(), now);
-        if let Err(e) = marked.await {
-            tracing::warn!(error = %e.message, "API key last-used time could not be recorded");
+    let usage = async {
+        if let Err(e) = usage::record(store, caller.org_id(), &event).await {
+            tracing::error!(error = %e.message, "usage could not be recorded");
         }
-    }
-    let own_key = format!("byok#{}#{}", caller.org_id(), provider);
-    if event.is_byok && !event.error && marks.first_in_window(own_key).await {
-        let owner = Owner::Org(caller.org_id());
-        let update =
-            provider_keys::record_health(store, owner, provider, |h| h.last_used_at = Some(now));
-        if let Err(e) = update.await {
-            tracing::warn!(error = %e.message, "key last-used time could not be recorded");
+    };
+    let settle = async {
+        if let Some(ticket) = &rate {
+            let tokens = event.input_tokens.saturating_add(event.output_tokens);
+            ticket.settle(&gateway, tokens).await;
         }
-    }
+    };
+    let api_key = async {
+        let window = format!("apikey#{}", caller.api_key_id());
+        if !event.error && marks.first_in_window(window).await {
+            let marked = apikeys::mark_used(store, caller.org_id(), caller.api_key_id(), now);
+            if let Err(e) = marked.await {
+                tracing::warn!(error = %e.message, "API key last-used time could not be recorded");
+            }
+        }
+    };
+    let own_key = async {
+        let window = format!("byok#{}#{}", caller.org_id(), provider);
+        if event.is_byok && !event.error && marks.first_in_window(window).await {
+            let owner = Owner::Org(caller.org_id());
+            let update = provider_keys::record_health(store, owner, provider, |h| {
+                h.last_used_at = Some(now)
+            });
+            if let Err(e) = update.await {
+                tracing::warn!(error = %e.message, "key last-used time could not be recorded");
+            }
+        }
+    };
+    // Independent writes: one round trip's wait, not four in a row.
+    futures::join!(usage, settle, api_key, own_key);
 }

@@ -35,6 +35,7 @@ async fn app_key(g: &Gateway, limit: f64, allowed: &[&str]) -> String {
         labels: Default::default(),
         default_model: None,
         auto_cache: None,
+        rate_limits: Default::default(),
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), &g.org.org_id, new, None)
         .await

@@ -193,6 +193,7 @@ async fn key_with_auto_cache(g: &Gateway) -> String {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        rate_limits: Default::default(),
         auto_cache: Some(true),
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), &g.org.org_id, new, None)

@@ -103,6 +103,7 @@ async fn setup() -> Setup {
         labels: Default::default(),
         default_model: None,
         auto_cache: None,
+        rate_limits: Default::default(),
     };
     let (_, secret) = apikeys::create(store.as_ref(), &org.org_id, new, None)
         .await

@@ -91,6 +91,16 @@ impl Store for FailingResultWrites {
     ) -> Result<Counters, StoreError> {
         self.inner.add(pk, sk, deltas).await
     }
+    async fn add_expiring(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        expires_at: i64,
+    ) -> Result<Counters, StoreError> {
+        self.inner.add_expiring(pk, sk, deltas, expires_at).await
+    }
+
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
         self.inner.transact(ops).await
     }

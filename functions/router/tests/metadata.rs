@@ -170,6 +170,7 @@ async fn the_keys_default_model(kind: Backend) {
             labels: Default::default(),
             default_model: default.map(str::to_owned),
             auto_cache: None,
+            rate_limits: Default::default(),
         };
         let store = g.backend.store.clone();
         let org = g.org.org_id.clone();

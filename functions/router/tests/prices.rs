@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 byok_testkit::on_both_backends!(
     unpriced_models_are_refused_where_they_would_cost_the_operator,
-    stored_and_default_prices_are_what_is_billed
+    stored_and_default_prices_are_what_is_billed,
+    the_model_list_shows_the_operators_prices
 );
 
 /// A dated snapshot of `gpt-new`: priced when the family is (the lookup rule).
@@ -51,6 +52,7 @@ async fn limited_key(g: &Gateway, limit: f64) -> String {
         labels: Default::default(),
         default_model: None,
         auto_cache: None,
+        rate_limits: Default::default(),
     };
     let (_, secret) = apikeys::create(g.backend.store.as_ref(), &g.org.org_id, new, None)
         .await
@@ -147,4 +149,49 @@ async fn stored_and_default_prices_are_what_is_billed(kind: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let cost = r.body["usage"]["cost"].as_f64().unwrap();
     assert!((cost - expected_cost(&default, &r.body["usage"])).abs() < 1e-12);
+}
+
+/// `/v1/models` shows the prices billing uses (the operator's table), not the compiled-in catalogue's: a
+/// changed price shows changed, a removed one shows `null` (no default), the others as shipped.
+async fn the_model_list_shows_the_operators_prices(kind: Backend) {
+    let g = gateway(kind, &[], &[Provider::OpenAi]).await;
+    prices::update(g.backend.store.as_ref(), |t| {
+        t.set(
+            Provider::OpenAi,
+            "gpt-4.1-mini",
+            Some(price(100.0, 200.0, 0.5)),
+        )?;
+        t.set(Provider::Xai, "grok-4", None)
+    })
+    .await
+    .unwrap();
+    let r = call(&g.app, Method::GET, "/v1/models", Some(&g.org.admin), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let pricing = |id: &str| {
+        r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not listed"))["pricing"]
+            .clone()
+    };
+    let mini = pricing("openai/gpt-4.1-mini");
+    assert_eq!(
+        (
+            mini["input"].clone(),
+            mini["output"].clone(),
+            mini["per_request"].clone()
+        ),
+        (json!(100.0), json!(200.0), json!(0.5))
+    );
+    assert_eq!(pricing("xai/grok-4"), Value::Null);
+    let shipped = prices::load(g.backend.store.as_ref()).await.unwrap();
+    let sonnet = shipped
+        .listed(Provider::Anthropic, "claude-sonnet-4-5")
+        .unwrap();
+    assert_eq!(
+        pricing("anthropic/claude-sonnet-4-5")["input"],
+        json!(sonnet.input)
+    );
 }

@@ -7,7 +7,9 @@
 
 pub mod anthropic;
 pub mod google;
+pub mod limits;
 pub mod openai;
+pub mod responses;
 
 use serde_json::{Map, Value};
 

@@ -4,6 +4,7 @@ pub mod anthropic;
 pub mod count;
 pub mod google;
 pub mod openai;
+pub mod responses;
 
 use crate::behaviour::{Behaviour, MockUsage, ToolCallSpec};
 

@@ -35,6 +35,9 @@ pub struct ModelInfo {
     pub provider: Provider,
     pub id: String,
     pub context_window: u64,
+    /// The most tokens one answer may have, where the provider publishes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
     pub capabilities: Vec<Capability>,
     pub price: Prices,
 }

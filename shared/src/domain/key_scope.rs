@@ -1,16 +1,17 @@
 //! No restriction shedding: a key may create, change or delete only keys no wider than itself.
 //!
-//! A key's reach has four restrictions: its permissions, its monthly limit, its allow-list of models and
-//! policies, and its expiry. Key `a` is *within* key `b` when every one of `a`'s restrictions is at least
+//! A key's reach has five restrictions: its permissions, its monthly limit, its allow-list of models and
+//! policies, its expiry, and its rate limits (requests and tokens per minute). Key `a` is *within* key `b` when every one of `a`'s restrictions is at least
 //! as tight as `b`'s: permissions covered component by component; a limit (0 is unlimited) no higher;
 //! an allow-list (empty allows everything) whose every entry `b`'s list allows; an expiry no later
-//! (none is never).
+//! (none is never); rate limits (none is unlimited) no higher.
 
 use chrono::{DateTime, Utc};
 
 use super::apikey::ApiKey;
 use super::permissions::Permissions;
 use super::policy::allow::allows;
+use super::rate_limit::RateLimits;
 
 /// The restrictions of a key, as they are or as a change would leave them.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +20,7 @@ pub struct Scope<'a> {
     pub monthly_limit: f64,
     pub allowed_models: &'a [String],
     pub expires_at: Option<DateTime<Utc>>,
+    pub rate_limits: RateLimits,
 }
 
 impl<'a> Scope<'a> {
@@ -28,6 +30,7 @@ impl<'a> Scope<'a> {
             monthly_limit: key.monthly_limit,
             allowed_models: &key.allowed_models,
             expires_at: key.expires_at,
+            rate_limits: key.rate_limits,
         }
     }
 }
@@ -57,7 +60,7 @@ pub fn wider_field(inner: &Scope<'_>, outer: &Scope<'_>) -> Option<&'static str>
     {
         return Some("expires_at");
     }
-    None
+    inner.rate_limits.wider_than(&outer.rate_limits)
 }
 
 /// An allow-list entry is within a list when the list allows everything the entry allows: an exact id
@@ -89,6 +92,7 @@ mod tests {
             monthly_limit: limit,
             allowed_models: models,
             expires_at: expires.map(|t| t.parse().unwrap()),
+            rate_limits: RateLimits::default(),
         }
     }
 
@@ -127,6 +131,10 @@ mod tests {
         let admin = scope(Manage::Write, 0.0, &none, None);
         assert_eq!(wider_field(&admin, &reader), Some("permissions"));
         assert_eq!(wider_field(&reader, &admin), None);
+        let mut limited = scope(Manage::Write, 0.0, &none, None);
+        limited.rate_limits.rpm = Some(10);
+        assert_eq!(wider_field(&admin, &limited), Some("rpm"));
+        assert_eq!(wider_field(&limited, &admin), None);
     }
 
     #[test]

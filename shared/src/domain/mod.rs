@@ -9,4 +9,5 @@ pub mod policy;
 pub mod price;
 pub mod provider;
 pub mod provider_key;
+pub mod rate_limit;
 pub mod usage;

@@ -71,6 +71,7 @@ pub use anthropic::cache as anthropic_cache;
 pub use client::ProviderClient;
 pub use count::{CountPlan, Counted};
 pub use error::{ErrorClass, ProviderError};
+pub use openai::responses::stateful_field as responses_stateful_field;
 
 /// Largest JSON response body read from a provider.
 pub const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
@@ -84,6 +85,8 @@ pub enum ClientFormat {
     OpenAi,
     /// `POST /v1/messages`.
     Anthropic,
+    /// `POST /v1/responses` (OpenAI's Responses API).
+    Responses,
 }
 
 /// One upstream call, fully decided by the engine: nothing of it is read back from the body.
@@ -116,6 +119,7 @@ impl AttemptPlan<'_> {
             (self.format, self.provider),
             (ClientFormat::OpenAi, Provider::OpenAi | Provider::Xai)
                 | (ClientFormat::Anthropic, Provider::Anthropic)
+                | (ClientFormat::Responses, Provider::OpenAi)
         )
     }
 }

@@ -60,11 +60,18 @@ impl<S: DeltaSource, E: Encoder> Decoder for Translator<S, E> {
     }
 }
 
-/// The encoder of the client's format.
-pub(crate) fn encoder(format: ClientFormat, model: &str, include_usage: bool) -> Box<dyn Encoder> {
-    match format {
+/// The encoder of the client's format (a Responses stream echoes the request's settings).
+pub(crate) fn encoder(
+    plan: &AttemptPlan<'_>,
+    model: &str,
+    include_usage: bool,
+) -> Box<dyn Encoder> {
+    match plan.format {
         ClientFormat::OpenAi => Box::new(super::openai::stream::Encode::new(model, include_usage)),
         ClientFormat::Anthropic => Box::new(super::anthropic::stream::Encode::new(model)),
+        ClientFormat::Responses => Box::new(super::openai::responses::stream::Encode::new(
+            model, plan.body,
+        )),
     }
 }
 
@@ -82,9 +89,22 @@ pub(crate) fn parse_request(plan: &AttemptPlan<'_>) -> Result<ChatRequest, Provi
     let mut req = match plan.format {
         ClientFormat::OpenAi => super::openai::request::parse(plan.body)?,
         ClientFormat::Anthropic => super::anthropic::request::parse(plan.body)?,
+        ClientFormat::Responses => super::openai::responses::request::parse(plan.body)?,
     };
     req.stream = plan.stream;
+    clamp_max_tokens(&mut req, plan);
     Ok(req)
+}
+
+/// A translated request asks for no more output than the target model can give (its catalogue maximum):
+/// clients size `max_tokens` for their own provider's models (Claude Code sends 32000 and more), which
+/// another provider's model would refuse with a 400.
+fn clamp_max_tokens(req: &mut ChatRequest, plan: &AttemptPlan<'_>) {
+    let most = crate::catalogue::Catalogue::get(plan.provider, plan.model)
+        .and_then(|m| m.max_output_tokens);
+    if let (Some(most), Some(asked)) = (most, req.max_tokens.as_mut()) {
+        *asked = (*asked).min(most);
+    }
 }
 
 /// The caller's body for a same-format passthrough, with the plan's model.
@@ -97,10 +117,13 @@ pub(crate) fn passthrough_body(plan: &AttemptPlan<'_>) -> Value {
 }
 
 /// A whole reply in the client's format.
-pub(crate) fn encode_reply(format: ClientFormat, reply: &Reply, model: &str) -> Value {
-    match format {
+pub(crate) fn encode_reply(plan: &AttemptPlan<'_>, reply: &Reply, model: &str) -> Value {
+    match plan.format {
         ClientFormat::OpenAi => super::openai::response::encode(reply, model),
         ClientFormat::Anthropic => super::anthropic::response::encode(reply, model),
+        ClientFormat::Responses => {
+            super::openai::responses::response::encode(reply, model, plan.body)
+        }
     }
 }
 
@@ -131,7 +154,7 @@ pub(crate) fn complete(
     }
     let reply = (reader.parse)(&answer)?;
     Ok(ChatOutcome::Complete(Completed {
-        body: encode_reply(plan.format, &reply, &response_model),
+        body: encode_reply(plan, &reply, &response_model),
         usage: reply.usage,
         headers,
     }))

@@ -87,6 +87,7 @@ pub struct NewKey {
     pub labels: std::collections::BTreeMap<String, String>,
     pub default_model: Option<String>,
     pub auto_cache: Option<bool>,
+    pub rate_limits: crate::domain::rate_limit::RateLimits,
 }
 
 /// Create a key in `org_id`; returns the record and its secret (shown once). A manage:write key also bumps
@@ -113,6 +114,7 @@ pub async fn create(
         labels: new.labels,
         default_model: new.default_model,
         auto_cache: new.auto_cache,
+        rate_limits: new.rate_limits,
     };
     let mut ops = create_ops(&key)?;
     if key.permissions.manage == Manage::Write {

@@ -6,6 +6,7 @@
 //! - `KEYHASH#<sha256>` / `KEYHASH` — lookup from a presented secret's hash to its org and key id
 //! - `ORG#<org>` / `IDEM#<api_key_id>#<sha256>` — an `Idempotency-Key`'s claim and answer (TTL)
 //! - `PRICES` / `TABLE` — the operator's price table (see `prices`)
+//! - `RATE#<api_key_id>` / `W#<minute>` — a key's rate-limit counters for one minute (TTL; see `rate_windows`)
 
 pub mod apikeys;
 pub mod idempotency;
@@ -14,6 +15,7 @@ pub mod platform_keys;
 pub mod policies;
 pub mod prices;
 pub mod provider_keys;
+pub mod rate_windows;
 pub mod usage;
 
 use crate::error::{Error, ErrorKind};

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{from_body, org_pk, to_body};
 use crate::domain::apikey::ApiKey;
-use crate::domain::org::{Org, validate_org_name};
+use crate::domain::org::{Org, validate_org_name, validate_platform_limit};
 use crate::domain::{ids, permissions::Permissions};
 use crate::error::{Error, Result};
 use crate::repo::apikeys;
@@ -27,15 +27,37 @@ pub struct CreatedOrg {
     pub api_key: Secret,
 }
 
+/// The operator's settings of an org's platform-key entitlement; `None` leaves a setting as it is (on
+/// creation: platform keys follow the configured default, no platform limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PlatformSettings {
+    pub enabled: Option<bool>,
+    pub monthly_limit: Option<f64>,
+}
+
 /// Create an organisation and its first admin key (manage:write, completions:write) in one transaction.
 pub async fn create(store: &dyn Store, name: &str) -> Result<CreatedOrg> {
+    create_with(store, name, PlatformSettings::default()).await
+}
+
+/// [`create`], with the org's platform-key entitlement set.
+pub async fn create_with(
+    store: &dyn Store,
+    name: &str,
+    platform: PlatformSettings,
+) -> Result<CreatedOrg> {
     validate_org_name(name)?;
+    if let Some(limit) = platform.monthly_limit {
+        validate_platform_limit(limit)?;
+    }
     let now = chrono::Utc::now();
     let org = Org {
         org_id: ids::new_id("org"),
         name: name.trim().to_owned(),
         created_at: now,
         auto_cache: None,
+        platform_keys: platform.enabled,
+        platform_limit: platform.monthly_limit.unwrap_or(0.0),
     };
     let secret = crate::domain::apikey::generate_secret();
     let key = ApiKey {
@@ -52,6 +74,7 @@ pub async fn create(store: &dyn Store, name: &str) -> Result<CreatedOrg> {
         labels: Default::default(),
         default_model: None,
         auto_cache: None,
+        rate_limits: Default::default(),
     };
     let record = OrgRecord {
         org: org.clone(),
@@ -122,4 +145,24 @@ pub async fn update_settings(
     Err(Error::conflict(
         "the organisation changed concurrently; try again",
     ))
+}
+
+/// Change an org's platform-key entitlement (optimistic lock; a concurrent change gives 409).
+pub async fn set_platform(
+    store: &dyn Store,
+    org_id: &str,
+    settings: PlatformSettings,
+) -> Result<Org> {
+    if let Some(limit) = settings.monthly_limit {
+        validate_platform_limit(limit)?;
+    }
+    let (mut record, version) = get_record(store, org_id).await?;
+    if let Some(enabled) = settings.enabled {
+        record.org.platform_keys = Some(enabled);
+    }
+    if let Some(limit) = settings.monthly_limit {
+        record.org.platform_limit = limit;
+    }
+    store.transact(&[update_op(&record, version)?]).await?;
+    Ok(record.org)
 }

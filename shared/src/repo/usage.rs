@@ -187,7 +187,12 @@ pub async fn record_bounded(
             i64::from(event.cost.is_none() && !event.error),
         ),
     ];
-    let spend = [("cost_nanos", cost), ("requests", 1)];
+    let platform_cost = if event.is_byok { 0 } else { cost };
+    let spend = [
+        ("cost_nanos", cost),
+        ("platform_cost_nanos", platform_cost),
+        ("requests", 1),
+    ];
     let (key_spend, org_spend) = (
         spend_sk(&event.api_key_id, &month),
         spend_sk(ORG_SPEND, &month),
@@ -256,13 +261,43 @@ pub async fn month_spend(
     api_key_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<f64> {
+    Ok(month_spend_split(store, org_id, api_key_id, now)
+        .await?
+        .total)
+}
+
+/// A month's spend, and the part of it served with the operator's platform keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MonthSpend {
+    pub total: f64,
+    pub platform: f64,
+}
+
+impl MonthSpend {
+    /// Spend on the org's own provider keys.
+    pub fn own(&self) -> f64 {
+        (self.total - self.platform).max(0.0)
+    }
+}
+
+/// [`month_spend`], with the platform-key part apart.
+pub async fn month_spend_split(
+    store: &dyn Store,
+    org_id: &str,
+    api_key_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<MonthSpend> {
     let sk = spend_sk(api_key_id.unwrap_or(ORG_SPEND), &month_key(now));
     let counters = store
         .get(&org_pk(org_id), &sk)
         .await?
         .map(|i| i.counters)
         .unwrap_or_default();
-    Ok(from_nanos(counters.get("cost_nanos").copied().unwrap_or(0)))
+    let get = |name: &str| from_nanos(counters.get(name).copied().unwrap_or(0));
+    Ok(MonthSpend {
+        total: get("cost_nanos"),
+        platform: get("platform_cost_nanos"),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -278,6 +313,8 @@ pub struct UsageRow {
     pub reasoning_tokens: i64,
     pub cache_write_tokens: i64,
     pub cost: f64,
+    /// The part of `cost` served with the operator's platform keys (the rest was on the org's own keys).
+    pub platform_cost: f64,
     pub unpriced_requests: i64,
 }
 
@@ -334,7 +371,7 @@ async fn all_items(store: &dyn Store, pk: &str) -> Result<Vec<Item>> {
     }
 }
 
-fn add_into(row: &mut UsageRow, c: &Counters) {
+fn add_into(row: &mut UsageRow, c: &Counters, is_byok: bool) {
     let get = |name: &str| c.get(name).copied().unwrap_or(0);
     row.requests += get("requests");
     row.errors += get("errors");
@@ -343,7 +380,11 @@ fn add_into(row: &mut UsageRow, c: &Counters) {
     row.cached_tokens += get("cached_tokens");
     row.reasoning_tokens += get("reasoning_tokens");
     row.cache_write_tokens += get("cache_write_tokens");
-    row.cost += from_nanos(get("cost_nanos"));
+    let cost = from_nanos(get("cost_nanos"));
+    row.cost += cost;
+    if !is_byok {
+        row.platform_cost += cost;
+    }
     row.unpriced_requests += get("unpriced_requests");
 }
 
@@ -388,9 +429,10 @@ pub async fn query(store: &dyn Store, org_id: &str, q: &UsageQuery<'_>) -> Resul
                 reasoning_tokens: 0,
                 cache_write_tokens: 0,
                 cost: 0.0,
+                platform_cost: 0.0,
                 unpriced_requests: 0,
             });
-            add_into(row, &item.counters);
+            add_into(row, &item.counters, dims.is_byok);
         }
     }
     Ok(rows.into_values().collect())

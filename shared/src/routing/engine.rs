@@ -34,6 +34,19 @@ pub trait KeyRing: Send + Sync {
     async fn key(&self, provider: Provider, kind: KeyKind) -> Result<Option<Arc<Secret>>, Error>;
     /// The provider rejected this key (401/402/403, an exhausted quota): record it on the key's health.
     async fn rejected(&self, provider: Provider, kind: KeyKind, error: &ProviderError);
+    /// Why the org may not use keys of this kind at all (the operator's entitlement, a limit reached);
+    /// `None` when it may. Asked before [`KeyRing::key`].
+    async fn withheld(&self, _kind: KeyKind) -> Result<Option<Withheld>, Error> {
+        Ok(None)
+    }
+}
+
+/// Keys of a kind the org may not use: the skipped attempt's outcome (`skipped_<outcome>`), and the error
+/// the request gets when no other option could be tried.
+#[derive(Debug, Clone)]
+pub struct Withheld {
+    pub outcome: &'static str,
+    pub error: Error,
 }
 
 /// What the engine runs with besides the route and the work.
@@ -136,6 +149,7 @@ pub async fn execute(ctx: &Context<'_>, route: &Route, work: Work<'_>) -> Result
         attempts: Vec::new(),
         calls: 0,
         unavailable: Vec::new(),
+        withheld: None,
     };
     let mut last: Option<Error> = None;
     // Every (step, key) in route order. A cooling-down target is put off until everything else has been
@@ -168,7 +182,21 @@ pub async fn execute(ctx: &Context<'_>, route: &Route, work: Work<'_>) -> Result
         }
         pending = put_off;
     }
+    let withheld = run.withheld.take();
     let error = last.unwrap_or_else(|| {
+        // Nothing was tried: a key kind the org may not use explains it better than a missing key.
+        if let Some(mut error) = withheld {
+            let others: Vec<&String> = run
+                .unavailable
+                .iter()
+                .filter(|u| **u != error.message)
+                .collect();
+            if !others.is_empty() {
+                let others: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+                error.message = format!("{} ({})", error.message, others.join("; "));
+            }
+            return error;
+        }
         let why = if run.unavailable.is_empty() {
             "no step could be tried".to_owned()
         } else {
@@ -201,6 +229,8 @@ struct Run<'r, 'c> {
     calls: u32,
     /// Why options were passed over for want of a key.
     unavailable: Vec<String>,
+    /// The first key kind the org may not use, if any option was passed over for it.
+    withheld: Option<Error>,
 }
 
 impl Run<'_, '_> {
@@ -228,6 +258,26 @@ impl Run<'_, '_> {
         kind: KeyKind,
         work: Work<'_>,
     ) -> Option<StepResult> {
+        match self.ctx.keys.withheld(kind).await {
+            Ok(None) => {}
+            Ok(Some(withheld)) => {
+                if !self.unavailable.contains(&withheld.error.message) {
+                    self.unavailable.push(withheld.error.message.clone());
+                }
+                self.withheld.get_or_insert(withheld.error);
+                self.skip(step, kind, withheld.outcome);
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(key = %kind, error = %e.message, "key entitlement unavailable");
+                self.unavailable.push(format!(
+                    "the {kind} key for {} is unavailable",
+                    step.provider
+                ));
+                self.skip(step, kind, "key_unavailable");
+                return None;
+            }
+        }
         let key = match self.ctx.keys.key(step.provider, kind).await {
             Ok(Some(key)) => key,
             Ok(None) => {

@@ -11,4 +11,4 @@ pub mod engine;
 pub mod retry;
 
 pub use attempts::Attempt;
-pub use engine::{Answer, Context, Failed, KeyRing, Served, Work, execute};
+pub use engine::{Answer, Context, Failed, KeyRing, Served, Withheld, Work, execute};

@@ -205,6 +205,34 @@ where
     }
 }
 
+/// Errors DynamoDB answers when an item or partition is too busy, which it documents as safe to retry:
+/// throttling, and the internal error DynamoDB Local gives when it times out waiting for an item lock.
+fn is_contention<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    matches!(
+        e,
+        SdkError::ServiceError(s) if matches!(
+            s.err().code(),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+            )
+        )
+    )
+}
+
+/// Delays between retries of a contended counter add: exponential with jitter, 20 ms to 1 s, 6 times.
+fn contention_delays() -> impl Iterator<Item = std::time::Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(20))
+        .with_max_delay(std::time::Duration::from_secs(1))
+        .with_jitter()
+        .with_max_times(6)
+        .build()
+}
+
 fn short(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -278,6 +306,75 @@ fn counters_from(attrs: &Attrs) -> Result<Counters, StoreError> {
             ))),
         })
         .collect()
+}
+
+impl DynamoStore {
+    /// One atomic `UpdateItem`: every delta `ADD`ed, and with `ttl` the expiry set if the item has none.
+    async fn add_with_ttl(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        ttl: Option<i64>,
+    ) -> Result<Counters, StoreError> {
+        if deltas.is_empty() {
+            return Ok(self
+                .get(pk, sk)
+                .await?
+                .map(|i| i.counters)
+                .unwrap_or_default());
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":null", AttributeValue::S("null".into()))
+            .return_values(ReturnValue::AllNew);
+        let mut adds = Vec::with_capacity(deltas.len());
+        for (i, (name, delta)) in deltas.iter().enumerate() {
+            if !valid_counter_name(name) {
+                return Err(StoreError::Invalid(format!(
+                    "invalid counter name {name:?}"
+                )));
+            }
+            adds.push(format!("#c{i} :d{i}"));
+            request = request
+                .expression_attribute_names(format!("#c{i}"), format!("{COUNTER_PREFIX}{name}"))
+                .expression_attribute_values(format!(":d{i}"), n(*delta));
+        }
+        let expiry = match ttl {
+            Some(t) => {
+                request = request.expression_attribute_values(":ttl", n(t));
+                ", #ttl = if_not_exists(#ttl, :ttl)"
+            }
+            None => "",
+        };
+        if ttl.is_some() {
+            request = request.expression_attribute_names("#ttl", "ttl");
+        }
+        let expression = format!(
+            "SET ver = if_not_exists(ver, :one), body = if_not_exists(body, :null){expiry} ADD {}",
+            adds.join(", ")
+        );
+        let request = request.update_expression(expression);
+        // A counter add is money (usage, spend, rate windows): when the item is contended (a hot org's
+        // spend item, many instances at once) DynamoDB throttles or, on DynamoDB Local, times out waiting
+        // for the item's lock, after the SDK's own retries. Those errors mean "not applied": retry them with
+        // backoff (bounded in count and by the client's operation timeout) rather than drop the add.
+        let mut delays = contention_delays();
+        let out = loop {
+            match request.clone().send().await {
+                Ok(out) => break out,
+                Err(e) => match delays.next() {
+                    Some(delay) if is_contention(&e) => tokio::time::sleep(delay).await,
+                    _ => return Err(map_err(e)),
+                },
+            }
+        };
+        counters_from(&out.attributes.unwrap_or_default())
+    }
 }
 
 #[async_trait]
@@ -414,43 +511,17 @@ impl Store for DynamoStore {
         sk: &str,
         deltas: &[(&str, i64)],
     ) -> Result<Counters, StoreError> {
-        if deltas.is_empty() {
-            return Ok(self
-                .get(pk, sk)
-                .await?
-                .map(|i| i.counters)
-                .unwrap_or_default());
-        }
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(pk, sk)))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":null", AttributeValue::S("null".into()))
-            .return_values(ReturnValue::AllNew);
-        let mut adds = Vec::with_capacity(deltas.len());
-        for (i, (name, delta)) in deltas.iter().enumerate() {
-            if !valid_counter_name(name) {
-                return Err(StoreError::Invalid(format!(
-                    "invalid counter name {name:?}"
-                )));
-            }
-            adds.push(format!("#c{i} :d{i}"));
-            request = request
-                .expression_attribute_names(format!("#c{i}"), format!("{COUNTER_PREFIX}{name}"))
-                .expression_attribute_values(format!(":d{i}"), n(*delta));
-        }
-        let expression = format!(
-            "SET ver = if_not_exists(ver, :one), body = if_not_exists(body, :null) ADD {}",
-            adds.join(", ")
-        );
-        let out = request
-            .update_expression(expression)
-            .send()
-            .await
-            .map_err(map_err)?;
-        counters_from(&out.attributes.unwrap_or_default())
+        self.add_with_ttl(pk, sk, deltas, None).await
+    }
+
+    async fn add_expiring(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        expires_at: i64,
+    ) -> Result<Counters, StoreError> {
+        self.add_with_ttl(pk, sk, deltas, Some(expires_at)).await
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
@@ -465,5 +536,40 @@ impl Store for DynamoStore {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+    use super::*;
+
+    fn service(code: &str) -> SdkError<UpdateItemError, ()> {
+        SdkError::service_error(
+            UpdateItemError::generic(ErrorMetadata::builder().code(code).build()),
+            (),
+        )
+    }
+
+    #[test]
+    fn busy_items_are_retried_and_refusals_are_not() {
+        for code in [
+            "InternalServerError",
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+        ] {
+            assert!(is_contention(&service(code)), "{code}");
+        }
+        for code in [
+            "ConditionalCheckFailedException",
+            "ValidationException",
+            "ResourceNotFoundException",
+        ] {
+            assert!(!is_contention(&service(code)), "{code}");
+        }
+        assert_eq!(contention_delays().count(), 6);
     }
 }

@@ -121,6 +121,16 @@ pub trait Store: Send + Sync + 'static {
     async fn add(&self, pk: &str, sk: &str, deltas: &[(&str, i64)])
     -> Result<Counters, StoreError>;
 
+    /// [`Store::add`] on an item that expires at `expires_at` (Unix seconds; set when the add creates the
+    /// item, kept when it exists), for short-lived counters such as per-minute rate-limit windows.
+    async fn add_expiring(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        expires_at: i64,
+    ) -> Result<Counters, StoreError>;
+
     /// All writes, or none. `Conflict` if any condition fails.
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError>;
 }

@@ -45,6 +45,8 @@ struct PendingAdd {
     pk: String,
     sk: String,
     deltas: Vec<(String, i64)>,
+    /// Set on the item when the add creates it (or it has none).
+    expires_at: Option<i64>,
     done: tokio::sync::oneshot::Sender<Result<Counters, StoreError>>,
 }
 
@@ -134,6 +136,9 @@ fn apply_adds(
                 }
             },
         };
+        if row.item.expires_at.is_none() {
+            row.item.expires_at = p.expires_at;
+        }
         let mut counters = row.item.counters.clone();
         let applied = p.deltas.iter().try_for_each(|(name, delta)| {
             let slot = counters.entry(name.clone()).or_insert(0);
@@ -298,6 +303,40 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
+impl SqliteStore {
+    /// Queue an add for the next group commit (see `drain_adds`).
+    async fn add_with_ttl(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        expires_at: Option<i64>,
+    ) -> Result<Counters, StoreError> {
+        if let Some((bad, _)) = deltas.iter().find(|(n, _)| !valid_counter_name(n)) {
+            return Err(StoreError::Invalid(format!("invalid counter name {bad:?}")));
+        }
+        let (done, result) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut q = lock_queue(&self.adds);
+            q.pending.push(PendingAdd {
+                pk: pk.to_owned(),
+                sk: sk.to_owned(),
+                deltas: deltas.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect(),
+                expires_at,
+                done,
+            });
+            !std::mem::replace(&mut q.draining, true)
+        };
+        if start {
+            let (conn, adds) = (self.conn.clone(), self.adds.clone());
+            tokio::task::spawn_blocking(move || drain_adds(&conn, &adds));
+        }
+        result
+            .await
+            .map_err(|_| StoreError::Unavailable("store task failed".into()))?
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -380,27 +419,17 @@ impl Store for SqliteStore {
         sk: &str,
         deltas: &[(&str, i64)],
     ) -> Result<Counters, StoreError> {
-        if let Some((bad, _)) = deltas.iter().find(|(n, _)| !valid_counter_name(n)) {
-            return Err(StoreError::Invalid(format!("invalid counter name {bad:?}")));
-        }
-        let (done, result) = tokio::sync::oneshot::channel();
-        let start = {
-            let mut q = lock_queue(&self.adds);
-            q.pending.push(PendingAdd {
-                pk: pk.to_owned(),
-                sk: sk.to_owned(),
-                deltas: deltas.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect(),
-                done,
-            });
-            !std::mem::replace(&mut q.draining, true)
-        };
-        if start {
-            let (conn, adds) = (self.conn.clone(), self.adds.clone());
-            tokio::task::spawn_blocking(move || drain_adds(&conn, &adds));
-        }
-        result
-            .await
-            .map_err(|_| StoreError::Unavailable("store task failed".into()))?
+        self.add_with_ttl(pk, sk, deltas, None).await
+    }
+
+    async fn add_expiring(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+        expires_at: i64,
+    ) -> Result<Counters, StoreError> {
+        self.add_with_ttl(pk, sk, deltas, Some(expires_at)).await
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
@@ -419,6 +448,7 @@ mod tests {
             pk: pk.into(),
             sk: sk.into(),
             deltas: deltas.iter().map(|(n, d)| ((*n).into(), *d)).collect(),
+            expires_at: None,
             done: tokio::sync::oneshot::channel().0,
         }
     }

@@ -52,6 +52,7 @@ mod tests {
             labels: Default::default(),
             default_model: None,
             auto_cache: None,
+            rate_limits: Default::default(),
         }
     }
 

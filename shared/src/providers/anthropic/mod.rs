@@ -47,7 +47,7 @@ pub(crate) async fn chat(
             let t = Translator {
                 provider: call.provider,
                 source: stream::Source::new(key),
-                encoder: translate::encoder(plan.format, &response_model, include_usage),
+                encoder: translate::encoder(plan, &response_model, include_usage),
             };
             drive(call.provider, bytes, t, call.timeout)
         };

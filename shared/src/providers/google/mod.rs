@@ -43,7 +43,7 @@ pub(crate) async fn chat(
         let t = Translator {
             provider: call.provider,
             source: response::Source::new(call.key.clone()),
-            encoder: translate::encoder(plan.format, &plan.qualified_model(), req.include_usage),
+            encoder: translate::encoder(plan, &plan.qualified_model(), req.include_usage),
         };
         let events = drive(call.provider, bytes, t, call.timeout);
         return Ok(ChatOutcome::Stream(Streamed { events, headers }));

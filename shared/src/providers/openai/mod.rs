@@ -3,6 +3,7 @@
 
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod responses;
 pub(crate) mod stream;
 
 use serde_json::{Value, json};
@@ -11,7 +12,7 @@ use self::request::Flavour;
 use super::client::Call;
 use super::sse::drive;
 use super::translate::{self, Translator};
-use super::{AttemptPlan, ChatOutcome, Completed, ProviderError, Streamed, Usage};
+use super::{AttemptPlan, ChatOutcome, ClientFormat, Completed, ProviderError, Streamed, Usage};
 use crate::domain::provider::Provider;
 
 const CHAT: &str = "/v1/chat/completions";
@@ -28,6 +29,9 @@ pub(crate) async fn chat(
     call: Call<'_>,
     plan: &AttemptPlan<'_>,
 ) -> Result<ChatOutcome, ProviderError> {
+    if plan.format == ClientFormat::Responses && plan.is_passthrough() {
+        return responses::passthrough(call, plan).await;
+    }
     let flavour = flavour(call.provider);
     let passthrough = plan.is_passthrough();
     let (mut upstream, include_usage) = if passthrough {
@@ -65,7 +69,7 @@ pub(crate) async fn chat(
             let t = Translator {
                 provider: call.provider,
                 source: stream::Source::new(call.provider, key),
-                encoder: translate::encoder(plan.format, &response_model, include_usage),
+                encoder: translate::encoder(plan, &response_model, include_usage),
             };
             drive(call.provider, bytes, t, call.timeout)
         };

@@ -266,15 +266,17 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       assert.equal(await form.getByLabel('Auto caching').inputValue(), '');
       await form.getByLabel('Auto caching').selectOption('true');
       await form.getByLabel('Manage access').selectOption('read');
+      await form.getByLabel('Requests per minute').fill('120');
       // The previous step's toast has the same text: wait for this PATCH's answer instead.
       const [patched] = await Promise.all([
         page.waitForResponse((r) => r.request().method() === 'PATCH' && new URL(r.url()).pathname.startsWith('/v1/manage/apikey/')),
         form.getByRole('button', { name: 'Save' }).click(),
       ]);
       assert.equal(patched.status(), 200);
-      assert.deepEqual(patched.request().postDataJSON(), { permissions: { manage: 'read', completions: 'write' }, auto_cache: true });
+      assert.deepEqual(patched.request().postDataJSON(), { permissions: { manage: 'read', completions: 'write' }, rpm: 120, auto_cache: true });
       const key = (await apiCall('GET', '/v1/manage/apikey', ADMIN)).body.keys.find((k) => k.name === 'checkout');
       assert.equal(key.auto_cache, true);
+      assert.equal(key.rpm, 120);
       assert.deepEqual(key.permissions, { manage: 'read', completions: 'write' });
       await page.locator('tr', { hasText: 'checkout' }).getByText('Edit', { exact: true }).click();
       assert.equal(await page.locator('tr', { hasText: 'checkout' }).getByLabel('Auto caching').inputValue(), 'true');

@@ -1,5 +1,5 @@
 // Gateway API keys: list, create (the secret is shown once, with a copy button), monthly limit, edit (name,
-// labels, allowed models and policies, expiry, default model, permissions, auto caching), delete. Shapes: Requesty's (`keys`, `id`).
+// labels, allowed models and policies, expiry, default model, permissions, rpm/tpm, auto caching), delete. Shapes: Requesty's (`keys`, `id`).
 import * as api from './api.js';
 import { h, replace, field, showError, clearErrors, toast, confirm, time, usd, busy, loading } from './dom.js';
 import * as orgsettings from './orgsettings.js';
@@ -101,6 +101,8 @@ function editor(k, view) {
   completions.value = perms.completions || 'write';
   const cache = h('select', {}, [['', 'not set (off)'], ['true', 'on'], ['false', 'off']].map(([v, n]) => h('option', { value: v }, n)));
   cache.value = k.auto_cache === true ? 'true' : k.auto_cache === false ? 'false' : '';
+  const rpm = h('input', { type: 'number', min: '1', step: '1', inputmode: 'numeric', value: k.rpm ?? '', placeholder: 'no limit' });
+  const tpm = h('input', { type: 'number', min: '1', step: '1', inputmode: 'numeric', value: k.tpm ?? '', placeholder: 'no limit' });
   const save = h('button', { type: 'submit' }, 'Save');
   const form = h('form', { class: 'edit-key', novalidate: true, 'aria-label': `Settings of ${k.name}` },
     field('Rename to', name, { param: 'name' }),
@@ -110,6 +112,8 @@ function editor(k, view) {
     field('Expires', expires, { param: 'expires_at' }),
     field('Manage access', manage, { param: 'permissions' }),
     field('Completions access', completions),
+    field('Requests per minute', rpm, { param: 'rpm' }),
+    field('Tokens per minute', tpm, { param: 'tpm' }),
     field('Auto caching', cache, { param: 'auto_cache', hint: 'Prompt-cache breakpoints on Anthropic for requests that do not set requesty.auto_cache.' }),
     h('p', { class: 'form-error', role: 'alert' }),
     h('div', { class: 'actions' }, save));
@@ -128,6 +132,10 @@ function editor(k, view) {
     if (localInput(newExpiry) !== localInput(k.expires_at)) body.expires_at = newExpiry;
     if (manage.value !== (perms.manage || 'none') || completions.value !== (perms.completions || 'write')) {
       body.permissions = { manage: manage.value, completions: completions.value };
+    }
+    for (const [name, input] of [['rpm', rpm], ['tpm', tpm]]) {
+      const value = input.value.trim() === '' ? null : Number(input.value);
+      if (value !== (k[name] ?? null)) body[name] = value;
     }
     const newCache = cache.value === '' ? null : cache.value === 'true';
     if (newCache !== (k.auto_cache ?? null)) body.auto_cache = newCache;

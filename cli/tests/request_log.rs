@@ -117,6 +117,7 @@ async fn key(s: &Setup, limit: f64, allowed: &[&str], logging: bool) -> (String,
         default_model: None,
         logging,
         rate_limits: Default::default(),
+        auto_cache: None,
     };
     let (key, secret) = apikeys::create(s.backend.store.as_ref(), &s.org.org_id, new, None)
         .await

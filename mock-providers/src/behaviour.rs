@@ -49,8 +49,11 @@ pub struct ToolCallSpec {
 pub struct MockUsage {
     pub input: u64,
     pub output: u64,
+    /// Input read from the prompt cache (part of `input`).
     pub cached: u64,
     pub reasoning: u64,
+    /// Input written to the prompt cache (part of `input`; Anthropic only).
+    pub cache_write: u64,
 }
 
 impl Behaviour {
@@ -108,6 +111,7 @@ impl Behaviour {
                     .as_ref()
                     .map_or(0, |r| r.split_whitespace().count() as u64),
             cached: 0,
+            cache_write: 0,
             reasoning: self
                 .reasoning
                 .as_ref()

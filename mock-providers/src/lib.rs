@@ -24,6 +24,7 @@
 //! does not know are refused with the provider's own 400 body. Refused requests are recorded too.
 
 mod behaviour;
+pub mod prompt_cache;
 mod server;
 pub mod strict;
 pub mod wire;
@@ -89,6 +90,8 @@ pub(crate) struct Shared {
     pub default: Mutex<Option<Behaviour>>,
     /// TCP connections accepted so far.
     pub connections: AtomicUsize,
+    /// Anthropic prompt-cache prefixes written so far (see [`prompt_cache`]).
+    pub prompt_cache: Mutex<std::collections::HashSet<u64>>,
 }
 
 /// A running mock provider on an ephemeral loopback port; stops when dropped.

@@ -56,6 +56,11 @@ pub(crate) fn reset(shared: &Shared) {
     shared.requests.lock().expect("requests lock").clear();
     shared.queue.lock().expect("queue lock").clear();
     *shared.default.lock().expect("default lock") = None;
+    shared
+        .prompt_cache
+        .lock()
+        .expect("prompt cache lock")
+        .clear();
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
@@ -274,7 +279,18 @@ async fn handle(
     if b.stall && !stream && action != "streamGenerateContent" {
         futures::future::pending::<()>().await;
     }
-    let answer = Answer::new(kind.as_str(), &model, &b);
+    let mut answer = Answer::new(kind.as_str(), &model, &b);
+    if kind == Kind::Anthropic && path == "/v1/messages" && b.usage.is_none() {
+        // Breakpoints in the prompt: answer with the cache's use, as Anthropic does.
+        let scope = format!("{}#{model}", key(kind, &headers).unwrap_or_default());
+        let mut cache = app.shared.prompt_cache.lock().expect("prompt cache lock");
+        let used = crate::prompt_cache::apply(&mut cache, &scope, &json_body);
+        if used.read + used.written > 0 {
+            answer.usage.input = used.input;
+            answer.usage.cached = used.read;
+            answer.usage.cache_write = used.written;
+        }
+    }
     match (kind, method.as_str(), path.as_str()) {
         (Kind::OpenAi | Kind::Xai, "POST", "/v1/chat/completions") => {
             if stream {

@@ -74,6 +74,7 @@ async fn attempt(
         format: ClientFormat::Anthropic,
         body,
         headers,
+        auto_cache: false,
     };
     client.chat(&Secret::new("agent-key-1234"), &plan, T).await
 }

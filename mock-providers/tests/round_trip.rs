@@ -84,6 +84,7 @@ fn plan<'a>(
         format,
         body,
         headers: &NO_HEADERS,
+        auto_cache: false,
     }
 }
 
@@ -180,6 +181,7 @@ async fn whole_answers_every_provider_both_formats() {
                     output: 4,
                     cached: 5,
                     reasoning: 0,
+                    cache_write: 0,
                 }),
                 ..Behaviour::default()
             });

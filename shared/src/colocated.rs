@@ -21,6 +21,8 @@ pub enum Change<'a> {
     },
     /// One of the org's policies changed (which may change every policy nesting it).
     Policies { org_id: &'a str },
+    /// The org's own settings changed (its auto-caching default).
+    Org { org_id: &'a str },
 }
 
 #[async_trait]

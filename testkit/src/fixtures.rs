@@ -38,6 +38,7 @@ pub async fn key(
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: Default::default(),
         logging: false,
     };

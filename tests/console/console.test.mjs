@@ -259,6 +259,40 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       assert.equal(key.default_model, 'policy/fast-chat');
     });
 
+    await step('edit an API key: permissions and auto caching (PATCH)', async () => {
+      const row = page.locator('tr', { hasText: 'checkout' });
+      await row.getByText('Edit', { exact: true }).click();
+      const form = row.locator('form.edit-key');
+      assert.equal(await form.getByLabel('Auto caching').inputValue(), '');
+      await form.getByLabel('Auto caching').selectOption('true');
+      await form.getByLabel('Manage access').selectOption('read');
+      await form.getByLabel('Requests per minute').fill('120');
+      // The previous step's toast has the same text: wait for this PATCH's answer instead.
+      const [patched] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'PATCH' && new URL(r.url()).pathname.startsWith('/v1/manage/apikey/')),
+        form.getByRole('button', { name: 'Save' }).click(),
+      ]);
+      assert.equal(patched.status(), 200);
+      assert.deepEqual(patched.request().postDataJSON(), { permissions: { manage: 'read', completions: 'write' }, rpm: 120, auto_cache: true });
+      const key = (await apiCall('GET', '/v1/manage/apikey', ADMIN)).body.keys.find((k) => k.name === 'checkout');
+      assert.equal(key.auto_cache, true);
+      assert.equal(key.rpm, 120);
+      assert.deepEqual(key.permissions, { manage: 'read', completions: 'write' });
+      await page.locator('tr', { hasText: 'checkout' }).getByText('Edit', { exact: true }).click();
+      assert.equal(await page.locator('tr', { hasText: 'checkout' }).getByLabel('Auto caching').inputValue(), 'true');
+      await page.locator('tr', { hasText: 'checkout' }).getByText('Edit', { exact: true }).click();
+    });
+
+    await step('the organisation\'s auto-caching default is set on the API keys page', async () => {
+      const form = page.locator('form.org-settings');
+      await form.waitFor();
+      assert.equal(await form.getByLabel('Auto caching for the organisation').inputValue(), '');
+      await form.getByLabel('Auto caching for the organisation').selectOption('true');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await page.locator('#toast', { hasText: 'Organisation defaults saved' }).waitFor();
+      assert.equal((await apiCall('GET', '/v1/manage/org', ADMIN)).body.auto_cache, true);
+    });
+
     await step('delete an API key and a provider key, with confirmation (Escape cancels)', async () => {
       const row = page.locator('tr', { hasText: 'checkout' });
       await row.getByRole('button', { name: 'Delete' }).click();
@@ -390,9 +424,71 @@ test('management console end to end', { timeout: 180_000 }, async (t) => {
       await page.unroute(`**/v1/manage/logs/${capturedId}`);
     });
 
+    await step('usage over time: an SVG stacked by any dimension, metadata fields included', async () => {
+      // Two days of sample rows inside the last 30 days, answered per group_by; other requests go on.
+      const day = 86_400_000;
+      const today = Math.floor(Date.now() / day) * day;
+      const iso = (t) => new Date(t).toISOString().replace('.000Z', 'Z');
+      const seen = [];
+      const groupsFor = (dim) => ({
+        provider_used: [[{ provider_used: 'openai' }, 3.0, 10], [{ provider_used: 'anthropic' }, 1.0, 30]],
+        'extra.team': [[{ 'extra.team': 'red' }, 2.0, 5], [{ 'extra.team': null }, 0.5, 1]],
+      }[dim] || []);
+      await page.route('**/v1/manage/org/usage?*', (route) => {
+        const q = new URL(route.request().url()).searchParams;
+        if (!['day', 'hour'].includes(q.get('resolution'))) return route.fallback();
+        seen.push(q.get('group_by'));
+        const entry = (scale) => {
+          const groups = groupsFor(q.get('group_by')).map(([dims, spend, requests]) => ({ ...dims, spend: spend * scale, requests: requests * scale,
+            errors: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, unpriced_requests: 0 }));
+          return { spend: groups.reduce((t, g) => t + g.spend, 0), requests: groups.reduce((t, g) => t + g.requests, 0), groups };
+        };
+        return route.fulfill({ json: { usage: { [iso(today - day)]: entry(1), [iso(today)]: entry(2) }, resolution: q.get('resolution') } });
+      });
+      await page.getByRole('link', { name: 'API keys' }).click();
+      await page.getByRole('heading', { name: 'API keys' }).waitFor();
+      await page.getByRole('link', { name: 'Usage' }).click();
+      const bars = page.locator('svg.trend-chart rect[data-series]');
+      await bars.first().waitFor();
+      assert.equal(await bars.count(), 4, 'two providers on two days');
+      assert.deepEqual(await page.locator('.trend .legend-name').allTextContents(), ['OpenAI', 'Anthropic']);
+      const height = (series, period) => page.locator(`svg.trend-chart rect[data-series="${series}"][data-period="${new Date(period).toISOString()}"]`)
+        .evaluate((r) => r.getBoundingClientRect().height);
+      const [a, b] = [await height('OpenAI', today), await height('OpenAI', today - day)];
+      assert.ok(Math.abs(a / b - 2) < 0.05, `today's OpenAI bar is not twice yesterday's: ${a} vs ${b}`);
+      await page.getByLabel('Chart measure').selectOption('requests');
+      await bars.first().waitFor();
+      assert.deepEqual(await page.locator('.trend .legend-name').allTextContents(), ['Anthropic', 'OpenAI']);
+      await page.getByLabel('Chart by').selectOption('extra');
+      await page.getByLabel('extra.').fill('team');
+      await page.getByLabel('extra.').press('Enter');
+      await page.locator('.trend .legend-name', { hasText: 'red' }).waitFor();
+      assert.deepEqual(await page.locator('.trend .legend-name').allTextContents(), ['red', '(none)']);
+      assert.ok(seen.includes('extra.team'), `group_by sent: ${seen}`);
+      assert.equal(await page.locator('svg.trend-chart title').first().textContent().then((t) => /red|\(none\)/.test(t)), true);
+      await page.getByLabel('Chart by').selectOption('provider_used');
+      await page.getByLabel('Chart measure').selectOption('cost');
+    });
+
+    await step('key audit lists every provider key change, never a key', async () => {
+      await page.getByRole('link', { name: 'Key audit' }).click();
+      await page.getByRole('heading', { name: 'Provider key audit' }).waitFor();
+      const rows = page.locator('table.audit tbody tr');
+      await rows.first().waitFor();
+      const api = (await apiCall('GET', '/v1/byok/audit?limit=500', ADMIN)).body.data;
+      assert.equal(await rows.count(), api.length);
+      const changes = await page.locator('table.audit tbody td:nth-child(3)').allTextContents();
+      assert.ok(changes.includes('Rotated') && changes.includes('Deleted') && changes.includes('Added'), `${changes}`);
+      const order = await page.locator('table.audit tbody tr').evaluateAll((trs) => trs.map((tr) => `${tr.children[1].textContent} ${tr.children[2].textContent}`));
+      assert.deepEqual(order, api.map((e) => `${{ openai: 'OpenAI', anthropic: 'Anthropic', google: 'Google AI Studio', xai: 'xAI' }[e.provider]} ${{ create: 'Added', rotate: 'Rotated', delete: 'Deleted' }[e.action]}`), 'the API\'s order');
+      assert.equal(order[order.length - 1], 'xAI Deleted', 'the last change: the xAI key deleted');
+      const html = await page.content();
+      for (const s of ALL_SECRETS) assert.ok(!html.includes(s), 'a provider key is on the audit page');
+    });
+
     await step('works at 390 px wide without horizontal scrolling', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
-      for (const tab of ['Provider keys', 'Policies', 'API keys', 'Usage', 'Logs']) {
+      for (const tab of ['Provider keys', 'Policies', 'API keys', 'Usage', 'Logs', 'Key audit']) {
         await page.getByRole('link', { name: tab }).click();
         await page.locator('#view h1').waitFor();
         await page.waitForLoadState('networkidle');

@@ -1,7 +1,8 @@
 // Gateway API keys: list, create (the secret is shown once, with a copy button), monthly limit, edit (name,
-// labels, allowed models and policies, expiry, default model), delete. Shapes: Requesty's (`keys`, `id`).
+// labels, allowed models and policies, expiry, default model, permissions, rpm/tpm, auto caching), delete. Shapes: Requesty's (`keys`, `id`).
 import * as api from './api.js';
 import { h, replace, field, showError, clearErrors, toast, confirm, time, usd, busy, loading } from './dom.js';
+import * as orgsettings from './orgsettings.js';
 
 export async function render(view) {
   replace(view, h('h1', {}, 'API keys'), loading());
@@ -23,7 +24,8 @@ export async function render(view) {
           h('thead', {}, h('tr', {}, ['Name', 'Permissions', 'Spend this month', 'Monthly limit', 'Created', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, keys.map((k) => row(k, view)))))
       : h('p', { class: 'muted' }, 'No API keys.'),
-    createForm(view, secretSlot));
+    createForm(view, secretSlot),
+    orgsettings.card());
 }
 
 function perms(p) {
@@ -93,6 +95,15 @@ function editor(k, view) {
   const def = h('input', { type: 'text', value: k.default_model || '', placeholder: 'policy/main (none)', autocomplete: 'off' });
   const expires = h('input', { type: 'datetime-local', value: localInput(k.expires_at) });
   const logging = h('input', { type: 'checkbox', checked: Boolean(k.logging) });
+  const perms = k.permissions || {};
+  const manage = h('select', {}, ['none', 'read', 'write'].map((v) => h('option', { value: v }, v)));
+  manage.value = perms.manage || 'none';
+  const completions = h('select', {}, ['write', 'none'].map((v) => h('option', { value: v }, v)));
+  completions.value = perms.completions || 'write';
+  const cache = h('select', {}, [['', 'not set (off)'], ['true', 'on'], ['false', 'off']].map(([v, n]) => h('option', { value: v }, n)));
+  cache.value = k.auto_cache === true ? 'true' : k.auto_cache === false ? 'false' : '';
+  const rpm = h('input', { type: 'number', min: '1', step: '1', inputmode: 'numeric', value: k.rpm ?? '', placeholder: 'no limit' });
+  const tpm = h('input', { type: 'number', min: '1', step: '1', inputmode: 'numeric', value: k.tpm ?? '', placeholder: 'no limit' });
   const save = h('button', { type: 'submit' }, 'Save');
   const form = h('form', { class: 'edit-key', novalidate: true, 'aria-label': `Settings of ${k.name}` },
     field('Rename to', name, { param: 'name' }),
@@ -101,6 +112,11 @@ function editor(k, view) {
     field('Default model or policy', def, { param: 'default_model', hint: 'Used when a request names model "default" or none.' }),
     field('Expires', expires, { param: 'expires_at' }),
     field('Keep request and response bodies in the request log', logging, { param: 'logging', hint: 'Encrypted, first 32 KiB of each, shown only in a request\'s detail.' }),
+    field('Manage access', manage, { param: 'permissions' }),
+    field('Completions access', completions),
+    field('Requests per minute', rpm, { param: 'rpm' }),
+    field('Tokens per minute', tpm, { param: 'tpm' }),
+    field('Auto caching', cache, { param: 'auto_cache', hint: 'Prompt-cache breakpoints on Anthropic for requests that do not set requesty.auto_cache.' }),
     h('p', { class: 'form-error', role: 'alert' }),
     h('div', { class: 'actions' }, save));
   form.addEventListener('submit', (e) => {
@@ -117,6 +133,15 @@ function editor(k, view) {
     const newExpiry = expires.value ? new Date(expires.value).toISOString() : null;
     if (localInput(newExpiry) !== localInput(k.expires_at)) body.expires_at = newExpiry;
     if (logging.checked !== Boolean(k.logging)) body.logging = logging.checked;
+    if (manage.value !== (perms.manage || 'none') || completions.value !== (perms.completions || 'write')) {
+      body.permissions = { manage: manage.value, completions: completions.value };
+    }
+    for (const [name, input] of [['rpm', rpm], ['tpm', tpm]]) {
+      const value = input.value.trim() === '' ? null : Number(input.value);
+      if (value !== (k[name] ?? null)) body[name] = value;
+    }
+    const newCache = cache.value === '' ? null : cache.value === 'true';
+    if (newCache !== (k.auto_cache ?? null)) body.auto_cache = newCache;
     busy(save, async () => {
       try {
         if (Object.keys(body).length) await api.patch(`/v1/manage/apikey/${encodeURIComponent(k.id)}`, body);

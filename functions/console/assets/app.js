@@ -7,8 +7,9 @@ import * as policies from './policies.js';
 import * as apikeys from './apikeys.js';
 import * as usage from './usage.js';
 import * as logs from './logs.js';
+import * as audit from './audit.js';
 
-const SECTIONS = { keys, policies, apikeys, usage, logs };
+const SECTIONS = { keys, policies, apikeys, usage, logs, audit };
 const $ = (id) => document.getElementById(id);
 
 function showSignin(message) {

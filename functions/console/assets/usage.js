@@ -3,6 +3,7 @@
 // table. Reads Requesty's usage shape: `{"usage": {<period>: {spend, requests, …, groups: [...]}}}`.
 import * as api from './api.js';
 import { h, replace, usd, loading } from './dom.js';
+import * as trend from './trend.js';
 
 const DIMENSIONS = [
   ['api_key_id', 'API key'],
@@ -88,7 +89,8 @@ export async function render(view) {
       h('div', { class: 'stat' }, h('span', { class: 'muted' }, 'Spend'), h('strong', {}, usd(totals.cost))),
       h('div', { class: 'stat' }, h('span', { class: 'muted' }, 'Requests'), h('strong', {}, totals.requests.toLocaleString()))),
     h('div', { class: 'toolbar' }, tabs, metricTabs),
-    body);
+    body,
+    trend.section(label));
   draw();
 }
 

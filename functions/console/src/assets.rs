@@ -44,7 +44,7 @@ macro_rules! asset {
 }
 
 /// Every file under `/console/<name>`; the page itself is [`INDEX`].
-pub static ASSETS: [Asset; 12] = [
+pub static ASSETS: [Asset; 15] = [
     asset!("index.html", HTML),
     asset!("app.css", CSS),
     asset!("app.js", JS),
@@ -55,6 +55,9 @@ pub static ASSETS: [Asset; 12] = [
     asset!("apikeys.js", JS),
     asset!("usage.js", JS),
     asset!("logs.js", JS),
+    asset!("trend.js", JS),
+    asset!("audit.js", JS),
+    asset!("orgsettings.js", JS),
     asset!("session.js", JS),
     asset!("icon.svg", SVG),
 ];

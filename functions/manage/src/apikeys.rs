@@ -65,6 +65,7 @@ pub async fn create(
         },
         labels: body::labels(req.labels)?,
         default_model: body::default_model(req.default_model, &allowed_models)?,
+        auto_cache: req.auto_cache,
         rate_limits: RateLimits {
             rpm: req.rpm.unwrap_or(me.rate_limits.rpm),
             tpm: req.tpm.unwrap_or(me.rate_limits.tpm),
@@ -176,6 +177,7 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
     };
     let default_model = req.default_model;
     let permissions = req.permissions;
+    let auto_cache = req.auto_cache;
     let (rpm, tpm) = (req.rpm, req.tpm);
     let logging = req.logging;
     let (_, after) = apikeys::update(state.store(), caller.org_id(), &target.api_key_id, |k| {
@@ -196,6 +198,9 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
         }
         if let Some(permissions) = permissions {
             k.permissions = permissions;
+        }
+        if let Some(auto_cache) = auto_cache {
+            k.auto_cache = auto_cache;
         }
         if let Some(rpm) = rpm {
             k.rate_limits.rpm = rpm;

@@ -31,6 +31,9 @@ pub struct CreateKey {
     pub labels: BTreeMap<String, String>,
     /// `<provider>/<model>` or `policy/<name>`, used when a request names model `default` or none.
     pub default_model: Option<String>,
+    /// Auto caching (prompt-cache breakpoints on Anthropic) for requests that do not set
+    /// `requesty.auto_cache` themselves. Default: off.
+    pub auto_cache: Option<bool>,
     /// Requests per minute, 1-1e6; `null` for none. Default: the creating key's own.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<u32>)]
@@ -60,6 +63,10 @@ pub struct PatchKey {
     pub default_model: Option<Option<String>>,
     pub monthly_limit: Option<f64>,
     pub permissions: Option<Permissions>,
+    /// The key's auto-caching default; `null` clears it (off).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<bool>)]
+    pub auto_cache: Option<Option<bool>>,
     /// Requests per minute; `null` removes the limit.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<u32>)]

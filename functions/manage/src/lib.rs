@@ -24,7 +24,7 @@ pub fn router(state: AppState) -> Router {
 /// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::tags())
-        .routes(routes!(org::get_org))
+        .routes(routes!(org::get_org, org::patch_org))
         .routes(routes!(usage::org_usage))
         .routes(routes!(apikeys::list, apikeys::create, apikeys::create_put))
         .routes(routes!(apikeys::get_one, apikeys::patch, apikeys::delete))

@@ -43,6 +43,8 @@ pub struct ApiKeyView {
     pub api_key_id: String,
     pub allowed_models: Vec<String>,
     pub default_model: Option<String>,
+    /// Auto caching for requests that do not set `requesty.auto_cache`; `null`: off.
+    pub auto_cache: Option<bool>,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -67,6 +69,8 @@ pub struct OrgView {
     pub org_id: String,
     pub created_at: DateTime<Utc>,
     pub monthly_spend: f64,
+    /// Auto caching for requests whose request and key do not set it; `null`: off.
+    pub auto_cache: Option<bool>,
     /// The part of `monthly_spend` on the org's own provider keys.
     pub monthly_spend_own: f64,
     /// The part of `monthly_spend` on the operator's platform keys.
@@ -95,8 +99,11 @@ pub struct UsageEntry {
     pub errors: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
+    /// Input tokens read from the provider's prompt cache (part of `input_tokens`).
     pub cached_tokens: i64,
     pub reasoning_tokens: i64,
+    /// Input tokens written to the provider's prompt cache (part of `input_tokens`).
+    pub cache_write_tokens: i64,
     /// Requests whose model had no price (not counted in `spend`).
     pub unpriced_requests: i64,
     /// With `group_by`: one entry per combination of the dimensions' values.

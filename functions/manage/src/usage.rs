@@ -141,6 +141,10 @@ fn totals(rows: &[&UsageRow]) -> Map<String, Value> {
     m.insert("output_tokens".into(), json!(sum(|r| r.output_tokens)));
     m.insert("cached_tokens".into(), json!(sum(|r| r.cached_tokens)));
     m.insert(
+        "cache_write_tokens".into(),
+        json!(sum(|r| r.cache_write_tokens)),
+    );
+    m.insert(
         "reasoning_tokens".into(),
         json!(sum(|r| r.reasoning_tokens)),
     );

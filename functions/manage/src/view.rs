@@ -30,6 +30,7 @@ pub async fn key(state: &AppState, key: &ApiKey) -> Result<Value> {
         "api_key_id": key.api_key_id,
         "allowed_models": key.allowed_models,
         "default_model": key.default_model,
+        "auto_cache": key.auto_cache,
         "expires_at": key.expires_at,
         "created_at": key.created_at,
         "last_used_at": last_used,

@@ -491,6 +491,7 @@ fn event(
         output_tokens: 20,
         cached_tokens: 10,
         reasoning_tokens: 5,
+        cache_write_tokens: 0,
         cost,
         error: false,
     }

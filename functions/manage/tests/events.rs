@@ -28,6 +28,7 @@ async fn every_fixture_is_served() {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: Default::default(),
         logging: false,
     };
@@ -58,6 +59,7 @@ async fn every_fixture_is_served() {
             output_tokens: 20,
             cached_tokens: 0,
             reasoning_tokens: 0,
+            cache_write_tokens: 0,
             cost: Some(cost),
             error: false,
         };
@@ -73,6 +75,7 @@ async fn every_fixture_is_served() {
         ("apikey-patch.json", StatusCode::OK),
         ("apikey-usage.json", StatusCode::OK),
         ("org-get.json", StatusCode::OK),
+        ("org-patch.json", StatusCode::OK),
         ("org-usage.json", StatusCode::OK),
         ("apikey-delete.json", StatusCode::NO_CONTENT),
     ];

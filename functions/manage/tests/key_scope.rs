@@ -42,6 +42,7 @@ async fn restricted(s: &Setup) -> (String, String, chrono::DateTime<Utc>) {
         expires_at: Some(expires),
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: Default::default(),
         logging: false,
     };
@@ -376,6 +377,7 @@ async fn last_live_admin(kind: Backend) {
         expires_at: Some(Utc::now() - Duration::seconds(1)),
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: Default::default(),
         logging: false,
     };

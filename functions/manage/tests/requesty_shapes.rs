@@ -255,6 +255,7 @@ fn event(at: &str, key: &str, user: &str, model_requested: &str) -> UsageEvent {
         output_tokens: 2,
         cached_tokens: 0,
         reasoning_tokens: 0,
+        cache_write_tokens: 0,
         cost: Some(0.25),
         error: false,
     }

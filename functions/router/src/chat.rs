@@ -105,6 +105,19 @@ fn client_headers(headers: &HeaderMap, format: ClientFormat) -> ClientHeaders {
     }
 }
 
+/// Auto caching for this request: its own `auto_cache`, else the key's default, else the org's, else off.
+async fn auto_cache(gateway: &Gateway, caller: &Caller, parsed: &Parsed) -> Result<bool> {
+    if let Some(on) = parsed.metadata.auto_cache.or(caller.key.auto_cache) {
+        return Ok(on);
+    }
+    let org = gateway
+        .caches()
+        .orgs
+        .auto_cache(gateway.app().store(), caller.org_id())
+        .await?;
+    Ok(org.unwrap_or(false))
+}
+
 /// An admitted, parsed request: idempotency, the pipeline, billing and the response.
 async fn serve(
     gateway: Gateway,
@@ -138,11 +151,22 @@ async fn serve(
         }
     };
     let forwarded = client_headers(&headers, format);
+    let auto_cache = match auto_cache(&gateway, &caller, &parsed).await {
+        Ok(on) => on,
+        Err(e) => {
+            if let Some(slot) = slot {
+                slot.abandon(store).await;
+            }
+            settle_unused(&gateway, rate).await;
+            return Err(e);
+        }
+    };
     let work = Work::Chat {
         format,
         stream: parsed.stream,
         body: &parsed.body,
         headers: &forwarded,
+        auto_cache,
     };
     let (served, reservation) = match pipeline::run(&gateway, &caller, &parsed, work).await {
         Ok(run) => run,

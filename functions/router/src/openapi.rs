@@ -21,6 +21,9 @@ pub struct Extension {
     pub trace_id: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub extra: Option<Value>,
+    /// Place Anthropic prompt-cache breakpoints (Requesty's `auto_cache`); default: the key's, else the
+    /// org's, else off.
+    pub auto_cache: Option<bool>,
 }
 
 /// An OpenAI chat completion request (all of OpenAI's fields are accepted and forwarded).
@@ -34,6 +37,10 @@ pub struct ChatRequest {
     pub stream: Option<bool>,
     #[schema(value_type = Option<Object>)]
     pub stream_options: Option<Value>,
+    /// Requesty's and OpenAI's effort levels, or a thinking budget in tokens as a string of digits; mapped
+    /// to each provider's own field (docs/requesty.md). Anything else is a 400.
+    #[schema(pattern = "^(none|min|minimal|low|medium|high|xhigh|max|[0-9]{1,9})$")]
+    pub reasoning_effort: Option<String>,
     pub byok: Option<Extension>,
 }
 

@@ -9,6 +9,7 @@ use byok_shared::Result;
 use byok_shared::domain::apikey::ApiKey;
 use byok_shared::domain::usage::valid_extra_name;
 use byok_shared::error::Error;
+use byok_shared::providers::ir::{EFFORT_VALUES, Reasoning};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -41,6 +42,8 @@ pub struct Metadata {
     /// Field names lower-cased, values as text (a string as is, anything else as JSON).
     #[serde(default)]
     pub extra: Map<String, Value>,
+    /// Requesty's `auto_cache`: place prompt-cache breakpoints (Anthropic). `None`: the key's default.
+    pub auto_cache: Option<bool>,
     /// The request's `model` as the client wrote it (`default` when it named none).
     #[serde(skip)]
     pub model_requested: String,
@@ -126,6 +129,14 @@ fn parse_body(mut body: Value, default_model: Option<&str>) -> Result<Parsed> {
                 format!("{field} may hold at most {MAX_ITEMS} items"),
             ));
         }
+    }
+    if let Some(effort) = obj.get("reasoning_effort").filter(|v| !v.is_null())
+        && effort.as_str().and_then(Reasoning::parse_effort).is_none()
+    {
+        return Err(Error::invalid(
+            "reasoning_effort",
+            format!("reasoning_effort must be one of {EFFORT_VALUES}"),
+        ));
     }
     let stream = match obj.get("stream") {
         None | Some(Value::Null) => false,
@@ -299,6 +310,50 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_effort_takes_requestys_values_and_nothing_else() {
+        for ok in [
+            "none", "min", "minimal", "low", "medium", "high", "xhigh", "max", "10000",
+        ] {
+            parse(json!({"model": "openai/o3", "reasoning_effort": ok}))
+                .unwrap_or_else(|_| panic!("{ok}"));
+        }
+        parse(json!({"model": "openai/o3", "reasoning_effort": null})).unwrap();
+        for bad in [
+            json!("extreme"),
+            json!("HIGH"),
+            json!(3),
+            json!(true),
+            json!("-5"),
+        ] {
+            let e = parse(json!({"model": "openai/o3", "reasoning_effort": bad}))
+                .err()
+                .unwrap_or_else(|| panic!("{bad}"));
+            assert_eq!(e.param.as_deref(), Some("reasoning_effort"));
+            assert_eq!(e.kind, byok_shared::error::ErrorKind::InvalidRequest);
+        }
+    }
+
+    #[test]
+    fn auto_cache_is_read_and_stripped() {
+        let p = parse(
+            json!({"model": "anthropic/claude-sonnet-4-5", "requesty": {"auto_cache": true}}),
+        )
+        .unwrap();
+        assert_eq!(p.metadata.auto_cache, Some(true));
+        assert!(p.body.get("requesty").is_none());
+        let p = parse(json!({"model": "x/y", "byok": {"auto_cache": false}})).unwrap();
+        assert_eq!(p.metadata.auto_cache, Some(false));
+        assert_eq!(
+            parse(json!({"model": "x/y"})).unwrap().metadata.auto_cache,
+            None
+        );
+        let e = parse(json!({"model": "x/y", "requesty": {"auto_cache": "yes"}}))
+            .err()
+            .unwrap();
+        assert_eq!(e.param.as_deref(), Some("requesty"));
+    }
+
+    #[test]
     fn refuses_upstream_overrides_and_bad_fields() {
         for field in UPSTREAM_FIELDS {
             let e = parse(json!({"model": "openai/gpt-4.1", field: "http://attacker"}))
@@ -352,6 +407,7 @@ mod tests {
             created_by: None,
             labels: Default::default(),
             default_model: default.map(str::to_owned),
+            auto_cache: None,
             rate_limits: Default::default(),
             logging: false,
         }

@@ -174,7 +174,7 @@ impl Trail {
                 input: usage.input_tokens,
                 output: usage.output_tokens,
                 cached: usage.cached_tokens,
-                cache_write: 0,
+                cache_write: usage.cache_write_tokens,
                 reasoning: usage.reasoning_tokens,
             };
             d.record.cost = cost;

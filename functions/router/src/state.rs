@@ -14,6 +14,7 @@ use byok_shared::routing::cooldown::Cooldowns;
 use crate::cache::entitlement::Entitlements;
 use crate::cache::keys::KeyCache;
 use crate::cache::last_used::LastUsed;
+use crate::cache::orgs::OrgCache;
 use crate::cache::policies::PolicyCache;
 use crate::cache::prices::PriceCache;
 use crate::cache::spend::Budgets;
@@ -30,6 +31,7 @@ pub struct Gateway {
 pub struct Caches {
     pub keys: KeyCache,
     pub policies: PolicyCache,
+    pub orgs: OrgCache,
     pub prices: PriceCache,
     /// This instance's leases on spend budgets.
     pub spend: Budgets,
@@ -52,6 +54,7 @@ impl Gateway {
         let caches = Caches {
             keys: KeyCache::new(ttl),
             policies: PolicyCache::new(ttl),
+            orgs: OrgCache::new(ttl),
             prices: PriceCache::new(ttl),
             spend: Budgets::new(
                 app.config().spend.lease_cap_nanos,
@@ -121,6 +124,7 @@ impl Colocated for Caches {
                 self.keys.invalidate(org_id, provider).await;
             }
             Change::Policies { org_id } => self.policies.invalidate_org(org_id),
+            Change::Org { org_id } => self.orgs.invalidate(org_id).await,
         }
     }
 

@@ -127,6 +127,7 @@ impl Billing {
             output_tokens: usage.output_tokens,
             cached_tokens: usage.cached_tokens,
             reasoning_tokens: usage.reasoning_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
             cost,
             error,
         };

@@ -34,6 +34,7 @@ async fn app_key(g: &Gateway, limit: f64, allowed: &[&str]) -> String {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: Default::default(),
         logging: false,
     };

@@ -102,6 +102,7 @@ async fn setup() -> Setup {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: Default::default(),
         logging: false,
     };

@@ -169,6 +169,7 @@ async fn the_keys_default_model(kind: Backend) {
             expires_at: None,
             labels: Default::default(),
             default_model: default.map(str::to_owned),
+            auto_cache: None,
             rate_limits: Default::default(),
             logging: false,
         };

@@ -51,6 +51,7 @@ async fn limited_key(g: &Gateway, limit: f64) -> String {
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: Default::default(),
         logging: false,
     };

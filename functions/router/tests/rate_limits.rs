@@ -36,6 +36,7 @@ async fn limited_key(g: &Gateway, org_id: &str, rpm: Option<u32>, tpm: Option<u6
         expires_at: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: RateLimits { rpm, tpm },
         logging: false,
     };

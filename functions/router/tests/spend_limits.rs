@@ -44,6 +44,7 @@ async fn limited_key(store: &dyn Store, org_id: &str, limit: f64) -> (String, St
         default_model: None,
         rate_limits: Default::default(),
         logging: false,
+        auto_cache: None,
     };
     let (key, secret) = apikeys::create(store, org_id, new, None).await.unwrap();
     (key.api_key_id, secret.expose().to_owned())

@@ -112,6 +112,12 @@ fn check(body: &Value, beta_header: Option<&str>, messages_endpoint: bool) -> Ch
     if let Some(system) = obj.get("system") {
         check_system(system)?;
     }
+    let marks = cache_marks(body);
+    if marks > MAX_CACHE_MARKS {
+        return Err(refuse(format!(
+            "A maximum of {MAX_CACHE_MARKS} blocks with cache_control may be provided. Found {marks}."
+        )));
+    }
     if let Some(m) = obj.get("metadata") {
         let m = m
             .as_object()
@@ -149,6 +155,23 @@ fn check(body: &Value, beta_header: Option<&str>, messages_endpoint: bool) -> Ch
         .and_then(Value::as_array)
         .ok_or_else(|| refuse("messages: Input should be a valid list"))?;
     check_messages_list(&ctx, messages)
+}
+
+/// Anthropic's limit of blocks with `cache_control` in one request.
+pub const MAX_CACHE_MARKS: usize = 4;
+
+/// Blocks marked `cache_control` in tools, system and message content.
+fn cache_marks(body: &Value) -> usize {
+    let marked = |v: &Value| usize::from(v.get("cache_control").is_some_and(|c| !c.is_null()));
+    let all = |v: Option<&Value>| {
+        v.and_then(Value::as_array)
+            .map_or(0, |a| a.iter().map(marked).sum::<usize>())
+    };
+    let messages = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .map_or(0, |ms| ms.iter().map(|m| all(m.get("content"))).sum());
+    all(body.get("tools")) + all(body.get("system")) + messages
 }
 
 fn check_cache_control(path: &str, cc: &Value) -> Checked {

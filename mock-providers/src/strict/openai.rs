@@ -90,12 +90,24 @@ pub fn check_chat(body: &Value, xai: bool) -> Checked {
             Some("unsupported_parameter"),
         ));
     }
+    let valid = if xai {
+        // grok-3-mini: low or high only.
+        matches!(
+            obj.get("reasoning_effort").and_then(Value::as_str),
+            Some("low" | "high")
+        )
+    } else {
+        matches!(
+            obj.get("reasoning_effort").and_then(Value::as_str),
+            Some("none" | "minimal" | "low" | "medium" | "high" | "xhigh")
+        )
+    };
     if let Some(e) = obj.get("reasoning_effort")
-        && !matches!(e.as_str(), Some("minimal" | "low" | "medium" | "high"))
+        && !valid
     {
         return Err(error(
             format!(
-                "Invalid value: {e}. Supported values are: 'minimal', 'low', 'medium', and 'high'."
+                "Invalid value: {e}. Supported values are: 'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'."
             ),
             Some("reasoning_effort".into()),
             Some("invalid_value"),

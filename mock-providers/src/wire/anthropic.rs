@@ -37,8 +37,8 @@ pub fn error_body(status: u16, message: Option<&str>, code: Option<&str>) -> Val
 
 fn usage(a: &Answer) -> Value {
     json!({
-        "input_tokens": a.usage.input.saturating_sub(a.usage.cached),
-        "cache_creation_input_tokens": 0,
+        "input_tokens": a.usage.input.saturating_sub(a.usage.cached).saturating_sub(a.usage.cache_write),
+        "cache_creation_input_tokens": a.usage.cache_write,
         "cache_read_input_tokens": a.usage.cached,
         "output_tokens": a.usage.output,
     })

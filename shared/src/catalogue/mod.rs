@@ -211,6 +211,7 @@ mod tests {
             output_tokens: 500_000,
             cached_tokens: 200_000,
             reasoning_tokens: 0,
+            cache_write_tokens: 0,
         };
         // 800k * 2.00 + 200k * 0.50 + 500k * 8.00 = 1.6 + 0.1 + 4.0
         let cost = table.cost(Provider::OpenAi, "gpt-4.1", &u).unwrap();

@@ -57,6 +57,9 @@ pub struct ApiKey {
     /// `<provider>/<model>` or `policy/<name>` used when a request names model `default` or none.
     #[serde(default)]
     pub default_model: Option<String>,
+    /// Auto caching for requests that do not say (`requesty.auto_cache`); `None`: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_cache: Option<bool>,
     /// Requests and tokens per minute (`rpm`, `tpm`); absent means unlimited.
     #[serde(default, flatten)]
     pub rate_limits: super::rate_limit::RateLimits,

@@ -5,6 +5,9 @@ pub struct Org {
     pub org_id: String,
     pub name: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Auto caching for requests whose key and request do not say; `None`: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_cache: Option<bool>,
     /// Whether the org may use the operator's platform keys; `None` follows the operator's configured
     /// default (`BYOK_PLATFORM_KEYS_DEFAULT`).
     #[serde(default)]
@@ -64,6 +67,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             platform_keys,
             platform_limit: 5.0,
+            auto_cache: None,
         }
     }
 

@@ -56,13 +56,17 @@ impl Price {
         Ok(())
     }
 
-    /// Cost in USD of one call: fresh input, cached input and output (reasoning is output) at their
-    /// prices, plus the per-request price.
+    /// Cost in USD of one call: fresh input, input read from the cache, input written to the cache and
+    /// output (reasoning is output), each at its own price, plus the per-request price. Cache reads and
+    /// writes are parts of `input_tokens` and are billed once, at their price, never also at the input price
+    /// (counts a provider reports inconsistently are clamped to the input count).
     pub fn cost(&self, usage: &Usage) -> f64 {
         let cached = usage.cached_tokens.min(usage.input_tokens);
-        let fresh = usage.input_tokens - cached;
+        let written = usage.cache_write_tokens.min(usage.input_tokens - cached);
+        let fresh = usage.input_tokens - cached - written;
         (fresh as f64 * self.input
             + cached as f64 * self.cache_read.unwrap_or(self.input)
+            + written as f64 * self.cache_write.unwrap_or(self.input)
             + usage.output_tokens as f64 * self.output)
             / 1_000_000.0
             + self.per_request
@@ -283,7 +287,61 @@ mod tests {
             output_tokens: output,
             cached_tokens: cached,
             reasoning_tokens: 0,
+            cache_write_tokens: 0,
         }
+    }
+
+    #[test]
+    fn cache_reads_and_writes_are_billed_at_their_own_prices_only() {
+        let mut table = PriceTable::default();
+        let price = Price {
+            input: 3.0,
+            output: 15.0,
+            cache_read: Some(0.3),
+            cache_write: Some(3.75),
+            per_request: 0.0,
+        };
+        table
+            .set(Provider::Anthropic, "claude-sonnet-4-5", Some(price))
+            .unwrap();
+        // 1M input of which 600k read and 300k written: 100k * 3 + 600k * 0.3 + 300k * 3.75 + 0 output.
+        let u = Usage {
+            input_tokens: 1_000_000,
+            cached_tokens: 600_000,
+            cache_write_tokens: 300_000,
+            ..Usage::default()
+        };
+        let c = table
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &u)
+            .unwrap();
+        assert!((c - (0.3 + 0.18 + 1.125)).abs() < 1e-9, "{c}");
+        // Without cache prices both fall back to the input price: the plain input cost.
+        table
+            .set(
+                Provider::Anthropic,
+                "claude-sonnet-4-5",
+                Some(Price {
+                    cache_read: None,
+                    cache_write: None,
+                    ..price
+                }),
+            )
+            .unwrap();
+        let c = table
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &u)
+            .unwrap();
+        assert!((c - 3.0).abs() < 1e-9, "{c}");
+        // Counts beyond the input count (an inconsistent provider) are clamped, never negative.
+        let odd = Usage {
+            input_tokens: 10,
+            cached_tokens: 8,
+            cache_write_tokens: 8,
+            ..Usage::default()
+        };
+        let c = table
+            .cost(Provider::Anthropic, "claude-sonnet-4-5", &odd)
+            .unwrap();
+        assert!((c - 10.0 * 3.0 / 1e6).abs() < 1e-12, "{c}");
     }
 
     #[test]

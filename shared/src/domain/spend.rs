@@ -67,17 +67,21 @@ fn json_len(value: &Value) -> u64 {
 }
 
 /// The most `need` can cost at any of `prices` (a route may be served by any of its steps), rounded up
-/// to a whole nano-dollar. Zero for an empty route.
+/// to a whole nano-dollar. Zero for an empty route. The input is priced at the dearer of its plain and
+/// cache-write prices: with auto caching the whole prompt may be written to the cache.
 pub fn estimate<'a>(prices: impl IntoIterator<Item = &'a Price>, need: Need) -> i64 {
-    let usage = Usage {
+    let plain = Usage {
         input_tokens: need.input_tokens,
         output_tokens: need.output_tokens,
-        cached_tokens: 0,
-        reasoning_tokens: 0,
+        ..Usage::default()
+    };
+    let written = Usage {
+        cache_write_tokens: need.input_tokens,
+        ..plain
     };
     prices
         .into_iter()
-        .map(|p| ceil_nanos(p.cost(&usage)))
+        .map(|p| ceil_nanos(p.cost(&plain).max(p.cost(&written))))
         .max()
         .unwrap_or(0)
 }

@@ -26,6 +26,8 @@ pub struct UsageEvent {
     pub output_tokens: u64,
     pub cached_tokens: u64,
     pub reasoning_tokens: u64,
+    /// Prompt tokens written to the provider's cache (Anthropic's `cache_creation_input_tokens`).
+    pub cache_write_tokens: u64,
     /// USD; `None` when the model's price is unknown (counted apart, never as zero).
     pub cost: Option<f64>,
     pub error: bool,

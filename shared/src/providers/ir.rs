@@ -130,36 +130,71 @@ pub struct Reasoning {
     pub budget_tokens: u64,
 }
 
+/// Reasoning effort levels: OpenAI's (`none`, `minimal`, `low`, `medium`, `high`, `xhigh`) and Requesty's
+/// (`none` and its synonym `min`, `low`, `medium`, `high`, `max`), `xhigh` and `max` being one level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effort {
+    /// No reasoning where the model can skip it, else the least it does.
+    None,
     Minimal,
     Low,
     Medium,
     High,
+    /// The most the model supports.
+    Max,
 }
+
+/// What `reasoning_effort` accepts, for error messages.
+pub const EFFORT_VALUES: &str = "none, min, minimal, low, medium, high, xhigh, max, or a thinking budget in tokens such as \"10000\"";
 
 impl Effort {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "none" | "min" => Effort::None,
             "minimal" => Effort::Minimal,
             "low" => Effort::Low,
             "medium" => Effort::Medium,
             "high" => Effort::High,
+            "xhigh" | "max" => Effort::Max,
             _ => return None,
         })
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Effort::None => "none",
             Effort::Minimal => "minimal",
             Effort::Low => "low",
             Effort::Medium => "medium",
             Effort::High => "high",
+            Effort::Max => "max",
         }
     }
 }
 
 impl Reasoning {
+    /// A `reasoning_effort` value as Requesty documents it: an effort level (see [`Effort::parse`]) or a
+    /// thinking budget as a string of digits (`"10000"`), whose effort follows Requesty's table
+    /// (0-1024 low, 1025-8192 medium, above high). `None`: not a valid value.
+    pub fn parse_effort(value: &str) -> Option<Self> {
+        if let Some(effort) = Effort::parse(value) {
+            return Some(Self::from_effort(effort));
+        }
+        if value.is_empty() || value.len() > 9 || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let budget_tokens: u64 = value.parse().ok()?;
+        let effort = match budget_tokens {
+            0..=1024 => Effort::Low,
+            1025..=8192 => Effort::Medium,
+            _ => Effort::High,
+        };
+        Some(Self {
+            effort,
+            budget_tokens,
+        })
+    }
+
     /// Anthropic's `output_config.effort` (`low`, `medium`, `high`, `xhigh`, `max`) as the nearest level.
     pub fn from_anthropic_effort(effort: &str) -> Option<Self> {
         let effort = match effort {
@@ -175,10 +210,12 @@ impl Reasoning {
     /// 24576).
     pub fn from_effort(effort: Effort) -> Self {
         let budget_tokens = match effort {
+            Effort::None => 0,
             Effort::Minimal => 1024,
             Effort::Low => 2048,
             Effort::Medium => 8192,
             Effort::High => 24576,
+            Effort::Max => MAX_BUDGET,
         };
         Self {
             effort,
@@ -200,6 +237,10 @@ impl Reasoning {
         }
     }
 }
+
+/// The largest thinking budget the gateway asks for (`max`): with room for the answer it stays within the
+/// 32,000 output tokens of the smallest current Claude model.
+pub const MAX_BUDGET: u64 = 30_720;
 
 /// Why generation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,8 +362,42 @@ mod tests {
     }
 
     #[test]
+    fn requestys_effort_values_and_budget_strings_parse_and_others_do_not() {
+        let cases = [
+            ("none", Effort::None, 0),
+            ("min", Effort::None, 0),
+            ("minimal", Effort::Minimal, 1024),
+            ("low", Effort::Low, 2048),
+            ("medium", Effort::Medium, 8192),
+            ("high", Effort::High, 24576),
+            ("xhigh", Effort::Max, MAX_BUDGET),
+            ("max", Effort::Max, MAX_BUDGET),
+            ("1000", Effort::Low, 1000),
+            ("1025", Effort::Medium, 1025),
+            ("10000", Effort::High, 10000),
+        ];
+        for (value, effort, budget) in cases {
+            let r = Reasoning::parse_effort(value).unwrap_or_else(|| panic!("{value}"));
+            assert_eq!((r.effort, r.budget_tokens), (effort, budget), "{value}");
+        }
+        for bad in [
+            "",
+            "HIGH",
+            "extreme",
+            "-1",
+            "1e4",
+            "10 000",
+            "9999999999",
+            "medium ",
+        ] {
+            assert_eq!(Reasoning::parse_effort(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn effort_and_budget_round_trip() {
         for e in [Effort::Minimal, Effort::Low, Effort::Medium, Effort::High] {
+            // (none and max are ends of the scale: none has no budget, max's budget reads back as high)
             let r = Reasoning::from_effort(e);
             assert_eq!(Reasoning::from_budget(r.budget_tokens).effort, e);
         }

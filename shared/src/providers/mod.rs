@@ -35,7 +35,8 @@
 //! # Usage
 //!
 //! [`Usage::input_tokens`] counts every prompt token, cached ones included ([`Usage::cached_tokens`] is the
-//! cached part); [`Usage::output_tokens`] counts every generated token, reasoning included
+//! part read from the provider's prompt cache, [`Usage::cache_write_tokens`] the part written to it: Anthropic's
+//! `cache_creation_input_tokens`; OpenAI and Gemini cache implicitly and report reads only); [`Usage::output_tokens`] counts every generated token, reasoning included
 //! ([`Usage::reasoning_tokens`] is the reasoning part). Anthropic's separate cache-read and cache-write counts
 //! and Gemini's separate `thoughtsTokenCount` are folded into these.
 //!
@@ -66,6 +67,7 @@ use serde_json::Value;
 
 pub use crate::config::ProviderUrls;
 use crate::domain::provider::Provider;
+pub use anthropic::cache as anthropic_cache;
 pub use client::ProviderClient;
 pub use count::{CountPlan, Counted, estimate as estimate_input_tokens, text_tokens};
 pub use error::{ErrorClass, ProviderError};
@@ -99,6 +101,9 @@ pub struct AttemptPlan<'a> {
     /// The caller's body, gateway-only fields stripped. Its `model` is the caller's and is replaced.
     pub body: &'a Value,
     pub headers: &'a ClientHeaders,
+    /// Place prompt-cache breakpoints where the provider needs them (Anthropic; see
+    /// `anthropic::cache`). OpenAI, xAI and Gemini cache on their own.
+    pub auto_cache: bool,
 }
 
 impl AttemptPlan<'_> {
@@ -203,4 +208,6 @@ pub struct Usage {
     pub output_tokens: u64,
     pub cached_tokens: u64,
     pub reasoning_tokens: u64,
+    /// Prompt tokens written to the provider's cache (part of `input_tokens`, billed at the cache-write price).
+    pub cache_write_tokens: u64,
 }

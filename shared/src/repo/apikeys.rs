@@ -86,6 +86,7 @@ pub struct NewKey {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub labels: std::collections::BTreeMap<String, String>,
     pub default_model: Option<String>,
+    pub auto_cache: Option<bool>,
     pub rate_limits: crate::domain::rate_limit::RateLimits,
     /// Capture request and response bodies in the request log (encrypted).
     pub logging: bool,
@@ -114,6 +115,7 @@ pub async fn create(
         created_by,
         labels: new.labels,
         default_model: new.default_model,
+        auto_cache: new.auto_cache,
         rate_limits: new.rate_limits,
         logging: new.logging,
     };

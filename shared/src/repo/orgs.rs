@@ -55,6 +55,7 @@ pub async fn create_with(
         org_id: ids::new_id("org"),
         name: name.trim().to_owned(),
         created_at: now,
+        auto_cache: None,
         platform_keys: platform.enabled,
         platform_limit: platform.monthly_limit.unwrap_or(0.0),
     };
@@ -72,6 +73,7 @@ pub async fn create_with(
         created_by: None,
         labels: Default::default(),
         default_model: None,
+        auto_cache: None,
         rate_limits: Default::default(),
         logging: false,
     };
@@ -114,6 +116,36 @@ pub(crate) fn update_op(record: &OrgRecord, version: u64) -> Result<WriteOp> {
         item,
         expected: version,
     })
+}
+
+/// Change the org's own settings (name, auto-caching default) under optimistic locking, retried when a
+/// concurrent change (e.g. of the admin-key count) moved the record on. `None` leaves a field as it is.
+pub async fn update_settings(
+    store: &dyn Store,
+    org_id: &str,
+    name: Option<&str>,
+    auto_cache: Option<Option<bool>>,
+) -> Result<Org> {
+    if let Some(name) = name {
+        validate_org_name(name)?;
+    }
+    for _ in 0..5 {
+        let (mut record, version) = get_record(store, org_id).await?;
+        if let Some(name) = name {
+            record.org.name = name.trim().to_owned();
+        }
+        if let Some(auto_cache) = auto_cache {
+            record.org.auto_cache = auto_cache;
+        }
+        match store.transact(&[update_op(&record, version)?]).await {
+            Ok(()) => return Ok(record.org),
+            Err(crate::store::StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::conflict(
+        "the organisation changed concurrently; try again",
+    ))
 }
 
 /// Change an org's platform-key entitlement (optimistic lock; a concurrent change gives 409).

@@ -7,6 +7,12 @@
 //! short whatever the values are. Monthly spend per key and per org sits at `ORG#<org>` /
 //! `SPEND#<api_key_id|org>#<YYYYMM>` for the limit check. Rows written before the dimensions hash (sort key
 //! `<hour>#<key>#<provider>#<model>#<byok>#<user>`) are still read.
+//!
+//! Bounded cardinality: the values of user, origin, extra fields and model names come from callers, so the
+//! distinct combinations an org records are capped at [`MAX_DIMS_PER_MONTH`] a month, counted at
+//! `ORG#<org>` / `DIMCOUNT#<YYYYMM>`. Past the cap a new combination keeps its key, provider and own-or-
+//! platform but its other values collapse into [`OTHER`] (one row per key, provider and key kind), so the
+//! totals stay exact and storage stays bounded; combinations recorded before the cap keep their values.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +28,15 @@ use crate::error::Result;
 use crate::store::{Counters, Item, Store};
 
 pub(crate) const ORG_SPEND: &str = "org";
+
+/// Most distinct dimension combinations an org records in a month before new ones collapse.
+pub const MAX_DIMS_PER_MONTH: i64 = 10_000;
+/// What a collapsed value reads as, whatever the dimension.
+pub const OTHER: &str = "(other)";
+
+fn dims_count_sk(month: &str) -> String {
+    format!("DIMCOUNT#{month}")
+}
 
 fn usage_pk(org_id: &str, month: &str) -> String {
     format!("USAGE#{org_id}#{month}")
@@ -50,6 +65,10 @@ struct Dims {
     origin_title: String,
     #[serde(default)]
     extra: BTreeMap<String, String>,
+    /// Past the org's cap: every caller-given value reads as [`OTHER`]. Left out when false, so the hashes
+    /// of uncollapsed combinations are what they always were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    collapsed: bool,
 }
 
 impl Dims {
@@ -63,6 +82,18 @@ impl Dims {
             user_id: event.user_id.clone().unwrap_or_default(),
             origin_title: event.origin_title.clone().unwrap_or_default(),
             extra: event.extra.clone(),
+            collapsed: false,
+        }
+    }
+
+    /// The combination this one becomes past the cap: key, provider and key kind only.
+    fn collapse(&self) -> Self {
+        Self {
+            api_key_id: self.api_key_id.clone(),
+            provider: self.provider.clone(),
+            is_byok: self.is_byok,
+            collapsed: true,
+            ..Self::default()
         }
     }
 
@@ -80,6 +111,14 @@ impl Dims {
                 s.into()
             }
         };
+        if self.collapsed
+            && !matches!(
+                by,
+                GroupBy::ProviderUsed | GroupBy::IsByok | GroupBy::ApiKeyId
+            )
+        {
+            return OTHER.into();
+        }
         match by {
             GroupBy::ModelRequested => text(&self.model_requested),
             GroupBy::ModelUsed => format!("{}/{}", self.provider, self.model).into(),
@@ -96,10 +135,10 @@ impl Dims {
     }
 }
 
-/// Dimensions items this process has written (`<org>#<month>#<hash>`), so a repeated combination costs no
-/// extra write: the put is idempotent, and skipping it when it is known to be stored changes nothing. Bounded
-/// in size and age; a miss only costs one more idempotent put.
-static DESCRIBED: std::sync::LazyLock<moka::future::Cache<String, ()>> =
+/// Combinations this process knows are stored (`<org>#<month>#<hash>`) → the hash their usage is counted
+/// under (their own, or their collapsed one past the cap), so a repeated combination costs no store call.
+/// Bounded in size and age; a miss only costs the look-up again.
+static DESCRIBED: std::sync::LazyLock<moka::future::Cache<String, String>> =
     std::sync::LazyLock::new(|| {
         moka::future::Cache::builder()
             .max_capacity(100_000)
@@ -111,11 +150,27 @@ static DESCRIBED: std::sync::LazyLock<moka::future::Cache<String, ()>> =
 /// written them already), its usage bucket, the key's and the org's monthly spend. Issued concurrently;
 /// each add is exact under concurrency.
 pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Result<()> {
+    record_bounded(store, org_id, event, MAX_DIMS_PER_MONTH).await
+}
+
+/// [`record`] with the cap on distinct combinations given (tests use a small one).
+pub async fn record_bounded(
+    store: &dyn Store,
+    org_id: &str,
+    event: &UsageEvent,
+    max_dims: i64,
+) -> Result<()> {
     let month = month_key(event.at);
     let dims = Dims::of(event);
-    let hash = dims.hash();
-    let memo = format!("{org_id}#{month}#{hash}");
-    let known = DESCRIBED.contains_key(&memo);
+    let memo = format!("{org_id}#{month}#{}", dims.hash());
+    let hash = match DESCRIBED.get(&memo).await {
+        Some(hash) => hash,
+        None => {
+            let hash = describe(store, org_id, &month, &dims, max_dims).await?;
+            DESCRIBED.insert(memo, hash.clone()).await;
+            hash
+        }
+    };
     let sk = format!("{}#{hash}", event.at.format("%Y%m%d%H"));
     let cost = event.cost.map(to_nanos).unwrap_or(0);
     let deltas = [
@@ -125,6 +180,7 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
         ("output_tokens", event.output_tokens as i64),
         ("cached_tokens", event.cached_tokens as i64),
         ("reasoning_tokens", event.reasoning_tokens as i64),
+        ("cache_write_tokens", event.cache_write_tokens as i64),
         ("cost_nanos", cost),
         (
             "unpriced_requests",
@@ -143,27 +199,61 @@ pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Resu
         spend_sk(&event.api_key_id, &month),
         spend_sk(ORG_SPEND, &month),
     );
-    let dims_item = Item::new(dims_pk(org_id, &month), hash, to_body(&dims)?);
     // Independent writes: issued together, so they cost one round trip (and one SQLite group commit).
     let (org, bucket_pk) = (org_pk(org_id), usage_pk(org_id, &month));
-    let describe = async {
-        if !known {
-            store.put(&dims_item).await?;
-            DESCRIBED.insert(memo, ()).await;
-        }
-        Ok::<_, crate::store::StoreError>(())
-    };
-    let (described, bucket, key, total) = futures::join!(
-        describe,
+    let (bucket, key, total) = futures::join!(
         store.add(&bucket_pk, &sk, &deltas),
         store.add(&org, &key_spend, &spend),
         store.add(&org, &org_spend, &spend),
     );
-    described?;
     bucket?;
     key?;
     total?;
     Ok(())
+}
+
+/// Make sure the combination is stored and return the hash its usage counts under: its own when it is
+/// stored already or the org is under its cap (then it is stored and counted), else its collapsed one.
+/// Concurrent first writers may each count it once, so the cap can be passed by the number of writers
+/// racing at that moment, never more.
+async fn describe(
+    store: &dyn Store,
+    org_id: &str,
+    month: &str,
+    dims: &Dims,
+    max_dims: i64,
+) -> Result<String> {
+    let hash = dims.hash();
+    let pk = dims_pk(org_id, month);
+    if store.get(&pk, &hash).await?.is_some() {
+        return Ok(hash);
+    }
+    let count_sk = dims_count_sk(month);
+    let count = store
+        .get(&org_pk(org_id), &count_sk)
+        .await?
+        .and_then(|i| i.counters.get("n").copied())
+        .unwrap_or(0);
+    if count >= max_dims {
+        let collapsed = dims.collapse();
+        let hash = collapsed.hash();
+        // Idempotent: every collapsed combination of one key, provider and kind is this one item.
+        store
+            .put(&Item::new(pk, hash.clone(), to_body(&collapsed)?))
+            .await?;
+        return Ok(hash);
+    }
+    match store
+        .put_if_absent(&Item::new(pk, hash.clone(), to_body(dims)?))
+        .await
+    {
+        Ok(()) => {
+            store.add(&org_pk(org_id), &count_sk, &[("n", 1)]).await?;
+        }
+        Err(crate::store::StoreError::Conflict) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(hash)
 }
 
 /// USD spent this month (UTC) by one key, or by the whole org with `api_key_id = None`.
@@ -223,6 +313,7 @@ pub struct UsageRow {
     pub output_tokens: i64,
     pub cached_tokens: i64,
     pub reasoning_tokens: i64,
+    pub cache_write_tokens: i64,
     pub cost: f64,
     /// The part of `cost` served with the operator's platform keys (the rest was on the org's own keys).
     pub platform_cost: f64,
@@ -290,6 +381,7 @@ fn add_into(row: &mut UsageRow, c: &Counters, is_byok: bool) {
     row.output_tokens += get("output_tokens");
     row.cached_tokens += get("cached_tokens");
     row.reasoning_tokens += get("reasoning_tokens");
+    row.cache_write_tokens += get("cache_write_tokens");
     let cost = from_nanos(get("cost_nanos"));
     row.cost += cost;
     if !is_byok {
@@ -337,6 +429,7 @@ pub async fn query(store: &dyn Store, org_id: &str, q: &UsageQuery<'_>) -> Resul
                 output_tokens: 0,
                 cached_tokens: 0,
                 reasoning_tokens: 0,
+                cache_write_tokens: 0,
                 cost: 0.0,
                 platform_cost: 0.0,
                 unpriced_requests: 0,

@@ -68,6 +68,8 @@ pub enum Work<'a> {
         stream: bool,
         body: &'a Value,
         headers: &'a ClientHeaders,
+        /// Auto caching asked for (the request's, else the key's default).
+        auto_cache: bool,
     },
     Embeddings {
         body: &'a Value,
@@ -82,14 +84,15 @@ static NO_HEADERS: ClientHeaders = ClientHeaders {
 impl<'a> Work<'a> {
     /// The attempt at `step`.
     fn plan(self, step: &'a RouteStep) -> AttemptPlan<'a> {
-        let (format, stream, body, headers) = match self {
+        let (format, stream, body, headers, auto_cache) = match self {
             Work::Chat {
                 format,
                 stream,
                 body,
                 headers,
-            } => (format, stream, body, headers),
-            Work::Embeddings { body } => (ClientFormat::OpenAi, false, body, &NO_HEADERS),
+                auto_cache,
+            } => (format, stream, body, headers, auto_cache),
+            Work::Embeddings { body } => (ClientFormat::OpenAi, false, body, &NO_HEADERS, false),
         };
         AttemptPlan {
             provider: step.provider,
@@ -98,6 +101,7 @@ impl<'a> Work<'a> {
             format,
             body,
             headers,
+            auto_cache,
         }
     }
 }

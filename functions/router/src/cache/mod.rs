@@ -7,6 +7,7 @@
 pub mod entitlement;
 pub mod keys;
 pub mod last_used;
+pub mod orgs;
 pub mod policies;
 pub mod prices;
 pub mod spend;

@@ -51,6 +51,7 @@ mod tests {
             created_by: None,
             labels: Default::default(),
             default_model: None,
+            auto_cache: None,
             rate_limits: Default::default(),
             logging: false,
         }

@@ -2,6 +2,7 @@
 //! `message_start`, `content_block_start|delta|stop` for text, thinking and tool_use `input_json_delta`,
 //! `message_delta` with usage, `message_stop`, `ping`, `error`), and `GET /v1/models`.
 
+pub mod cache;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod stream;
@@ -25,6 +26,9 @@ pub(crate) async fn chat(
         let req = translate::parse_request(plan)?;
         (request::emit(&req, plan.model), req.include_usage)
     };
+    if plan.auto_cache {
+        cache::place(&mut upstream);
+    }
     let response_model = plan.qualified_model();
     if plan.stream {
         if let Some(obj) = upstream.as_object_mut() {

@@ -4,7 +4,8 @@ use serde_json::{Map, Value, json};
 
 use crate::providers::ProviderError;
 use crate::providers::ir::{
-    ChatRequest, Effort, Image, Message, Part, Reasoning, ResponseFormat, Role, Tool, ToolChoice,
+    ChatRequest, Effort, Image, MAX_BUDGET, Message, Part, Reasoning, ResponseFormat, Role, Tool,
+    ToolChoice,
 };
 use crate::providers::openai::request::str_at;
 
@@ -343,8 +344,10 @@ pub(crate) fn emit(req: &ChatRequest, model: &str) -> Value {
         .collect();
     out.insert("messages".into(), messages.into());
     let mut max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
-    if let Some(r) = req.reasoning {
-        let budget = r.budget_tokens.max(1024);
+    // `none` asks for no thinking; any other level or budget becomes a budget Anthropic takes (at least
+    // 1024, at most `MAX_BUDGET`, below `max_tokens`).
+    if let Some(r) = req.reasoning.filter(|r| r.effort != Effort::None) {
+        let budget = r.budget_tokens.clamp(1024, MAX_BUDGET);
         max_tokens = max_tokens.max(budget + 1024);
         out.insert(
             "thinking".into(),

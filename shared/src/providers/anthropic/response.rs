@@ -10,19 +10,23 @@ use crate::providers::{ProviderError, Usage};
 pub(crate) fn usage(u: &Value) -> Usage {
     let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
     let cached = n("cache_read_input_tokens");
+    let written = n("cache_creation_input_tokens");
     Usage {
-        input_tokens: n("input_tokens") + cached + n("cache_creation_input_tokens"),
+        input_tokens: n("input_tokens")
+            .saturating_add(cached)
+            .saturating_add(written),
         output_tokens: n("output_tokens"),
         cached_tokens: cached,
         reasoning_tokens: 0,
+        cache_write_tokens: written,
     }
 }
 
 pub(crate) fn usage_json(u: &Usage) -> Value {
     json!({
-        "input_tokens": u.input_tokens.saturating_sub(u.cached_tokens),
+        "input_tokens": u.input_tokens.saturating_sub(u.cached_tokens).saturating_sub(u.cache_write_tokens),
         "output_tokens": u.output_tokens,
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": u.cache_write_tokens,
         "cache_read_input_tokens": u.cached_tokens,
     })
 }
@@ -143,7 +147,8 @@ mod tests {
                 input_tokens: 1120,
                 output_tokens: 50,
                 cached_tokens: 1000,
-                reasoning_tokens: 0
+                reasoning_tokens: 0,
+                cache_write_tokens: 20,
             }
         );
         assert_eq!(
@@ -166,7 +171,12 @@ mod tests {
         let back = encode(&openai::response::parse(&o).unwrap(), "m");
         assert_eq!(back["content"][2]["input"]["location"], "San Francisco, CA");
         assert_eq!(back["stop_reason"], "tool_use");
-        assert_eq!(back["usage"]["input_tokens"], 120);
+        assert_eq!(
+            o["usage"]["prompt_tokens_details"]["cache_write_tokens"],
+            20
+        );
+        assert_eq!(back["usage"]["input_tokens"], 100);
         assert_eq!(back["usage"]["cache_read_input_tokens"], 1000);
+        assert_eq!(back["usage"]["cache_creation_input_tokens"], 20);
     }
 }

@@ -34,7 +34,8 @@ pub(crate) async fn chat(
 ) -> Result<ChatOutcome, ProviderError> {
     let path = model_path(plan.model)?;
     let req = translate::parse_request(plan)?;
-    let upstream = request::emit(&req);
+    let mut upstream = request::emit(&req);
+    request::fit_thinking(&mut upstream, &req, plan.model);
     if plan.stream {
         let (bytes, headers) = call
             .post_stream(&format!("{path}:streamGenerateContent?alt=sse"), &upstream)

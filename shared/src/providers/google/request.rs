@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::providers::ir::{ChatRequest, Image, Part, ResponseFormat, Role, ToolChoice};
+use crate::providers::ir::{
+    ChatRequest, Effort, Image, Part, Reasoning, ResponseFormat, Role, ToolChoice,
+};
 
 /// Most stop sequences Gemini accepts.
 const MAX_STOP: usize = 5;
@@ -247,15 +249,39 @@ pub(crate) fn emit(req: &ChatRequest) -> Value {
         None => {}
     }
     if let Some(r) = req.reasoning {
-        config.insert(
-            "thinkingConfig".into(),
-            json!({"thinkingBudget": r.budget_tokens, "includeThoughts": true}),
-        );
+        config.insert("thinkingConfig".into(), thinking_config(r, ""));
     }
     if !config.is_empty() {
         out.insert("generationConfig".into(), Value::Object(config));
     }
     Value::Object(out)
+}
+
+/// Gemini 2.5's thinking budget for `r` on `model` (Requesty's mapping): Pro thinks always, 128 to 32768
+/// tokens; Flash and Flash-Lite may not think (0) and take at most 24576. `none` is the least the model
+/// does; a budget is clamped into the model's range.
+pub(crate) fn thinking_config(r: Reasoning, model: &str) -> Value {
+    let pro = model.contains("-pro");
+    let (least, most) = if pro { (128, 32_768) } else { (0, 24_576) };
+    let budget = match r.effort {
+        Effort::None => least,
+        Effort::Max => most,
+        _ => r.budget_tokens.clamp(least, most),
+    };
+    if budget == 0 {
+        json!({"thinkingBudget": 0})
+    } else {
+        json!({"thinkingBudget": budget, "includeThoughts": true})
+    }
+}
+
+/// Fit the thinking budget `emit` wrote to the model it is for.
+pub(crate) fn fit_thinking(body: &mut Value, req: &ChatRequest, model: &str) {
+    if let Some(r) = req.reasoning
+        && let Some(config) = body.get_mut("generationConfig")
+    {
+        config["thinkingConfig"] = thinking_config(r, model);
+    }
 }
 
 #[cfg(test)]

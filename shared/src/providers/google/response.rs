@@ -16,10 +16,12 @@ pub(crate) fn usage(u: &Value) -> Usage {
     let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
     let thoughts = n("thoughtsTokenCount");
     Usage {
-        input_tokens: n("promptTokenCount") + n("toolUsePromptTokenCount"),
-        output_tokens: n("candidatesTokenCount") + thoughts,
+        input_tokens: n("promptTokenCount").saturating_add(n("toolUsePromptTokenCount")),
+        output_tokens: n("candidatesTokenCount").saturating_add(thoughts),
         cached_tokens: n("cachedContentTokenCount"),
         reasoning_tokens: thoughts,
+        // Gemini's implicit cache has no write charge; explicit caches are created apart.
+        cache_write_tokens: 0,
     }
 }
 
@@ -258,7 +260,8 @@ mod tests {
                 input_tokens: 8,
                 output_tokens: 32,
                 cached_tokens: 2,
-                reasoning_tokens: 25
+                reasoning_tokens: 25,
+                cache_write_tokens: 0,
             }
         );
         let o = openai::response::encode(&r, "google/gemini-2.5-flash");
@@ -321,7 +324,8 @@ mod tests {
                 input_tokens: 9,
                 output_tokens: 8,
                 cached_tokens: 0,
-                reasoning_tokens: 3
+                reasoning_tokens: 3,
+                cache_write_tokens: 0,
             }
         );
     }

@@ -40,7 +40,9 @@ pub(crate) async fn chat(
             .pointer("/stream_options/include_usage")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        (translate::passthrough_body(plan), include_usage)
+        let mut body = translate::passthrough_body(plan);
+        request::normalise_effort(&mut body, plan.model, flavour);
+        (body, include_usage)
     } else {
         let req = translate::parse_request(plan)?;
         (request::emit(&req, plan.model, flavour), req.include_usage)

@@ -160,8 +160,7 @@ pub(crate) fn parse(body: &Value) -> Result<ChatRequest, ProviderError> {
     req.reasoning = body
         .get("reasoning_effort")
         .and_then(Value::as_str)
-        .and_then(Effort::parse)
-        .map(Reasoning::from_effort);
+        .and_then(Reasoning::parse_effort);
     req.stop = match body.get("stop") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a
@@ -209,6 +208,48 @@ pub(crate) fn supports_effort(flavour: Flavour, model: &str) -> bool {
         // grok-4 reasons always and rejects the parameter; grok-3-mini takes low|high.
         Flavour::Xai => model.starts_with("grok-3-mini"),
     }
+}
+
+/// The `reasoning_effort` a model takes for `r` (`None`: the model takes none). Requesty's mapping for
+/// OpenAI: `none`/`min` → `low` (the least o-series models do; GPT-5.1 and later take `none` itself),
+/// `max`/`xhigh` → `high`, `minimal` → `minimal` on GPT-5 (else `low`); a budget became its effort when
+/// parsed. xAI's `grok-3-mini` takes `low` or `high`.
+pub(crate) fn effort_for(flavour: Flavour, model: &str, r: Reasoning) -> Option<&'static str> {
+    if !supports_effort(flavour, model) {
+        return None;
+    }
+    let gpt5 = model.starts_with("gpt-5");
+    let takes_none = model.starts_with("gpt-5.") && !model.starts_with("gpt-5.0");
+    Some(match (flavour, r.effort) {
+        (Flavour::Xai, Effort::None | Effort::Minimal | Effort::Low) => "low",
+        (Flavour::Xai, _) => "high",
+        (Flavour::OpenAi, Effort::None) if takes_none => "none",
+        (Flavour::OpenAi, Effort::None) => "low",
+        (Flavour::OpenAi, Effort::Minimal) if gpt5 => "minimal",
+        (Flavour::OpenAi, Effort::Minimal | Effort::Low) => "low",
+        (Flavour::OpenAi, Effort::Medium) => "medium",
+        (Flavour::OpenAi, Effort::High | Effort::Max) => "high",
+    })
+}
+
+/// A same-format (passthrough) body's `reasoning_effort`, in Requesty's values, made one the model takes:
+/// mapped by [`effort_for`], or removed for a model without it. A value that is not a valid effort is left
+/// for the provider to refuse (the router refuses it first).
+pub(crate) fn normalise_effort(body: &mut Value, model: &str, flavour: Flavour) {
+    let Some(obj) = body.as_object_mut() else {
+        return;
+    };
+    let Some(r) = obj
+        .get("reasoning_effort")
+        .and_then(Value::as_str)
+        .and_then(Reasoning::parse_effort)
+    else {
+        return;
+    };
+    match effort_for(flavour, model, r) {
+        Some(effort) => obj.insert("reasoning_effort".into(), effort.into()),
+        None => obj.remove("reasoning_effort"),
+    };
 }
 
 /// The text parts, in order.
@@ -356,15 +397,8 @@ pub(crate) fn emit(req: &ChatRequest, model: &str, flavour: Flavour) -> Value {
         }
         None => {}
     }
-    if let Some(r) = req.reasoning
-        && supports_effort(flavour, model)
-    {
-        let effort = match (flavour, r.effort) {
-            (Flavour::Xai, Effort::Minimal | Effort::Low) => Effort::Low,
-            (Flavour::Xai, _) => Effort::High,
-            (_, e) => e,
-        };
-        out.insert("reasoning_effort".into(), effort.as_str().into());
+    if let Some(effort) = req.reasoning.and_then(|r| effort_for(flavour, model, r)) {
+        out.insert("reasoning_effort".into(), effort.into());
     }
     if !req.stop.is_empty() {
         let stop: Vec<&String> = req.stop.iter().take(MAX_STOP).collect();

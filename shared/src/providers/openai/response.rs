@@ -14,6 +14,9 @@ pub(crate) fn usage(u: &Value) -> Usage {
         output_tokens: n("/completion_tokens"),
         cached_tokens: n("/prompt_tokens_details/cached_tokens"),
         reasoning_tokens: n("/completion_tokens_details/reasoning_tokens"),
+        // Not OpenAI's own (its cache is implicit and free to write): the gateway's report of an
+        // Anthropic answer's cache writes, as OpenRouter and others write it, read back on a round trip.
+        cache_write_tokens: n("/prompt_tokens_details/cache_write_tokens"),
     }
 }
 
@@ -21,10 +24,19 @@ pub(crate) fn usage_json(u: &Usage) -> Value {
     json!({
         "prompt_tokens": u.input_tokens,
         "completion_tokens": u.output_tokens,
-        "total_tokens": u.input_tokens + u.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cached_tokens},
+        "total_tokens": u.input_tokens.saturating_add(u.output_tokens),
+        "prompt_tokens_details": details(u),
         "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens}
     })
+}
+
+/// `prompt_tokens_details`: cached tokens, and cache writes when there were any.
+fn details(u: &Usage) -> Value {
+    let mut d = json!({"cached_tokens": u.cached_tokens});
+    if u.cache_write_tokens > 0 {
+        d["cache_write_tokens"] = u.cache_write_tokens.into();
+    }
+    d
 }
 
 /// Parse an OpenAI(-compatible) chat completion.
@@ -127,7 +139,8 @@ mod tests {
                 input_tokens: 1117,
                 output_tokens: 46,
                 cached_tokens: 1024,
-                reasoning_tokens: 10
+                reasoning_tokens: 10,
+                cache_write_tokens: 0,
             }
         );
     }

@@ -14,6 +14,7 @@ pub(crate) fn usage(u: &Value) -> Usage {
         output_tokens: n("/output_tokens"),
         cached_tokens: n("/input_tokens_details/cached_tokens"),
         reasoning_tokens: n("/output_tokens_details/reasoning_tokens"),
+        cache_write_tokens: 0,
     }
 }
 
@@ -164,6 +165,7 @@ mod tests {
                 output_tokens: 5,
                 cached_tokens: 2,
                 reasoning_tokens: 3,
+                cache_write_tokens: 0,
             },
         };
         let body = encode(

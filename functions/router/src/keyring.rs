@@ -39,7 +39,13 @@ impl KeyRing for OrgKeys<'_> {
         let default = app.config().platform_keys_default;
         caches
             .entitlements
-            .withheld(app.store(), &caches.usage_writes, self.org_id, default)
+            .withheld(
+                &caches.orgs,
+                app.store(),
+                &caches.usage_writes,
+                self.org_id,
+                default,
+            )
             .await
     }
 

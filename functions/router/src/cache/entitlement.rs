@@ -8,16 +8,16 @@
 use std::time::Duration;
 
 use byok_shared::Result;
-use byok_shared::domain::org::PlatformEntitlement;
 use byok_shared::error::{Error, ErrorKind};
-use byok_shared::repo::{orgs, usage};
+use byok_shared::repo::usage;
 use byok_shared::routing::Withheld;
 use byok_shared::store::Store;
 
+use crate::cache::orgs::OrgCache;
 use crate::usage_writes::UsageWrites;
 
+/// The org's setting itself is read through [`OrgCache`] (one cached org record for every setting).
 pub struct Entitlements {
-    orgs: moka::future::Cache<String, PlatformEntitlement>,
     /// Org → USD spent on platform keys this month.
     spend: moka::future::Cache<String, f64>,
 }
@@ -25,10 +25,6 @@ pub struct Entitlements {
 impl Entitlements {
     pub fn new(ttl: Duration) -> Self {
         Self {
-            orgs: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ttl)
-                .build(),
             spend: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
@@ -36,31 +32,16 @@ impl Entitlements {
         }
     }
 
-    /// The org's entitlement (`default` when the org has no setting of its own).
-    pub async fn platform(
-        &self,
-        store: &dyn Store,
-        org_id: &str,
-        default: bool,
-    ) -> Result<PlatformEntitlement> {
-        self.orgs
-            .try_get_with(org_id.to_owned(), async {
-                let org = orgs::get(store, org_id).await?;
-                Ok::<_, Error>(org.platform_entitlement(default))
-            })
-            .await
-            .map_err(|e: std::sync::Arc<Error>| (*e).clone())
-    }
-
     /// Why the org may not use platform keys now, or `None` when it may.
     pub async fn withheld(
         &self,
+        orgs: &OrgCache,
         store: &dyn Store,
         writes: &UsageWrites,
         org_id: &str,
         default: bool,
     ) -> Result<Option<Withheld>> {
-        let entitlement = self.platform(store, org_id, default).await?;
+        let entitlement = orgs.get(store, org_id).await?.platform_entitlement(default);
         if !entitlement.enabled {
             return Ok(Some(Withheld {
                 outcome: "not_entitled",
@@ -106,10 +87,5 @@ impl Entitlements {
         if let Some(current) = self.spend.get(org_id).await {
             self.spend.insert(org_id.to_owned(), current + cost).await;
         }
-    }
-
-    /// Forget an org's entitlement at once (after a change on this instance).
-    pub async fn invalidate(&self, org_id: &str) {
-        self.orgs.invalidate(org_id).await;
     }
 }

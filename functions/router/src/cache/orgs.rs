@@ -1,13 +1,16 @@
-//! The org's own settings the hot path reads (its auto-caching default), served from memory for the cache
-//! TTL. A change through the API on this instance invalidates at once.
+//! The org's own record for the hot path (its auto-caching default, its platform-key entitlement), read
+//! once and served from memory for the cache TTL: one cache for every setting the router reads, so a cold
+//! request reads the org at most once. A change through the API on this instance invalidates at once.
 
+use std::sync::Arc;
+
+use byok_shared::domain::org::Org;
 use byok_shared::error::Result;
 use byok_shared::repo::orgs;
 use byok_shared::store::Store;
 
 pub struct OrgCache {
-    /// org id → its auto-caching default.
-    cache: moka::future::Cache<String, Option<bool>>,
+    cache: moka::future::Cache<String, Arc<Org>>,
 }
 
 impl OrgCache {
@@ -20,14 +23,19 @@ impl OrgCache {
         }
     }
 
-    /// The org's auto-caching default (`None`: not set).
-    pub async fn auto_cache(&self, store: &dyn Store, org_id: &str) -> Result<Option<bool>> {
+    /// The org's record.
+    pub async fn get(&self, store: &dyn Store, org_id: &str) -> Result<Arc<Org>> {
         self.cache
             .try_get_with(org_id.to_owned(), async {
-                Ok(orgs::get(store, org_id).await?.auto_cache)
+                orgs::get(store, org_id).await.map(Arc::new)
             })
             .await
             .map_err(Into::into)
+    }
+
+    /// The org's auto-caching default (`None`: not set).
+    pub async fn auto_cache(&self, store: &dyn Store, org_id: &str) -> Result<Option<bool>> {
+        Ok(self.get(store, org_id).await?.auto_cache)
     }
 
     pub async fn invalidate(&self, org_id: &str) {

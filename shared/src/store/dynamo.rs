@@ -5,8 +5,11 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
     ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem,
@@ -223,6 +226,23 @@ fn is_contention<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     )
 }
 
+/// Send a counter update, retrying contention (`is_contention`) with backoff: the shared path of every
+/// counter add, bounded or not.
+async fn send_update(
+    request: UpdateItemFluentBuilder,
+) -> Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>> {
+    let mut delays = contention_delays();
+    loop {
+        match request.clone().send().await {
+            Ok(out) => return Ok(out),
+            Err(e) => match delays.next() {
+                Some(delay) if is_contention(&e) => tokio::time::sleep(delay).await,
+                _ => return Err(e),
+            },
+        }
+    }
+}
+
 /// Delays between retries of a contended counter add: exponential with jitter, 20 ms to 1 s, 6 times.
 fn contention_delays() -> impl Iterator<Item = std::time::Duration> {
     use backon::BackoffBuilder;
@@ -364,16 +384,7 @@ impl DynamoStore {
         // spend item, many instances at once) DynamoDB throttles or, on DynamoDB Local, times out waiting
         // for the item's lock, after the SDK's own retries. Those errors mean "not applied": retry them with
         // backoff (bounded in count and by the client's operation timeout) rather than drop the add.
-        let mut delays = contention_delays();
-        let out = loop {
-            match request.clone().send().await {
-                Ok(out) => break out,
-                Err(e) => match delays.next() {
-                    Some(delay) if is_contention(&e) => tokio::time::sleep(delay).await,
-                    _ => return Err(map_err(e)),
-                },
-            }
-        };
+        let out = send_update(request).await.map_err(map_err)?;
         counters_from(&out.attributes.unwrap_or_default())
     }
 }
@@ -563,7 +574,7 @@ impl Store for DynamoStore {
             "SET ver = if_not_exists(ver, :one), body = if_not_exists(body, :null) ADD {}",
             adds.join(", ")
         );
-        match request.update_expression(expression).send().await {
+        match send_update(request.update_expression(expression)).await {
             Ok(out) => Ok(Bounded::Added(counters_from(
                 &out.attributes.unwrap_or_default(),
             )?)),

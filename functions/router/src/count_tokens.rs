@@ -92,7 +92,12 @@ async fn serve(
     let model = format!("{}/{}", step.provider, step.model);
     let timeout = Duration::from_millis(step.timeout_ms);
     let providers = gateway.app().providers();
-    let keys = OrgKeys { gateway, org_id };
+    // Counting is free: no hold on the org's platform budget.
+    let keys = OrgKeys {
+        gateway,
+        org_id,
+        platform: None,
+    };
     let mut tried = Vec::new();
     let mut last = None;
     let mut withheld = None;

@@ -1,22 +1,30 @@
 //! The engine's view of one org's provider keys: decrypted through the hot-path cache, platform keys only
-//! as the org's entitlement allows, and a rejection recorded on the own key's health (the platform key's health is the operator's, kept in logs).
+//! as the org's entitlement allows and (for a request with a reservation) only while its hold on the org's
+//! platform budget fits, and a rejection recorded on the own key's health (the platform key's health is the
+//! operator's, kept in logs).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use byok_shared::domain::policy::KeyKind;
 use byok_shared::domain::provider::Provider;
+use byok_shared::domain::spend;
 use byok_shared::error::Error;
 use byok_shared::providers::ProviderError;
 use byok_shared::repo::provider_keys::{self, Owner};
 use byok_shared::routing::{KeyRing, Withheld};
 use byok_shared::secret::Secret;
 
+use crate::cache::entitlement;
+use crate::reserve::PlatformHold;
 use crate::state::Gateway;
 
 pub struct OrgKeys<'a> {
     pub gateway: &'a Gateway,
     pub org_id: &'a str,
+    /// The request's hold on the org's platform budget, taken before its first platform-key attempt.
+    /// `None` for a call that spends nothing (counting tokens) or only asks (admission by price).
+    pub platform: Option<&'a PlatformHold>,
 }
 
 #[async_trait]
@@ -29,24 +37,23 @@ impl KeyRing for OrgKeys<'_> {
             .await
     }
 
-    /// Platform keys only for an entitled org within its platform limit (through the hot-path cache).
+    /// Platform keys only for an entitled org (through the hot-path cache) whose request's estimate fits
+    /// its platform limit (held on this instance's lease of the org's platform budget).
     async fn withheld(&self, kind: KeyKind) -> Result<Option<Withheld>, Error> {
         if kind != KeyKind::Platform {
             return Ok(None);
         }
         let app = self.gateway.app();
-        let caches = self.gateway.caches();
+        let orgs = &self.gateway.caches().orgs;
         let default = app.config().platform_keys_default;
-        caches
-            .entitlements
-            .withheld(
-                &caches.orgs,
-                app.store(),
-                &caches.usage_writes,
-                self.org_id,
-                default,
-            )
-            .await
+        let entitlement = entitlement::of(orgs, app.store(), self.org_id, default).await?;
+        if !entitlement.enabled {
+            return Ok(Some(entitlement::not_entitled()));
+        }
+        match (self.platform, spend::limit_nanos(entitlement.monthly_limit)) {
+            (Some(hold), Some(limit)) => hold.take(self.gateway, self.org_id, limit).await,
+            _ => Ok(None),
+        }
     }
 
     async fn rejected(&self, provider: Provider, kind: KeyKind, error: &ProviderError) {

@@ -115,7 +115,11 @@ pub async fn run(
     let app = gateway.app();
     let context = Context {
         providers: app.providers(),
-        keys: &OrgKeys { gateway, org_id },
+        keys: &OrgKeys {
+            gateway,
+            org_id,
+            platform: Some(reservation.platform()),
+        },
         health: gateway.caches().cooldowns.of(org_id),
         max_attempts: app.config().max_attempts,
     };

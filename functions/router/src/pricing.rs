@@ -19,6 +19,7 @@ pub async fn require(gateway: &Gateway, caller: &Caller, route: &Route) -> Resul
     let keys = OrgKeys {
         gateway,
         org_id: caller.org_id(),
+        platform: None,
     };
     for step in route.attempts() {
         if table.price(step.provider, &step.model).is_some() {

@@ -1,29 +1,45 @@
 //! Admission by budget: before any provider call, a request with a spend limit holds its estimate (its
 //! body's size as input tokens plus its `max_tokens`, or the operator's cap, at the dearest price its route
 //! may be served at) on this instance's lease of the key's budget (`cache::spend`); refused with the
-//! spend-limit error (412) when it does not fit. The hold is settled to the real cost once the usage is
-//! recorded (`usage::Billing`), or released if the request ends without billing.
+//! spend-limit error (412) when it does not fit. A route that may use a platform key also carries the
+//! estimate of its platform steps, held on the org's platform budget just before its first platform-key
+//! attempt (`platform`). The holds are settled to the real cost once the usage is recorded
+//! (`usage::Billing`), or released if the request ends without billing.
+
+mod platform;
 
 use byok_shared::Result;
 use byok_shared::auth::Caller;
+use byok_shared::domain::policy::KeyKind;
 use byok_shared::domain::policy::route::Route;
 use byok_shared::domain::spend;
 use byok_shared::routing::Work;
 
+pub use self::platform::PlatformHold;
 use crate::cache::spend::{Budget, Hold};
 use crate::state::Gateway;
 
 /// A request's holds on the budgets it counts against (none without a limit).
 pub struct Reservation {
+    /// On the API key's budget.
     holds: Vec<Hold>,
+    /// On the org's platform budget, taken only if a platform-key attempt comes.
+    platform: PlatformHold,
 }
 
 impl Reservation {
-    /// The request really cost `cost` nano-dollars: settle every hold to it.
-    pub fn settle(self, cost: i64) {
+    /// The request really cost `cost` nano-dollars, `platform_cost` of them counted as spend on the
+    /// operator's platform keys (`repo::usage::platform_cost_nanos`): settle every hold to its part.
+    pub fn settle(self, cost: i64, platform_cost: i64) {
         for hold in self.holds {
             hold.settle(cost);
         }
+        self.platform.settle(platform_cost);
+    }
+
+    /// The hold on the org's platform budget, for the engine's key ring.
+    pub fn platform(&self) -> &PlatformHold {
+        &self.platform
     }
 }
 
@@ -38,13 +54,31 @@ pub async fn reserve(
         Work::Chat { body, .. } => (*body, false),
         Work::Embeddings { body } => (*body, true),
     };
-    let need = spend::request_need(body, embeddings, config.spend.default_output_tokens);
-    let mut holds = Vec::new();
-    let Some(limit) = spend::limit_nanos(caller.key.monthly_limit) else {
-        return Ok(Reservation { holds });
+    let limit = spend::limit_nanos(caller.key.monthly_limit);
+    let may_use_platform = route
+        .attempts()
+        .any(|step| step.key_source.order().contains(&KeyKind::Platform));
+    let mut reservation = Reservation {
+        holds: Vec::new(),
+        platform: PlatformHold::default(),
     };
-    // Admission by price ran first: every step of a limited request has a price.
+    if limit.is_none() && !may_use_platform {
+        return Ok(reservation);
+    }
+    let need = spend::request_need(body, embeddings, config.spend.default_output_tokens);
+    // Admission by price ran first: every step of a limited request, and every platform step a platform
+    // key could serve, has a price.
     let table = gateway.caches().prices.get(gateway.app().store()).await?;
+    if may_use_platform {
+        let prices = route
+            .attempts()
+            .filter(|step| step.key_source.order().contains(&KeyKind::Platform))
+            .filter_map(|step| table.price(step.provider, &step.model));
+        reservation.platform = PlatformHold::new(spend::estimate(prices, need));
+    }
+    let Some(limit) = limit else {
+        return Ok(reservation);
+    };
     let prices = route
         .attempts()
         .filter_map(|step| table.price(step.provider, &step.model));
@@ -55,6 +89,6 @@ pub async fn reserve(
         .spend
         .reserve(gateway.app(), caller.org_id(), &budget, limit, estimate)
         .await?;
-    holds.push(hold);
-    Ok(Reservation { holds })
+    reservation.holds.push(hold);
+    Ok(reservation)
 }

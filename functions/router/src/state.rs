@@ -11,7 +11,6 @@ use byok_shared::colocated::{Change, Colocated};
 use byok_shared::domain::policy::CooldownView;
 use byok_shared::routing::cooldown::Cooldowns;
 
-use crate::cache::entitlement::Entitlements;
 use crate::cache::keys::KeyCache;
 use crate::cache::last_used::LastUsed;
 use crate::cache::orgs::OrgCache;
@@ -35,7 +34,6 @@ pub struct Caches {
     pub prices: PriceCache,
     /// This instance's leases on spend budgets.
     pub spend: Budgets,
-    pub entitlements: Entitlements,
     pub cooldowns: Cooldowns,
     pub last_used: LastUsed,
     pub usage_writes: UsageWrites,
@@ -60,7 +58,6 @@ impl Gateway {
                 app.config().spend.lease_cap_nanos,
                 app.config().spend.lease_ttl,
             ),
-            entitlements: Entitlements::new(ttl),
             cooldowns: Cooldowns::default(),
             last_used: LastUsed::default(),
             usage_writes,

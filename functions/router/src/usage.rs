@@ -107,12 +107,6 @@ impl Billing {
                 None
             }
         };
-        if self.key == Some(KeyKind::Platform) {
-            caches
-                .entitlements
-                .add_platform_spend(caller.org_id(), cost.unwrap_or(0.0))
-                .await;
-        }
         let event = UsageEvent {
             at: chrono::Utc::now(),
             api_key_id: caller.api_key_id().to_owned(),
@@ -131,7 +125,9 @@ impl Billing {
             cost,
             error,
         };
-        let (reservation, nanos) = (self.reservation, cost.map_or(0, to_nanos));
+        let reservation = self.reservation;
+        // What the usage writes add to the budget counters: the cost, and its part on platform keys.
+        let (nanos, platform_nanos) = (cost.map_or(0, to_nanos), usage::platform_cost_nanos(&event));
         let write = record(
             gateway.clone(),
             caller.clone(),
@@ -153,7 +149,7 @@ impl Billing {
                     futures::join!(write, flush);
                 }
             }
-            reservation.settle(nanos);
+            reservation.settle(nanos, platform_nanos);
         };
         caches.usage_writes.run(write).await;
         cost

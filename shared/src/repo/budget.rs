@@ -1,7 +1,9 @@
-//! Spend budgets in the store: the `budget_nanos` counter beside the monthly spend of a key or an org
-//! (`ORG#<org>` / `SPEND#<api_key_id|org>#<YYYYMM>`). It holds the recorded spend (usage recording adds
-//! every cost to it) plus the leases instances hold; a lease is granted only if the counter stays within
-//! the limit (`domain::spend` has the arithmetic, README "Spend limits" the bound).
+//! Spend budgets in the store: a counter beside the monthly spend of a key or an org
+//! (`ORG#<org>` / `SPEND#<api_key_id|org>#<YYYYMM>`): `budget_nanos` for a key's or the org's whole spend,
+//! `platform_budget_nanos` (on the org's item) for the org's spend on the operator's platform keys. Each
+//! holds the recorded spend it counts (usage recording adds every cost, or every platform-key cost, to it
+//! in the same add as the spend) plus the leases instances hold; a lease is granted only if the counter
+//! stays within the limit (`domain::spend` has the arithmetic, README "Spend limits" the bound).
 
 use crate::error::Result;
 use crate::repo::org_pk;
@@ -9,19 +11,30 @@ use crate::repo::usage::{ORG_SPEND, spend_sk};
 use crate::store::{Bounded, Ceiling, Store};
 
 pub(crate) const BUDGET: &str = "budget_nanos";
+/// The org's platform-key budget: its platform-key spend plus the leases on it.
+pub(crate) const PLATFORM_BUDGET: &str = "platform_budget_nanos";
 
-/// Whose budget: one API key's, or the whole org's.
+/// Whose budget: one API key's, the whole org's, or the org's spend on the operator's platform keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Owner<'a> {
     Key(&'a str),
     Org,
+    Platform,
 }
 
 impl Owner<'_> {
     fn who(&self) -> &str {
         match self {
             Owner::Key(id) => id,
-            Owner::Org => ORG_SPEND,
+            Owner::Org | Owner::Platform => ORG_SPEND,
+        }
+    }
+
+    /// The budget's counter on its spend item.
+    fn counter(&self) -> &'static str {
+        match self {
+            Owner::Key(_) | Owner::Org => BUDGET,
+            Owner::Platform => PLATFORM_BUDGET,
         }
     }
 }
@@ -39,15 +52,13 @@ pub async fn lease(
     delta: i64,
     limit: i64,
 ) -> Result<Change> {
-    let ceiling = Ceiling {
-        counter: BUDGET,
-        limit,
-    };
+    let counter = owner.counter();
+    let ceiling = Ceiling { counter, limit };
     let sk = spend_sk(owner.who(), month);
-    let value = |c: &crate::store::Counters| c.get(BUDGET).copied().unwrap_or(0);
+    let value = |c: &crate::store::Counters| c.get(counter).copied().unwrap_or(0);
     Ok(
         match store
-            .add_within(&org_pk(org_id), &sk, &[(BUDGET, delta)], ceiling)
+            .add_within(&org_pk(org_id), &sk, &[(counter, delta)], ceiling)
             .await?
         {
             Bounded::Added(c) => Ok(value(&c)),
@@ -67,7 +78,7 @@ pub async fn release(
     if amount != 0 {
         let sk = spend_sk(owner.who(), month);
         store
-            .add(&org_pk(org_id), &sk, &[(BUDGET, -amount)])
+            .add(&org_pk(org_id), &sk, &[(owner.counter(), -amount)])
             .await?;
     }
     Ok(())

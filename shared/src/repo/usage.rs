@@ -5,8 +5,9 @@
 //! (key, provider and model used, model requested, own key or not, user, origin, extra fields). The
 //! dimensions themselves sit once per month at `USAGEDIM#<org>#<YYYYMM>` / `<dims>`, so the sort key stays
 //! short whatever the values are. Monthly spend per key and per org sits at `ORG#<org>` /
-//! `SPEND#<api_key_id|org>#<YYYYMM>` for the limit check. Rows written before the dimensions hash (sort key
-//! `<hour>#<key>#<provider>#<model>#<byok>#<user>`) are still read.
+//! `SPEND#<api_key_id|org>#<YYYYMM>`, beside the budget counters of the spend limits (`repo::budget`).
+//! Rows written before the dimensions hash (sort key `<hour>#<key>#<provider>#<model>#<byok>#<user>`)
+//! are still read.
 //!
 //! Bounded cardinality: the values of user, origin, extra fields and model names come from callers, so the
 //! distinct combinations an org records are capped at [`MAX_DIMS_PER_MONTH`] a month, counted at
@@ -187,13 +188,21 @@ pub async fn record_bounded(
             i64::from(event.cost.is_none() && !event.error),
         ),
     ];
-    let platform_cost = if event.is_byok { 0 } else { cost };
-    // The budget counter holds recorded spend too (plus leases: `repo::budget`).
+    let platform_cost = platform_cost_nanos(event);
+    // The budget counters hold recorded spend too (plus leases: `repo::budget`): the key's and the org's
+    // every cost, the org's platform budget the platform-key costs.
     let spend = [
         ("cost_nanos", cost),
         ("platform_cost_nanos", platform_cost),
         ("requests", 1),
         (super::budget::BUDGET, cost),
+    ];
+    let org_total = [
+        ("cost_nanos", cost),
+        ("platform_cost_nanos", platform_cost),
+        ("requests", 1),
+        (super::budget::BUDGET, cost),
+        (super::budget::PLATFORM_BUDGET, platform_cost),
     ];
     let (key_spend, org_spend) = (
         spend_sk(&event.api_key_id, &month),
@@ -204,12 +213,22 @@ pub async fn record_bounded(
     let (bucket, key, total) = futures::join!(
         store.add(&bucket_pk, &sk, &deltas),
         store.add(&org, &key_spend, &spend),
-        store.add(&org, &org_spend, &spend),
+        store.add(&org, &org_spend, &org_total),
     );
     bucket?;
     key?;
     total?;
     Ok(())
+}
+
+/// The part of a request's cost (nano-dollars) that counts as spend on the operator's platform keys: all
+/// of it unless it was served on the org's own key (a request no attempt answered counts as platform).
+pub fn platform_cost_nanos(event: &UsageEvent) -> i64 {
+    if event.is_byok {
+        0
+    } else {
+        event.cost.map(to_nanos).unwrap_or(0)
+    }
 }
 
 /// Make sure the combination is stored and return the hash its usage counts under: its own when it is

@@ -1,6 +1,7 @@
-//! Hard spend limits, the instance's side: the leases this instance holds on budgets (a key's, an org's),
-//! spent from memory by holds of each request's estimate (`byok_shared::domain::spend` has the
-//! arithmetic, `repo::budget` the store side, README "Spend limits" the bound).
+//! Hard spend limits, the instance's side: the leases this instance holds on budgets (a key's, an org's,
+//! the org's spend on platform keys), spent from memory by holds of each request's estimate
+//! (`byok_shared::domain::spend` has the arithmetic, `repo::budget` the store side, README "Spend limits"
+//! the bound).
 //!
 //! A warm request takes its hold from the live lease with no store call. When the lease is missing,
 //! expired, of last month, or too small, one bounded add renews it (new grant minus old, refused if the
@@ -26,6 +27,8 @@ use tokio::time::Instant;
 pub enum Budget {
     Key(String),
     Org,
+    /// The org's spend on the operator's platform keys.
+    Platform,
 }
 
 impl Budget {
@@ -33,6 +36,7 @@ impl Budget {
         match self {
             Budget::Key(id) => Owner::Key(id),
             Budget::Org => Owner::Org,
+            Budget::Platform => Owner::Platform,
         }
     }
 
@@ -40,6 +44,7 @@ impl Budget {
         match self {
             Budget::Key(_) => "this API key",
             Budget::Org => "this organisation",
+            Budget::Platform => "this organisation's spend on the operator's platform keys",
         }
     }
 }

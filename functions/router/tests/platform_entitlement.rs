@@ -1,5 +1,6 @@
 //! Platform keys are an entitlement: an org uses the operator's platform keys only when the operator
-//! allows it (its own setting, else the configured default), within its optional monthly platform limit.
+//! allows it (its own setting, else the configured default), within its optional monthly platform limit
+//! (reserved: `platform_limits.rs` has it under concurrency).
 //! A platform step it may not use is skipped like a missing key (visible in `x-byok-attempts`); a route
 //! left with nothing to try gets a clear error. Two orgs on one gateway; both backends.
 
@@ -8,7 +9,10 @@ mod common;
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
+use byok_shared::domain::price::PriceTable;
 use byok_shared::domain::provider::Provider;
+use byok_shared::domain::spend;
+use byok_shared::domain::usage::from_nanos;
 use byok_shared::repo::orgs::{self, PlatformSettings};
 use byok_shared::repo::platform_keys;
 use byok_shared::secret::Secret;
@@ -156,12 +160,18 @@ async fn an_org_without_the_entitlement_never_reaches_a_platform_key(kind: Backe
 
 async fn the_platform_limit_stops_platform_spend_only(kind: Backend) {
     let g = gateway(kind, &[], &[Provider::OpenAi, Provider::Anthropic]).await;
+    // Room for one request's estimate, and less than its cost more: one request is served, the next not.
+    let table = PriceTable::from_file(byok_shared::domain::price::shipped());
+    let price = table.price(Provider::OpenAi, "gpt-4.1-mini").unwrap();
+    let body = chat("openai/gpt-4.1-mini");
+    let estimate = spend::estimate([price], spend::request_need(&body, false, 4096));
+    let limit = from_nanos(estimate + 5_000);
     let acme = org_with(
         &g,
         "Limited",
         PlatformSettings {
             enabled: Some(true),
-            monthly_limit: Some(0.000_001),
+            monthly_limit: Some(limit),
         },
     )
     .await;
@@ -173,7 +183,7 @@ async fn the_platform_limit_stops_platform_spend_only(kind: Backend) {
         "own-anthropic-of-limited-4444",
     )
     .await;
-    // Below the limit: served on the platform key; its cost passes the tiny limit.
+    // Within the limit: served on the platform key (11.2 µ$, more than the 5 µ$ left beyond an estimate).
     let r = post_as(
         &g,
         &acme.admin,
@@ -196,7 +206,9 @@ async fn the_platform_limit_stops_platform_spend_only(kind: Backend) {
         error["message"]
             .as_str()
             .unwrap()
-            .contains("monthly limit of 0.000001 USD on the operator's platform keys"),
+            .contains(&format!(
+                "spend on the operator's platform keys reached its monthly limit of {limit} USD"
+            )),
         "{}",
         r.text
     );
@@ -236,8 +248,9 @@ async fn the_platform_limit_stops_platform_spend_only(kind: Backend) {
     assert!(spend.platform > 0.0 && spend.own() > 0.0, "{spend:?}");
 }
 
-/// The entitlement and the platform spend come from the hot-path cache: a warm request that uses a
-/// platform key (with a platform limit set) reads nothing from the store before the provider call.
+/// The entitlement comes from the hot-path cache and the platform limit's hold from this instance's lease:
+/// a warm request that uses a platform key (with a platform limit set) reads nothing from the store and
+/// writes nothing but its usage.
 #[tokio::test]
 async fn a_warm_platform_request_reads_no_entitlement_from_the_store() {
     let backend = TestBackend::new(Backend::Embedded).await;
@@ -280,9 +293,14 @@ async fn a_warm_platform_request_reads_no_entitlement_from_the_store() {
         .await;
         assert_eq!(r.status, StatusCode::OK, "{round}: {}", r.text);
         assert_eq!(r.headers["x-byok-key-source"], "platform");
-        let (reads, _) = store.take();
+        let (reads, writes) = store.take();
         if round == "warm" {
             assert_eq!(reads, 0, "a warm platform request read the store");
+            assert_eq!(
+                writes, 4,
+                "usage bucket, key spend and org spend (with the platform budget) and the request \
+                 log record, as without a platform limit: no lease renewal"
+            );
         } else {
             assert!(reads > 0);
         }

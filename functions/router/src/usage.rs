@@ -127,7 +127,8 @@ impl Billing {
         };
         let reservation = self.reservation;
         // What the usage writes add to the budget counters: the cost, and its part on platform keys.
-        let (nanos, platform_nanos) = (cost.map_or(0, to_nanos), usage::platform_cost_nanos(&event));
+        let (nanos, platform_nanos) =
+            (cost.map_or(0, to_nanos), usage::platform_cost_nanos(&event));
         let write = record(
             gateway.clone(),
             caller.clone(),

@@ -203,12 +203,9 @@ async fn the_platform_limit_stops_platform_spend_only(kind: Backend) {
     .await;
     let error = assert_error(&r, StatusCode::PRECONDITION_FAILED);
     assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains(&format!(
-                "spend on the operator's platform keys reached its monthly limit of {limit} USD"
-            )),
+        error["message"].as_str().unwrap().contains(&format!(
+            "spend on the operator's platform keys reached its monthly limit of {limit} USD"
+        )),
         "{}",
         r.text
     );

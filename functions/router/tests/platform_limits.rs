@@ -195,10 +195,7 @@ async fn concurrent_platform_requests_never_end_above_a_small_org_limit(kind: Ba
     // Shut down, the instances give their leases back: each budget is exactly its platform spend again.
     one.0.shutdown().await;
     two.0.shutdown().await;
-    assert_eq!(
-        org_counters(&g, &alpha.org_id).await,
-        (spent, spent, spent)
-    );
+    assert_eq!(org_counters(&g, &alpha.org_id).await, (spent, spent, spent));
     assert_eq!(
         org_counters(&g, &beta.org_id).await,
         (beta_spent, beta_spent, beta_spent)

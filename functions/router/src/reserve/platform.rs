@@ -32,13 +32,24 @@ impl PlatformHold {
     /// Before a platform-key attempt of `org_id`, whose platform limit is `limit` nano-dollars: hold the
     /// estimate (once per request). `Some` when it does not fit; a store failure is an error (the engine
     /// skips the attempt as unavailable, and the next platform attempt asks again).
-    pub async fn take(&self, gateway: &Gateway, org_id: &str, limit: i64) -> Result<Option<Withheld>> {
+    pub async fn take(
+        &self,
+        gateway: &Gateway,
+        org_id: &str,
+        limit: i64,
+    ) -> Result<Option<Withheld>> {
         let verdict = self
             .verdict
             .get_or_try_init(|| async {
                 let budgets = &gateway.caches().spend;
                 let held = budgets
-                    .reserve(gateway.app(), org_id, &Budget::Platform, limit, self.estimate)
+                    .reserve(
+                        gateway.app(),
+                        org_id,
+                        &Budget::Platform,
+                        limit,
+                        self.estimate,
+                    )
                     .await;
                 match held {
                     Ok(hold) => Ok(Ok(hold)),

@@ -355,7 +355,7 @@ mod tests {
     }
 
     /// Two orgs, each with an org budget and a key budget of the same id: four slots, four store items;
-    /// one org's exhausted budget refuses only that org.
+    /// one org's exhausted budget refuses only that org, and only that budget.
     #[tokio::test]
     async fn budgets_are_per_org_and_owner() {
         let backend = TestBackend::new(Backend::Embedded).await;
@@ -389,7 +389,22 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::SpendLimit);
-        drop((a, b, ka, kb));
+        // The org's platform budget is a counter of its own on the org's item: A's exhausted org budget
+        // leaves it whole, and its lease moves only that counter.
+        let pa = budgets
+            .reserve(&app, "orgA", &Budget::Platform, 100, 100)
+            .await
+            .unwrap();
+        let err = budgets
+            .reserve(&app, "orgA", &Budget::Platform, 100, 1)
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("platform keys"), "{}", err.message);
+        let sk = format!("SPEND#org#{}", month_key(chrono::Utc::now()));
+        let item = app.store().get("ORG#orgA", &sk).await.unwrap().unwrap();
+        assert_eq!(item.counters["platform_budget_nanos"], 100);
+        assert_eq!(counter(&app, "orgA", "org").await.0, 100);
+        drop((a, b, ka, kb, pa));
     }
 
     /// A hold dropped unsettled frees its room at once; an expired lease nothing holds on goes back to the

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use byok_shared::domain::policy::KeyKind;
 use byok_shared::domain::provider::Provider;
-use byok_shared::domain::spend;
 use byok_shared::error::Error;
 use byok_shared::providers::ProviderError;
 use byok_shared::repo::provider_keys::{self, Owner};
@@ -50,9 +49,9 @@ impl KeyRing for OrgKeys<'_> {
         if !entitlement.enabled {
             return Ok(Some(entitlement::not_entitled()));
         }
-        match (self.platform, spend::limit_nanos(entitlement.monthly_limit)) {
-            (Some(hold), Some(limit)) => hold.take(self.gateway, self.org_id, limit).await,
-            _ => Ok(None),
+        match self.platform {
+            Some(hold) => hold.take(self.gateway, self.org_id).await,
+            None => Ok(None),
         }
     }
 

@@ -1,9 +1,9 @@
 //! Admission by budget: before any provider call, a request with a spend limit holds its estimate (its
 //! body's size as input tokens plus its `max_tokens`, or the operator's cap, at the dearest price its route
 //! may be served at) on this instance's lease of the key's budget (`cache::spend`); refused with the
-//! spend-limit error (412) when it does not fit. A route that may use a platform key also carries the
-//! estimate of its platform steps, held on the org's platform budget just before its first platform-key
-//! attempt (`platform`). The holds are settled to the real cost once the usage is recorded
+//! spend-limit error (412) when it does not fit. A route that may use a platform key, of an org with a
+//! platform limit, also carries the estimate of its platform steps, held on the org's platform budget just
+//! before its first platform-key attempt (`platform`). The holds are settled to the real cost once the usage is recorded
 //! (`usage::Billing`), or released if the request ends without billing.
 
 mod platform;
@@ -11,7 +11,7 @@ mod platform;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::domain::policy::KeyKind;
-use byok_shared::domain::policy::route::Route;
+use byok_shared::domain::policy::route::{Route, RouteStep};
 use byok_shared::domain::spend;
 use byok_shared::routing::Work;
 
@@ -55,26 +55,28 @@ pub async fn reserve(
         Work::Embeddings { body } => (*body, true),
     };
     let limit = spend::limit_nanos(caller.key.monthly_limit);
-    let may_use_platform = route
-        .attempts()
-        .any(|step| step.key_source.order().contains(&KeyKind::Platform));
+    let platform_step = |step: &&RouteStep| step.key_source.order().contains(&KeyKind::Platform);
+    let platform_limit = match route.attempts().any(|step| platform_step(&step)) {
+        true => platform::org_limit(gateway, caller.org_id()).await?,
+        false => None,
+    };
     let mut reservation = Reservation {
         holds: Vec::new(),
         platform: PlatformHold::default(),
     };
-    if limit.is_none() && !may_use_platform {
+    if limit.is_none() && platform_limit.is_none() {
         return Ok(reservation);
     }
     let need = spend::request_need(body, embeddings, config.spend.default_output_tokens);
     // Admission by price ran first: every step of a limited request, and every platform step a platform
     // key could serve, has a price.
     let table = gateway.caches().prices.get(gateway.app().store()).await?;
-    if may_use_platform {
+    if let Some(platform_limit) = platform_limit {
         let prices = route
             .attempts()
-            .filter(|step| step.key_source.order().contains(&KeyKind::Platform))
+            .filter(platform_step)
             .filter_map(|step| table.price(step.provider, &step.model));
-        reservation.platform = PlatformHold::new(spend::estimate(prices, need));
+        reservation.platform = PlatformHold::new(platform_limit, spend::estimate(prices, need));
     }
     let Some(limit) = limit else {
         return Ok(reservation);

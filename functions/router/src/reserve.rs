@@ -56,9 +56,10 @@ pub async fn reserve(
     };
     let limit = spend::limit_nanos(caller.key.monthly_limit);
     let platform_step = |step: &&RouteStep| step.key_source.order().contains(&KeyKind::Platform);
-    let platform_limit = match route.attempts().any(|step| platform_step(&step)) {
-        true => platform::org_limit(gateway, caller.org_id()).await?,
-        false => None,
+    let platform_limit = if route.attempts().any(|step| platform_step(&step)) {
+        platform::org_limit(gateway, caller.org_id()).await?
+    } else {
+        None
     };
     let mut reservation = Reservation {
         holds: Vec::new(),

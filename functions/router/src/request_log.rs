@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::pipeline::Stopped;
 use crate::request::Parsed;
 use crate::state::Gateway;
+use crate::stream_capture::StreamCapture;
 
 /// One request's record in the making. Cheap to clone (shared).
 #[derive(Clone)]
@@ -43,6 +44,8 @@ struct Inner {
 struct Draft {
     record: LogRecord,
     payload: Option<Payload>,
+    /// What a stream sent (keys that capture payloads), written into `payload` when the stream is billed.
+    sent: Option<StreamCapture>,
     /// A stream took the trail over: the handler's response does not write it.
     handed_over: bool,
     written: bool,
@@ -109,6 +112,7 @@ impl Trail {
                 draft: Mutex::new(Draft {
                     record,
                     payload,
+                    sent: None,
                     handed_over: false,
                     written: false,
                 }),
@@ -195,6 +199,17 @@ impl Trail {
         });
     }
 
+    /// Where a stream keeps the frames it sends, when the key captures payloads; `None` otherwise (a key
+    /// without `logging` copies nothing).
+    pub fn stream_capture(&self) -> Option<StreamCapture> {
+        self.inner.capture.then(StreamCapture::new)
+    }
+
+    /// What the stream sent, to be completed with its held frames when it is billed.
+    pub fn stream_sent(&self, sent: StreamCapture) {
+        self.edit(|d| d.sent = Some(sent));
+    }
+
     /// A stream takes the record over: it is written when the stream ends, not with the response.
     pub fn hand_over(&self) -> Trail {
         self.edit(|d| d.handed_over = true);
@@ -213,6 +228,13 @@ impl Trail {
         self.billed(usage, cost);
         let latency = self.elapsed_ms();
         self.edit(|d| {
+            if let Some(sent) = d.sent.take() {
+                let (text, cut) = sent.finish(cost);
+                if let Some(p) = d.payload.as_mut() {
+                    p.response = Some(text);
+                    p.response_truncated = cut;
+                }
+            }
             d.record.status = 200;
             d.record.latency_ms = latency;
             if failed {

@@ -578,7 +578,8 @@ async fn payloads_are_captured_encrypted_and_bound(kind: Backend, mode: Mode) {
 }
 
 /// A request the key's rate limit refuses (429, before any provider is called) is recorded once, with the
-/// status and error type its client got, on every inference endpoint that counts it.
+/// status and error type its client got, on every inference endpoint that counts it (chat, messages,
+/// embeddings).
 async fn rate_limited_requests_are_recorded_once(kind: Backend, mode: Mode) {
     let s = setup(kind, mode).await;
     let limits = RateLimits {
@@ -598,6 +599,10 @@ async fn rate_limited_requests_are_recorded_once(kind: Backend, mode: Mode) {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
     assert_eq!(r.body["error"]["type"], "rate_limit_error", "{}", r.text);
     let messages_id = request_id(&r);
+    let embed = json!({"model": "openai/text-embedding-3-small", "input": ["x"]});
+    let r = post_to(&s, "/v1/embeddings", &limited, embed).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    let embeddings_id = request_id(&r);
     // One provider call: the refused requests never reached one.
     assert_eq!(s.openai.requests().len(), 1);
     assert!(s.anthropic.requests().is_empty());
@@ -606,12 +611,18 @@ async fn rate_limited_requests_are_recorded_once(kind: Backend, mode: Mode) {
     let records = all(&s, &admin, &format!("api_key_id={key_id}"), 200).await;
     assert_eq!(
         ids(&records),
-        [messages_id.clone(), chat_id.clone(), served_id.clone()],
+        [
+            embeddings_id.clone(),
+            messages_id.clone(),
+            chat_id.clone(),
+            served_id.clone()
+        ],
         "each request exactly once, newest first"
     );
     for (record, endpoint) in [
-        (&records[0], "/v1/messages"),
-        (&records[1], "/v1/chat/completions"),
+        (&records[0], "/v1/embeddings"),
+        (&records[1], "/v1/messages"),
+        (&records[2], "/v1/chat/completions"),
     ] {
         assert_eq!(record["status"], 429, "{record}");
         assert_eq!(record["endpoint"], endpoint, "{record}");
@@ -624,10 +635,10 @@ async fn rate_limited_requests_are_recorded_once(kind: Backend, mode: Mode) {
         assert!(record["model_used"].is_null(), "{record}");
         assert_eq!(record["tokens"]["input"], 0, "{record}");
     }
-    assert_eq!(records[2]["status"], 200);
+    assert_eq!(records[3]["status"], 200);
     assert_eq!(
         ids(&all(&s, &admin, "status_class=4xx", 200).await),
-        [messages_id, chat_id]
+        [embeddings_id, messages_id, chat_id]
     );
 }
 

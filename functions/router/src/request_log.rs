@@ -4,10 +4,13 @@
 //! through: its parsed metadata, the engine's attempts and who answered, tokens and cost. It is written
 //! once: a served answer's when it is billed, beside its usage writes ([`Trail::served_and_billed`], for a
 //! stream at its end, the stream having taken the trail over), any other request's when the handler's
-//! response is built ([`recorded`]). Refusals (permission,
+//! response is built ([`recorded`]). Refusals (permission, rate limit,
 //! allow-list, spend limit, unpriced model, bad body) are recorded as the error response they become.
 //! The write itself goes through [`crate::log_writes`]: behind the response in `byok serve`, inside the
 //! invocation on Lambda.
+//!
+//! Payload capture (keys with `logging` on): the request body at the start, a response body when it is
+//! built, a stream's sent text ([`crate::stream_capture`]) when the stream is billed.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;

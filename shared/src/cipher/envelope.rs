@@ -6,9 +6,9 @@
 //! does. One port call each way, as before.
 //!
 //! Layout: `0xE1 | wrapped key length (u16, big endian) | wrapped key | nonce (12) | ciphertext + tag (16)`.
+//! The AEAD is aws-lc-rs, the crypto provider rustls already links into every binary.
 
-use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
@@ -18,11 +18,15 @@ use crate::secret::Secret;
 
 /// The first byte of a sealed message (neither KMS ciphertext blobs nor the local cipher's start with it).
 pub const FORMAT: u8 = 0xE1;
-const NONCE_LEN: usize = 12;
+const KEY_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 
 fn associated_data(context: &EncryptionContext) -> Vec<u8> {
     serde_json::to_vec(&context.as_map()).unwrap_or_default()
+}
+
+fn failed() -> CipherError {
+    CipherError::Unavailable("encryption failed".into())
 }
 
 /// Encrypt `plaintext` (any length) under `context`.
@@ -31,29 +35,25 @@ pub async fn seal(
     plaintext: &[u8],
     context: &EncryptionContext,
 ) -> Result<Vec<u8>, CipherError> {
-    let key = Aes256Gcm::generate_key(OsRng);
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    aws_lc_rs::rand::fill(key.as_mut()).map_err(|_| failed())?;
     let wrapped = cipher
-        .encrypt(&Secret::new(STANDARD.encode(key)), context)
+        .encrypt(&Secret::new(STANDARD.encode(key.as_ref())), context)
         .await?;
     let wrapped_len = u16::try_from(wrapped.len())
         .map_err(|_| CipherError::Unavailable("wrapped data key too long".into()))?;
-    let nonce = Aes256Gcm::generate_nonce(OsRng);
-    let aad = associated_data(context);
-    let sealed = Aes256Gcm::new(&key)
-        .encrypt(
-            &nonce,
-            Payload {
-                msg: plaintext,
-                aad: &aad,
-            },
-        )
-        .map_err(|_| CipherError::Unavailable("encryption failed".into()))?;
-    let mut out = Vec::with_capacity(3 + wrapped.len() + NONCE_LEN + sealed.len());
+    let aead = RandomizedNonceKey::new(&AES_256_GCM, key.as_ref()).map_err(|_| failed())?;
+    let mut data = Vec::with_capacity(plaintext.len() + TAG_LEN);
+    data.extend_from_slice(plaintext);
+    let nonce = aead
+        .seal_in_place_append_tag(Aad::from(associated_data(context)), &mut data)
+        .map_err(|_| failed())?;
+    let mut out = Vec::with_capacity(3 + wrapped.len() + NONCE_LEN + data.len());
     out.push(FORMAT);
     out.extend_from_slice(&wrapped_len.to_be_bytes());
     out.extend_from_slice(&wrapped);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
+    out.extend_from_slice(nonce.as_ref());
+    out.extend_from_slice(&data);
     Ok(out)
 }
 
@@ -75,26 +75,21 @@ pub async fn open(
     }
     let (wrapped, rest) = rest.split_at(wrapped_len);
     let (nonce, data) = rest.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CipherError::Rejected)?;
     let key_text = cipher.decrypt(wrapped, context).await?;
     let key = Zeroizing::new(
         STANDARD
             .decode(key_text.expose())
             .map_err(|_| CipherError::Rejected)?,
     );
-    if key.len() != 32 {
-        return Err(CipherError::Rejected);
-    }
-    let aad = associated_data(context);
-    Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key))
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: data,
-                aad: &aad,
-            },
-        )
-        .map(Zeroizing::new)
-        .map_err(|_| CipherError::Rejected)
+    let aead = RandomizedNonceKey::new(&AES_256_GCM, &key).map_err(|_| CipherError::Rejected)?;
+    let mut data = Zeroizing::new(data.to_vec());
+    let plain_len = aead
+        .open_in_place(nonce, Aad::from(associated_data(context)), &mut data)
+        .map_err(|_| CipherError::Rejected)?
+        .len();
+    data.truncate(plain_len);
+    Ok(data)
 }
 
 #[cfg(all(test, feature = "local"))]

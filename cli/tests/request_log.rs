@@ -771,8 +771,9 @@ async fn abandoned_streams_keep_what_was_sent(kind: Backend, mode: Mode) {
     let s = setup(kind, mode).await;
     let (_, logging) = key(&s, 0.0, &[], true).await;
     s.openai.script(Behaviour {
-        text: Some("Hello there abandoned-marker-5521 x never-sent-9034".into()),
-        chunk_delay_ms: 150,
+        // Pieces of two words, 500 ms apart: the last one comes 1.5 s after the client left.
+        text: Some("Hello there abandoned-marker-5521 x more words never-sent-9034".into()),
+        chunk_delay_ms: 500,
         ..Behaviour::default()
     });
     let request = Request::post("/v1/chat/completions")
@@ -793,7 +794,7 @@ async fn abandoned_streams_keep_what_was_sent(kind: Backend, mode: Mode) {
 
     let admin = s.org.admin.clone();
     let mut record = None;
-    for _ in 0..100 {
+    for _ in 0..200 {
         let r = get(&s, &admin, &format!("/v1/manage/logs/{id}")).await;
         if r.status == StatusCode::OK {
             record = Some(r.body);

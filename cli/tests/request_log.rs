@@ -1,8 +1,9 @@
 //! The request log end to end, on both backends and in both write modes (`byok serve`: behind the
 //! response; Lambda: inside the request): every kind of request (served, streamed, failed, fallen over,
-//! refused for the spend limit, an unpriced model, a permission, a body that is not JSON) is recorded exactly
-//! once under the `x-request-id` it was answered with; the list's filters, pages and NDJSON export; org
-//! isolation; payload capture encrypted and bound to its org and request.
+//! refused for the spend limit, the key's rate limit, an unpriced model, a permission, a body that is not
+//! JSON) is recorded exactly once under the `x-request-id` it was answered with; the list's filters, pages
+//! and NDJSON export; org isolation; payload capture encrypted and bound to its org and request, streams'
+//! too (the SSE text sent, cut at the cap, and what an abandoned stream sent).
 
 use axum::Router;
 use axum::body::Body;
@@ -11,12 +12,16 @@ use byok_mock_providers::{Behaviour, Kind, MockProvider};
 use byok_shared::AppState;
 use byok_shared::domain::permissions::{Completions, Manage, Permissions};
 use byok_shared::domain::provider::Provider;
+use byok_shared::domain::rate_limit::RateLimits;
+use byok_shared::domain::request_log::PAYLOAD_CAP;
 use byok_shared::repo::apikeys::{self, NewKey};
 use byok_shared::repo::{logs, platform_keys};
 use byok_shared::secret::Secret;
 use byok_testkit::http::{Response, call, send};
 use byok_testkit::{Backend, TestBackend, fixtures};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tower::ServiceExt;
 
 #[derive(Clone, Copy, Debug)]
 enum Mode {
@@ -29,7 +34,7 @@ enum Mode {
 struct Setup {
     backend: TestBackend,
     openai: MockProvider,
-    _anthropic: MockProvider,
+    anthropic: MockProvider,
     _state: AppState,
     /// Where inference goes.
     router: Router,
@@ -85,7 +90,7 @@ async fn setup(kind: Backend, mode: Mode) -> Setup {
     Setup {
         backend,
         openai,
-        _anthropic: anthropic,
+        anthropic,
         _state: state,
         router,
         manage,
@@ -104,6 +109,16 @@ fn request_id(r: &Response) -> String {
 }
 
 async fn key(s: &Setup, limit: f64, allowed: &[&str], logging: bool) -> (String, String) {
+    key_with(s, limit, allowed, logging, RateLimits::default()).await
+}
+
+async fn key_with(
+    s: &Setup,
+    limit: f64,
+    allowed: &[&str],
+    logging: bool,
+    rate_limits: RateLimits,
+) -> (String, String) {
     let new = NewKey {
         name: "app".into(),
         permissions: Permissions {
@@ -116,7 +131,7 @@ async fn key(s: &Setup, limit: f64, allowed: &[&str], logging: bool) -> (String,
         labels: Default::default(),
         default_model: None,
         logging,
-        rate_limits: Default::default(),
+        rate_limits,
         auto_cache: None,
     };
     let (key, secret) = apikeys::create(s.backend.store.as_ref(), &s.org.org_id, new, None)
@@ -126,14 +141,11 @@ async fn key(s: &Setup, limit: f64, allowed: &[&str], logging: bool) -> (String,
 }
 
 async fn post(s: &Setup, key: &str, body: Value) -> Response {
-    call(
-        &s.router,
-        Method::POST,
-        "/v1/chat/completions",
-        Some(key),
-        Some(body),
-    )
-    .await
+    post_to(s, "/v1/chat/completions", key, body).await
+}
+
+async fn post_to(s: &Setup, path: &str, key: &str, body: Value) -> Response {
+    call(&s.router, Method::POST, path, Some(key), Some(body)).await
 }
 
 async fn get(s: &Setup, key: &str, path: &str) -> Response {
@@ -514,6 +526,20 @@ async fn payloads_are_captured_encrypted_and_bound(kind: Backend, mode: Mode) {
     let r = get(&s, &admin, &format!("/v1/manage/logs/{plain_id}")).await;
     assert_eq!(r.body["payload_captured"], false);
     assert!(r.body["payload"].is_null());
+
+    // Bodies past what one KMS call encrypts (4 KiB) are captured too, the request cut at the cap.
+    let mut big = chat("openai/gpt-4.1-mini");
+    big["messages"][0]["content"] = json!(format!("{marker} {}", "long ".repeat(10_000)));
+    let r = post(&s, &logging, big).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let big_id = request_id(&r);
+    let r = get(&s, &admin, &format!("/v1/manage/logs/{big_id}")).await;
+    assert_eq!(r.body["payload_captured"], true, "{}", r.text);
+    let payload = &r.body["payload"];
+    let request = payload["request"].as_str().unwrap();
+    assert_eq!(payload["request_truncated"], true);
+    assert_eq!(request.len(), PAYLOAD_CAP);
+    assert!(request.contains(marker));
     // The list never carries payloads.
     let listed = all(&s, &admin, "", 200).await;
     assert!(listed.iter().all(|r| r.get("payload").is_none()));
@@ -551,6 +577,242 @@ async fn payloads_are_captured_encrypted_and_bound(kind: Backend, mode: Mode) {
     );
 }
 
+/// A request the key's rate limit refuses (429, before any provider is called) is recorded once, with the
+/// status and error type its client got, on every inference endpoint that counts it (chat, messages,
+/// embeddings).
+async fn rate_limited_requests_are_recorded_once(kind: Backend, mode: Mode) {
+    let s = setup(kind, mode).await;
+    let limits = RateLimits {
+        rpm: Some(1),
+        tpm: None,
+    };
+    let (key_id, limited) = key_with(&s, 0.0, &[], false, limits).await;
+    let r = post(&s, &limited, chat("openai/gpt-4.1-mini")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let served_id = request_id(&r);
+    let r = post(&s, &limited, chat("openai/gpt-4.1-mini")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    let chat_id = request_id(&r);
+    let mut messages = chat("anthropic/claude-sonnet-4-5");
+    messages["max_tokens"] = json!(16);
+    let r = post_to(&s, "/v1/messages", &limited, messages).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.body["error"]["type"], "rate_limit_error", "{}", r.text);
+    let messages_id = request_id(&r);
+    let embed = json!({"model": "openai/text-embedding-3-small", "input": ["x"]});
+    let r = post_to(&s, "/v1/embeddings", &limited, embed).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    let embeddings_id = request_id(&r);
+    // One provider call: the refused requests never reached one.
+    assert_eq!(s.openai.requests().len(), 1);
+    assert!(s.anthropic.requests().is_empty());
+
+    let admin = s.org.admin.clone();
+    let records = all(&s, &admin, &format!("api_key_id={key_id}"), 200).await;
+    assert_eq!(
+        ids(&records),
+        [
+            embeddings_id.clone(),
+            messages_id.clone(),
+            chat_id.clone(),
+            served_id.clone()
+        ],
+        "each request exactly once, newest first"
+    );
+    for (record, endpoint) in [
+        (&records[0], "/v1/embeddings"),
+        (&records[1], "/v1/messages"),
+        (&records[2], "/v1/chat/completions"),
+    ] {
+        assert_eq!(record["status"], 429, "{record}");
+        assert_eq!(record["endpoint"], endpoint, "{record}");
+        assert_eq!(record["error_type"], "rate_limit_error", "{record}");
+        assert_eq!(record["error_code"], "rate_limited", "{record}");
+        assert!(
+            record["attempts"].as_array().unwrap().is_empty(),
+            "{record}"
+        );
+        assert!(record["model_used"].is_null(), "{record}");
+        assert_eq!(record["tokens"]["input"], 0, "{record}");
+    }
+    assert_eq!(records[3]["status"], 200);
+    assert_eq!(
+        ids(&all(&s, &admin, "status_class=4xx", 200).await),
+        [embeddings_id, messages_id, chat_id]
+    );
+}
+
+/// The captured payload of a request, read through the detail endpoint (decrypted there).
+async fn payload_of(s: &Setup, id: &str) -> Value {
+    let r = get(s, &s.org.admin, &format!("/v1/manage/logs/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["payload_captured"], true, "{}", r.text);
+    r.body["payload"].clone()
+}
+
+fn streamed(model: &str) -> Value {
+    let mut body = chat(model);
+    body["stream"] = json!(true);
+    body
+}
+
+/// A key with `logging` on captures what its streams sent, on each streaming endpoint: the SSE text as
+/// the client got it (the content, the usage event with its cost, the terminator), encrypted at rest.
+async fn streams_are_captured(kind: Backend, mode: Mode) {
+    let s = setup(kind, mode).await;
+    let (_, logging) = key(&s, 0.0, &[], true).await;
+    let (_, plain) = key(&s, 0.0, &[], false).await;
+    let answer = |marker: &str| Behaviour {
+        text: Some(format!("Streamed {marker} answer")),
+        ..Behaviour::default()
+    };
+
+    // OpenAI chat, with usage.
+    s.openai.script(answer("chat-marker-3307"));
+    let mut body = streamed("openai/gpt-4.1-mini");
+    body["stream_options"] = json!({"include_usage": true});
+    let r = post(&s, &logging, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let chat_id = request_id(&r);
+    let p = payload_of(&s, &chat_id).await;
+    let sent = p["response"]
+        .as_str()
+        .expect("the stream's text is captured");
+    assert_eq!(sent, r.text, "the capture is what the client was sent");
+    assert!(sent.contains("chat-marker-3307"), "{sent}");
+    assert!(
+        sent.contains("\"cost\":"),
+        "the usage event with its cost: {sent}"
+    );
+    assert!(sent.ends_with("data: [DONE]\n\n"), "{sent}");
+    assert_eq!(p["response_truncated"], false);
+    assert!(p["request"].as_str().unwrap().contains("\"stream\":true"));
+
+    // Anthropic messages (platform key).
+    s.anthropic.script(answer("messages-marker-5120"));
+    let mut body = streamed("anthropic/claude-sonnet-4-5");
+    body["max_tokens"] = json!(64);
+    let r = post_to(&s, "/v1/messages", &logging, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let messages_id = request_id(&r);
+    let sent = payload_of(&s, &messages_id).await["response"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(sent, r.text);
+    assert!(sent.contains("messages-marker-5120"), "{sent}");
+    assert!(sent.contains("event: message_stop"), "{sent}");
+
+    // OpenAI Responses.
+    s.openai.script(answer("responses-marker-8841"));
+    let body = json!({"model": "openai/gpt-4.1-mini", "input": "Hi", "stream": true});
+    let r = post_to(&s, "/v1/responses", &logging, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let responses_id = request_id(&r);
+    let sent = payload_of(&s, &responses_id).await["response"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(sent, r.text);
+    assert!(sent.contains("responses-marker-8841"), "{sent}");
+    assert!(sent.contains("event: response.completed"), "{sent}");
+
+    // A key without logging captures nothing.
+    let r = post(&s, &plain, streamed("openai/gpt-4.1-mini")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let plain_id = request_id(&r);
+    let r = get(&s, &s.org.admin, &format!("/v1/manage/logs/{plain_id}")).await;
+    assert_eq!(r.body["payload_captured"], false, "{}", r.text);
+    assert!(r.body["payload"].is_null());
+
+    let dump = s.backend.raw_dump().await;
+    for marker in [
+        "chat-marker-3307",
+        "messages-marker-5120",
+        "responses-marker-8841",
+    ] {
+        assert!(!dump.contains(marker), "{marker} is stored in plaintext");
+    }
+}
+
+/// A stream longer than the cap is captured up to the cap (whole characters), marked truncated; the
+/// client still gets all of it.
+async fn long_streams_are_cut_at_the_cap(kind: Backend, mode: Mode) {
+    let s = setup(kind, mode).await;
+    let (_, logging) = key(&s, 0.0, &[], true).await;
+    let words: Vec<String> = (0..3000).map(|i| format!("mot-é{i}")).collect();
+    s.openai.script(Behaviour {
+        text: Some(words.join(" ")),
+        ..Behaviour::default()
+    });
+    let r = post(&s, &logging, streamed("openai/gpt-4.1-mini")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.len() > 2 * PAYLOAD_CAP, "{} bytes", r.text.len());
+    assert!(r.text.contains("mot-é2999"));
+    assert!(r.text.ends_with("data: [DONE]\n\n"));
+    let p = payload_of(&s, &request_id(&r)).await;
+    let sent = p["response"].as_str().unwrap();
+    assert_eq!(p["response_truncated"], true);
+    assert!(
+        sent.len() <= PAYLOAD_CAP && sent.len() > PAYLOAD_CAP - 'é'.len_utf8(),
+        "{} bytes captured",
+        sent.len()
+    );
+    assert!(
+        r.text.starts_with(sent),
+        "the capture is the start of what was sent"
+    );
+    assert!(!sent.contains("mot-é2999"));
+}
+
+/// A client that reads the first frame of a stream and goes away: the record (a stream error) keeps what
+/// was sent before it left, not what the gateway read on afterwards for the provider's usage.
+async fn abandoned_streams_keep_what_was_sent(kind: Backend, mode: Mode) {
+    let s = setup(kind, mode).await;
+    let (_, logging) = key(&s, 0.0, &[], true).await;
+    s.openai.script(Behaviour {
+        // Pieces of two words, 500 ms apart: the last one comes 1.5 s after the client left.
+        text: Some("Hello there abandoned-marker-5521 x more words never-sent-9034".into()),
+        chunk_delay_ms: 500,
+        ..Behaviour::default()
+    });
+    let request = Request::post("/v1/chat/completions")
+        .header("authorization", format!("Bearer {logging}"))
+        .header("content-type", "application/json")
+        .body(Body::from(streamed("openai/gpt-4.1-mini").to_string()))
+        .unwrap();
+    let response = s.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let mut body = response.into_body();
+    let first = body.frame().await.expect("a first frame").unwrap();
+    let first = String::from_utf8(first.into_data().unwrap().to_vec()).unwrap();
+    drop(body); // the client disconnects
+
+    let admin = s.org.admin.clone();
+    let mut record = None;
+    for _ in 0..200 {
+        let r = get(&s, &admin, &format!("/v1/manage/logs/{id}")).await;
+        if r.status == StatusCode::OK {
+            record = Some(r.body);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let record = record.expect("the abandoned stream is recorded");
+    assert_eq!(record["error_type"], "stream_error", "{record}");
+    let sent = record["payload"]["response"].as_str().expect("captured");
+    assert!(sent.starts_with(&first), "{sent}");
+    assert!(sent.contains("Hello there"), "{sent}");
+    assert!(!sent.contains("never-sent-9034"), "{sent}");
+    assert!(!sent.contains("[DONE]"), "{sent}");
+    assert_eq!(record["payload"]["response_truncated"], false);
+}
+
 async fn serve_every_request(kind: Backend) {
     every_request_is_recorded_exactly_once(kind, Mode::Serve).await
 }
@@ -564,9 +826,42 @@ async fn lambda_payloads(kind: Backend) {
     payloads_are_captured_encrypted_and_bound(kind, Mode::Lambda).await
 }
 
+async fn serve_rate_limited(kind: Backend) {
+    rate_limited_requests_are_recorded_once(kind, Mode::Serve).await
+}
+async fn lambda_rate_limited(kind: Backend) {
+    rate_limited_requests_are_recorded_once(kind, Mode::Lambda).await
+}
+async fn serve_streams_captured(kind: Backend) {
+    streams_are_captured(kind, Mode::Serve).await
+}
+async fn lambda_streams_captured(kind: Backend) {
+    streams_are_captured(kind, Mode::Lambda).await
+}
+async fn serve_long_stream_cut(kind: Backend) {
+    long_streams_are_cut_at_the_cap(kind, Mode::Serve).await
+}
+async fn lambda_long_stream_cut(kind: Backend) {
+    long_streams_are_cut_at_the_cap(kind, Mode::Lambda).await
+}
+async fn serve_abandoned_stream(kind: Backend) {
+    abandoned_streams_keep_what_was_sent(kind, Mode::Serve).await
+}
+async fn lambda_abandoned_stream(kind: Backend) {
+    abandoned_streams_keep_what_was_sent(kind, Mode::Lambda).await
+}
+
 byok_testkit::on_both_backends!(
     serve_every_request,
     lambda_every_request,
     serve_payloads,
-    lambda_payloads
+    lambda_payloads,
+    serve_rate_limited,
+    lambda_rate_limited,
+    serve_streams_captured,
+    lambda_streams_captured,
+    serve_long_stream_cut,
+    lambda_long_stream_cut,
+    serve_abandoned_stream,
+    lambda_abandoned_stream
 );

@@ -217,21 +217,28 @@ async fn serve(
         } => {
             let limit = gateway.app().config().max_stream;
             let trail = trail.hand_over();
-            let finish: stream::Finish = Box::new(move |final_usage, streamed_tokens, failed| {
-                Box::pin(async move {
-                    // No usage from the provider: what was streamed, on the request's estimated input.
-                    let used = final_usage.unwrap_or_else(|| Usage {
-                        input_tokens: estimate_input_tokens(&parsed.body).unwrap_or(0),
-                        output_tokens: streamed_tokens,
-                        ..Usage::default()
-                    });
-                    billing
-                        .bill_logged(&gateway, &caller, &parsed.metadata, used, failed, &trail)
-                        .await
-                })
-            });
+            let capture = trail.stream_capture();
+            let finish: stream::Finish =
+                Box::new(move |final_usage, streamed_tokens, failed, sent| {
+                    Box::pin(async move {
+                        if let Some(sent) = sent {
+                            trail.stream_sent(sent);
+                        }
+                        // No usage from the provider: what was streamed, on the request's estimated input.
+                        let used = final_usage.unwrap_or_else(|| Usage {
+                            input_tokens: estimate_input_tokens(&parsed.body).unwrap_or(0),
+                            output_tokens: streamed_tokens,
+                            ..Usage::default()
+                        });
+                        billing
+                            .bill_logged(&gateway, &caller, &parsed.metadata, used, failed, &trail)
+                            .await
+                    })
+                });
             let events = stream::Events { format, head, rest };
-            Ok(stream::response(events, headers, &upstream, finish, limit))
+            Ok(stream::response(
+                events, headers, &upstream, finish, limit, capture,
+            ))
         }
     }
 }

@@ -30,6 +30,7 @@ mod responses;
 mod sse;
 mod state;
 mod stream;
+mod stream_capture;
 mod streamed;
 mod usage;
 mod usage_writes;

@@ -4,10 +4,13 @@
 //! through: its parsed metadata, the engine's attempts and who answered, tokens and cost. It is written
 //! once: a served answer's when it is billed, beside its usage writes ([`Trail::served_and_billed`], for a
 //! stream at its end, the stream having taken the trail over), any other request's when the handler's
-//! response is built ([`recorded`]). Refusals (permission,
+//! response is built ([`recorded`]). Refusals (permission, rate limit,
 //! allow-list, spend limit, unpriced model, bad body) are recorded as the error response they become.
 //! The write itself goes through [`crate::log_writes`]: behind the response in `byok serve`, inside the
 //! invocation on Lambda.
+//!
+//! Payload capture (keys with `logging` on): the request body at the start, a response body when it is
+//! built, a stream's sent text ([`crate::stream_capture`]) when the stream is billed.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -25,6 +28,7 @@ use serde_json::Value;
 use crate::pipeline::Stopped;
 use crate::request::Parsed;
 use crate::state::Gateway;
+use crate::stream_capture::StreamCapture;
 
 /// One request's record in the making. Cheap to clone (shared).
 #[derive(Clone)]
@@ -43,6 +47,8 @@ struct Inner {
 struct Draft {
     record: LogRecord,
     payload: Option<Payload>,
+    /// What a stream sent (keys that capture payloads), written into `payload` when the stream is billed.
+    sent: Option<StreamCapture>,
     /// A stream took the trail over: the handler's response does not write it.
     handed_over: bool,
     written: bool,
@@ -109,6 +115,7 @@ impl Trail {
                 draft: Mutex::new(Draft {
                     record,
                     payload,
+                    sent: None,
                     handed_over: false,
                     written: false,
                 }),
@@ -195,6 +202,17 @@ impl Trail {
         });
     }
 
+    /// Where a stream keeps the frames it sends, when the key captures payloads; `None` otherwise (a key
+    /// without `logging` copies nothing).
+    pub fn stream_capture(&self) -> Option<StreamCapture> {
+        self.inner.capture.then(StreamCapture::new)
+    }
+
+    /// What the stream sent, to be completed with its held frames when it is billed.
+    pub fn stream_sent(&self, sent: StreamCapture) {
+        self.edit(|d| d.sent = Some(sent));
+    }
+
     /// A stream takes the record over: it is written when the stream ends, not with the response.
     pub fn hand_over(&self) -> Trail {
         self.edit(|d| d.handed_over = true);
@@ -213,6 +231,13 @@ impl Trail {
         self.billed(usage, cost);
         let latency = self.elapsed_ms();
         self.edit(|d| {
+            if let Some(sent) = d.sent.take() {
+                let (text, cut) = sent.finish(cost);
+                if let Some(p) = d.payload.as_mut() {
+                    p.response = Some(text);
+                    p.response_truncated = cut;
+                }
+            }
             d.record.status = 200;
             d.record.latency_ms = latency;
             if failed {

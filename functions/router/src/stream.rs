@@ -7,6 +7,9 @@
 //! background (at most [`ABANDONED_READ`], within the stream's own limit, and [`crate::streamed::MAX_TEXT`] of
 //! text) for the provider's usage, then dropped. A stream that ends without usage is billed what it
 //! carried: its text's tokens as output (`streamed`), its request's estimated tokens as input.
+//!
+//! For a key with `logging` on, every frame the client is sent is also copied into its payload capture
+//! (`stream_capture`, bounded); without it no frame is copied.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -25,6 +28,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc::Sender;
 
+use crate::stream_capture::StreamCapture;
 use crate::streamed::Streamed;
 use crate::{respond, sse};
 
@@ -35,10 +39,16 @@ const QUEUE: usize = 32;
 pub const ABANDONED_READ: Duration = Duration::from_secs(30);
 
 /// What the stream's end reports back (the provider's usage, else the output tokens of what was streamed;
-/// and whether it failed), so usage is recorded before the last frame is sent; it returns the cost to put
-/// into the usage event.
+/// whether it failed; the payload capture, when the key has one), so usage is recorded before the last
+/// frame is sent; it returns the cost to put into the usage event.
 pub type Finish = Box<
-    dyn FnOnce(Option<Usage>, u64, bool) -> futures::future::BoxFuture<'static, Option<f64>> + Send,
+    dyn FnOnce(
+            Option<Usage>,
+            u64,
+            bool,
+            Option<StreamCapture>,
+        ) -> futures::future::BoxFuture<'static, Option<f64>>
+        + Send,
 >;
 
 /// A committed stream's events in the client's format.
@@ -56,12 +66,14 @@ enum End {
     Gone,
 }
 
+/// `capture`: the payload capture of a key with `logging` on (`None`: no frame is copied).
 pub fn response(
     events: Events,
     headers: HeaderMap,
     upstream: &ForwardedHeaders,
     finish: Finish,
     max_duration: Duration,
+    mut capture: Option<StreamCapture>,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(QUEUE);
     // One past the last Responses `sequence_number` relayed, for a closing error event.
@@ -75,7 +87,7 @@ pub fn response(
         seen(&next_seq, event);
     }
     let mut streamed = Streamed::default();
-    let unsent = queue_head(&tx, events.head, &mut streamed);
+    let unsent = queue_head(&tx, events.head, &mut streamed, capture.as_mut());
     let format = events.format;
     let counter = next_seq.clone();
     let mut rest = futures::stream::iter(unsent.into_iter().map(Ok))
@@ -93,6 +105,7 @@ pub fn response(
             &tx,
             &mut held,
             &mut streamed,
+            capture.as_mut(),
             deadline,
             max_duration,
         )
@@ -102,20 +115,25 @@ pub fn response(
         }
         drop(rest);
         let failed = !matches!(end, End::Done);
-        let seq = next_seq.load(Ordering::Relaxed);
+        let last = last_frame(format, &end, next_seq.load(Ordering::Relaxed));
+        let gone = matches!(end, End::Gone);
+        if let Some(capture) = capture.as_mut().filter(|_| !gone) {
+            // The client gets these after the bill (with the cost): the capture writes them in then.
+            capture.hold(&held, last.as_ref());
+        }
         match held.iter().find_map(|e| e.usage) {
             Some(usage) => {
-                let cost = finish(Some(usage), 0, failed).await;
-                close(&tx, format, held, cost, end, seq).await;
+                let cost = finish(Some(usage), 0, failed, capture).await;
+                close(&tx, held, cost, gone, last).await;
             }
             None => {
                 // No event carries a cost: the client gets its last frames now; the stream's end (`tx`
                 // dropped) still waits for the bill, as Lambda may freeze once the response is complete.
-                close(&tx, format, held, None, end, seq).await;
+                close(&tx, held, None, gone, last).await;
                 let tokens = tokio::task::spawn_blocking(move || streamed.tokens())
                     .await
                     .unwrap_or(0);
-                finish(None, tokens, failed).await;
+                finish(None, tokens, failed, capture).await;
             }
         }
     });
@@ -129,13 +147,21 @@ fn queue_head(
     tx: &Sender<Bytes>,
     head: Vec<StreamEvent>,
     streamed: &mut Streamed,
+    mut capture: Option<&mut StreamCapture>,
 ) -> Vec<StreamEvent> {
     let mut unsent = Vec::new();
     for event in head {
         streamed.add(&event);
-        if !unsent.is_empty() || event.usage.is_some() || tx.try_send(sse::encode(&event)).is_err()
-        {
+        if !unsent.is_empty() || event.usage.is_some() {
             unsent.push(event);
+            continue;
+        }
+        let frame = sse::encode(&event);
+        let copy = capture.is_some().then(|| frame.clone());
+        if tx.try_send(frame).is_err() {
+            unsent.push(event);
+        } else if let (Some(capture), Some(copy)) = (capture.as_deref_mut(), copy) {
+            capture.sent(&copy);
         }
     }
     unsent
@@ -143,12 +169,13 @@ fn queue_head(
 
 /// Relay events until the upstream ends, fails, runs past `deadline` (`max_duration` after the start), or
 /// the client goes away. The usage event and everything after it are kept in `held`; the text of what is
-/// relayed in `streamed` (head events were counted when queued).
+/// relayed in `streamed` (head events were counted when queued), and each frame sent in `capture`.
 async fn relay(
     events: &mut (impl futures::Stream<Item = Result<StreamEvent, ProviderError>> + Unpin),
     tx: &Sender<Bytes>,
     held: &mut Vec<StreamEvent>,
     streamed: &mut Streamed,
+    mut capture: Option<&mut StreamCapture>,
     deadline: tokio::time::Instant,
     max_duration: Duration,
 ) -> End {
@@ -170,8 +197,13 @@ async fn relay(
             Ok(event) if !held.is_empty() || event.usage.is_some() => held.push(event),
             Ok(event) => {
                 streamed.add(&event);
-                if tx.send(sse::encode(&event)).await.is_err() {
+                let frame = sse::encode(&event);
+                let copy = capture.is_some().then(|| frame.clone());
+                if tx.send(frame).await.is_err() {
                     return End::Gone;
+                }
+                if let (Some(capture), Some(copy)) = (capture.as_deref_mut(), copy) {
+                    capture.sent(&copy);
                 }
             }
             Err(e) => {
@@ -206,16 +238,24 @@ async fn read_abandoned(
     }
 }
 
-/// The held events with their cost, then the format's terminator, or the error event.
+/// The frame that ends the stream after its held events: the format's terminator, or the error event.
+fn last_frame(format: ClientFormat, end: &End, next_seq: u64) -> Option<Bytes> {
+    match end {
+        End::Failed(e) => Some(sse::error_event(format, e, next_seq)),
+        End::Done => sse::done(format),
+        End::Gone => None,
+    }
+}
+
+/// The held events with their cost, then the `last` frame; nothing when the client is `gone`.
 async fn close(
     tx: &Sender<Bytes>,
-    format: ClientFormat,
     held: Vec<StreamEvent>,
     cost: Option<f64>,
-    end: End,
-    next_seq: u64,
+    gone: bool,
+    last: Option<Bytes>,
 ) {
-    if matches!(end, End::Gone) {
+    if gone {
         return;
     }
     for mut event in held {
@@ -224,10 +264,6 @@ async fn close(
             return;
         }
     }
-    let last = match end {
-        End::Failed(e) => Some(sse::error_event(format, &e, next_seq)),
-        End::Done | End::Gone => sse::done(format),
-    };
     if let Some(frame) = last {
         let _ = tx.send(frame).await;
     }

@@ -2,7 +2,9 @@
 //!
 //! The encryption context names the org, the provider and the record id; it is authenticated (KMS
 //! encryption context, AES-GCM associated data), so a ciphertext copied to another row fails to decrypt.
+//! Data larger than a KMS call takes goes through [`envelope`] (a data key per message, wrapped by the port).
 
+pub mod envelope;
 pub mod kms;
 #[cfg(feature = "local")]
 pub mod local;

@@ -237,7 +237,8 @@ impl LogFilter {
     }
 }
 
-/// Largest captured request or response body, each (bytes of JSON text); the rest is cut off and marked.
+/// Largest captured request or response body, each (bytes of JSON or SSE text, cut on a character
+/// boundary); the rest is cut off and marked.
 pub const PAYLOAD_CAP: usize = 32 * 1024;
 
 /// The bodies of a request whose key has `logging` on, as captured (before encryption).
@@ -246,7 +247,10 @@ pub struct Payload {
     /// The request body as received (JSON text), cut at [`PAYLOAD_CAP`] bytes.
     pub request: String,
     pub request_truncated: bool,
-    /// The response body (JSON text; for a stream, the events' text as sent), cut at [`PAYLOAD_CAP`] bytes.
+    /// The response body (JSON text), cut at [`PAYLOAD_CAP`] bytes. For a stream: the SSE text the client
+    /// was sent (`event:`/`data:` lines as they went out, the usage event with its cost, the `[DONE]`
+    /// terminator or the closing error event), cut at the cap while streaming; for a stream whose client
+    /// went away, what was sent before it left.
     pub response: Option<String>,
     pub response_truncated: bool,
 }

@@ -9,12 +9,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::{from_body, to_body};
-use crate::cipher::{Cipher, EncryptionContext};
+use crate::cipher::{Cipher, CipherError, EncryptionContext, envelope};
 use crate::domain::request_log::{self, LogFilter, LogRecord, Payload};
 use crate::error::Error;
-use crate::secret::Secret;
 use crate::store::{Item, Store, decode_cursor, encode_cursor};
 
 /// Most records one list page reads from the store, matching or not. A page that reaches it ends early
@@ -44,18 +44,19 @@ pub fn payload_context(org_id: &str, request_id: &str) -> EncryptionContext {
     EncryptionContext::new(org_id, PAYLOAD_CONTEXT, request_id)
 }
 
+/// The payload encrypted under its context. Envelope encryption ([`envelope`]): two bodies of up to
+/// [`request_log::PAYLOAD_CAP`] each are far more than one KMS `Encrypt` call takes (4 KiB).
 pub async fn encrypt_payload(
     cipher: &dyn Cipher,
     org_id: &str,
     request_id: &str,
     payload: &Payload,
 ) -> crate::Result<Vec<u8>> {
-    let text = Secret::new(
-        serde_json::to_string(payload)
+    let text = Zeroizing::new(
+        serde_json::to_vec(payload)
             .map_err(|e| Error::internal(format!("serialise payload: {e}")))?,
     );
-    cipher
-        .encrypt(&text, &payload_context(org_id, request_id))
+    envelope::seal(cipher, &text, &payload_context(org_id, request_id))
         .await
         .map_err(|e| Error::unavailable(format!("payload could not be encrypted: {e}")))
 }
@@ -66,11 +67,19 @@ pub async fn decrypt_payload(
     request_id: &str,
     ciphertext: &[u8],
 ) -> crate::Result<Payload> {
-    let text = cipher
-        .decrypt(ciphertext, &payload_context(org_id, request_id))
-        .await
-        .map_err(|e| Error::unavailable(format!("payload could not be decrypted: {e}")))?;
-    serde_json::from_str(text.expose())
+    let context = payload_context(org_id, request_id);
+    let failed =
+        |e: CipherError| Error::unavailable(format!("payload could not be decrypted: {e}"));
+    let text = if ciphertext.first() == Some(&envelope::FORMAT) {
+        envelope::open(cipher, ciphertext, &context)
+            .await
+            .map_err(failed)?
+    } else {
+        // Written before envelope encryption: the payload went through the port directly.
+        let secret = cipher.decrypt(ciphertext, &context).await.map_err(failed)?;
+        Zeroizing::new(secret.expose().as_bytes().to_vec())
+    };
+    serde_json::from_slice(&text)
         .map_err(|e| Error::internal(format!("stored payload has an unexpected shape: {e}")))
 }
 

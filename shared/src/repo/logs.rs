@@ -106,7 +106,7 @@ pub async fn write(
         .iter()
         .map(|e| item(e, retention))
         .collect::<crate::Result<Vec<_>>>()?;
-    store.put_many(&items).await?;
+    store.put_many(items).await?;
     Ok(())
 }
 

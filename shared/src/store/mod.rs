@@ -118,9 +118,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Create or replace each item, unconditionally: many writes of data nothing else changes (request log
     /// records), as cheaply as the backend allows. Not atomic: on an error some items may be written.
-    /// The default writes them one by one; SQLite commits them in one transaction.
-    async fn put_many(&self, items: &[Item]) -> Result<(), StoreError> {
-        for item in items {
+    /// The default writes them one by one; SQLite commits them in one transaction. Owned, so a backend
+    /// that writes on another thread takes them without a deep copy.
+    async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        for item in &items {
             self.put(item).await?;
         }
         Ok(())

@@ -466,9 +466,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_many(&self, items: &[Item]) -> Result<(), StoreError> {
-        let ops: Vec<WriteOp> = items.iter().cloned().map(WriteOp::Put).collect();
-        self.transact(&ops).await
+    async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        self.run(move |c| in_transaction(c, |tx| items.iter().try_for_each(|i| write(tx, i))))
+            .await
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use byok_shared::store::{Bounded, Ceiling, Item, Store, StoreError, WriteOp};
+use byok_shared::store::{Bounded, Ceiling, Item, Record, Store, StoreError, WriteOp};
 use byok_testkit::{Backend, TestBackend};
 use serde_json::json;
 
@@ -31,6 +31,7 @@ on_both_backends!(
     transactions_are_all_or_nothing,
     expired_items_count_as_absent,
     expiring_adds_are_exact_and_set_the_expiry_once,
+    written_once_records_read_back_as_items,
 );
 
 async fn store(backend: Backend) -> (TestBackend, Arc<dyn Store>) {
@@ -370,4 +371,42 @@ async fn expiring_adds_are_exact_and_set_the_expiry_once(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(s.get("RATE#k", "W#0").await.unwrap(), None);
+}
+
+/// `put_many` takes bodies as JSON text (SQLite stores them as they are): they read back as the items
+/// they describe, replace what was at their key, and expire like any item.
+async fn written_once_records_read_back_as_items(backend: Backend) {
+    let (_b, s) = store(backend).await;
+    let future = chrono::Utc::now().timestamp() + 3600;
+    s.put(&Item::new("L", "b", json!({"old": true})))
+        .await
+        .unwrap();
+    let record = |sk: &str, body: serde_json::Value, expires_at| Record {
+        pk: "L".into(),
+        sk: sk.into(),
+        body: body.to_string(),
+        expires_at,
+    };
+    let body = json!({"id": "a", "tags": ["x", "é\"q"], "cost": 0.25, "none": null});
+    s.put_many(vec![
+        record("a", body.clone(), Some(future)),
+        record("b", json!({"new": 1}), None),
+        record("c", json!({"gone": 1}), Some(1)),
+    ])
+    .await
+    .unwrap();
+    let a = s.get("L", "a").await.unwrap().expect("record a");
+    assert_eq!((a.body, a.version, a.expires_at), (body, 1, Some(future)));
+    assert!(a.counters.is_empty());
+    assert_eq!(
+        s.get("L", "b").await.unwrap().unwrap().body,
+        json!({"new": 1})
+    );
+    assert_eq!(
+        s.get("L", "c").await.unwrap(),
+        None,
+        "an expired record is absent"
+    );
+    let listed = s.query("L", "", 10, None).await.unwrap();
+    assert_eq!(listed.items.len(), 2);
 }

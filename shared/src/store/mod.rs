@@ -108,6 +108,30 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// An item written once and never changed (a request log record) whose body is JSON text already: a
+/// backend that keeps text (SQLite) stores it as is, without building and walking a JSON tree for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub pk: String,
+    pub sk: String,
+    /// A JSON object.
+    pub body: String,
+    /// Unix seconds after which it counts as absent.
+    pub expires_at: Option<i64>,
+}
+
+impl Record {
+    /// The record as an item (version 1, no counters).
+    pub fn into_item(self) -> Result<Item, StoreError> {
+        let body = serde_json::from_str(&self.body)
+            .map_err(|e| StoreError::Invalid(format!("record body: {e}")))?;
+        Ok(Item {
+            expires_at: self.expires_at,
+            ..Item::new(self.pk, self.sk, body)
+        })
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The live item at the key, if any.
@@ -116,13 +140,13 @@ pub trait Store: Send + Sync + 'static {
     /// Create or replace the item, unconditionally.
     async fn put(&self, item: &Item) -> Result<(), StoreError>;
 
-    /// Create or replace each item, unconditionally: many writes of data nothing else changes (request log
-    /// records), as cheaply as the backend allows. Not atomic: on an error some items may be written.
-    /// The default writes them one by one; SQLite commits them in one transaction. Owned, so a backend
-    /// that writes on another thread takes them without a deep copy.
-    async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        for item in &items {
-            self.put(item).await?;
+    /// Create or replace each record, unconditionally: many writes of data nothing else changes (request
+    /// log records), as cheaply as the backend allows. Not atomic: on an error some may be written. The
+    /// default writes them one by one as items; SQLite commits them in one transaction, bodies as given.
+    /// Owned, so a backend that writes on another thread takes them without a copy.
+    async fn put_many(&self, records: Vec<Record>) -> Result<(), StoreError> {
+        for record in records {
+            self.put(&record.into_item()?).await?;
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Bounded, Ceiling, Counters, Item, Page, Store, StoreError, WriteOp, ceiling_room,
+    Bounded, Ceiling, Counters, Item, Page, Record, Store, StoreError, WriteOp, ceiling_room,
     decode_cursor, encode_cursor, now_unix, valid_counter_name,
 };
 
@@ -260,6 +260,24 @@ fn write(conn: &Connection, item: &Item) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A write-once record, its body stored as the JSON text it is.
+fn write_record(conn: &Connection, record: &Record) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO items (pk, sk, version, body, counters, expires_at)
+         VALUES (?1, ?2, 1, ?3, '{}', ?4)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            record.pk,
+            record.sk,
+            record.body,
+            record.expires_at
+        ])
+    })
+    .map_err(unavailable)?;
+    Ok(())
+}
+
 /// Check the op's condition and apply it, inside an open transaction.
 fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
     match op {
@@ -466,9 +484,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        self.run(move |c| in_transaction(c, |tx| items.iter().try_for_each(|i| write(tx, i))))
-            .await
+    async fn put_many(&self, records: Vec<Record>) -> Result<(), StoreError> {
+        self.run(move |c| {
+            in_transaction(c, |tx| records.iter().try_for_each(|r| write_record(tx, r)))
+        })
+        .await
     }
 
     async fn transact(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

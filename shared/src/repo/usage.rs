@@ -164,13 +164,9 @@ pub async fn record_bounded(
     let month = month_key(event.at);
     let dims = Dims::of(event);
     let memo = format!("{org_id}#{month}#{}", dims.hash());
-    let hash = match DESCRIBED.get(&memo).await {
-        Some(hash) => hash,
-        None => {
-            let hash = describe(store, org_id, &month, &dims, max_dims).await?;
-            DESCRIBED.insert(memo, hash.clone()).await;
-            hash
-        }
+    let (hash, new) = match DESCRIBED.get(&memo).await {
+        Some(hash) => (hash, false),
+        None => describe(store, org_id, &month, &dims, max_dims).await?,
     };
     let sk = format!("{}#{hash}", event.at.format("%Y%m%d%H"));
     let cost = event.cost.map(to_nanos).unwrap_or(0);
@@ -208,16 +204,30 @@ pub async fn record_bounded(
         spend_sk(&event.api_key_id, &month),
         spend_sk(ORG_SPEND, &month),
     );
-    // Independent writes: issued together, so they cost one round trip (and one SQLite group commit).
+    // Independent writes: issued together, so they cost one round trip (and one SQLite group commit); a
+    // combination this request stored first is counted beside them.
     let (org, bucket_pk) = (org_pk(org_id), usage_pk(org_id, &month));
-    let (bucket, key, total) = futures::join!(
+    let count_sk = dims_count_sk(&month);
+    let counted = async {
+        if new {
+            store.add(&org, &count_sk, &[("n", 1)]).await.map(drop)
+        } else {
+            Ok(())
+        }
+    };
+    let (bucket, key, total, counted) = futures::join!(
         store.add(&bucket_pk, &sk, &deltas),
         store.add(&org, &key_spend, &spend),
         store.add(&org, &org_spend, &org_total),
+        counted,
     );
     bucket?;
     key?;
     total?;
+    counted?;
+    if new {
+        DESCRIBED.insert(memo, hash).await;
+    }
     Ok(())
 }
 
@@ -232,47 +242,56 @@ pub fn platform_cost_nanos(event: &UsageEvent) -> i64 {
 }
 
 /// Make sure the combination is stored and return the hash its usage counts under: its own when it is
-/// stored already or the org is under its cap (then it is stored and counted), else its collapsed one.
+/// stored already or the org is under its cap (then it is stored), else its collapsed one; and whether this
+/// call stored it (the caller then counts it beside its usage writes, and remembers it once counted).
 /// Concurrent first writers may each count it once, so the cap can be passed by the number of writers
-/// racing at that moment, never more.
+/// racing at that moment, never more. Cold, it costs two round trips: the two reads together, then the put.
 async fn describe(
     store: &dyn Store,
     org_id: &str,
     month: &str,
     dims: &Dims,
     max_dims: i64,
-) -> Result<String> {
+) -> Result<(String, bool)> {
     let hash = dims.hash();
     let pk = dims_pk(org_id, month);
-    if store.get(&pk, &hash).await?.is_some() {
-        return Ok(hash);
-    }
     let count_sk = dims_count_sk(month);
-    let count = store
-        .get(&org_pk(org_id), &count_sk)
-        .await?
+    let org = org_pk(org_id);
+    let (stored, count) = futures::join!(store.get(&pk, &hash), store.get(&org, &count_sk));
+    if stored?.is_some() {
+        remember(org_id, month, dims, &hash).await;
+        return Ok((hash, false));
+    }
+    let count = count?
         .and_then(|i| i.counters.get("n").copied())
         .unwrap_or(0);
     if count >= max_dims {
         let collapsed = dims.collapse();
-        let hash = collapsed.hash();
+        let collapsed_hash = collapsed.hash();
         // Idempotent: every collapsed combination of one key, provider and kind is this one item.
         store
-            .put(&Item::new(pk, hash.clone(), to_body(&collapsed)?))
+            .put(&Item::new(pk, collapsed_hash.clone(), to_body(&collapsed)?))
             .await?;
-        return Ok(hash);
+        remember(org_id, month, dims, &collapsed_hash).await;
+        return Ok((collapsed_hash, false));
     }
     match store
         .put_if_absent(&Item::new(pk, hash.clone(), to_body(dims)?))
         .await
     {
-        Ok(()) => {
-            store.add(&org_pk(org_id), &count_sk, &[("n", 1)]).await?;
+        Ok(()) => Ok((hash, true)),
+        Err(crate::store::StoreError::Conflict) => {
+            remember(org_id, month, dims, &hash).await;
+            Ok((hash, false))
         }
-        Err(crate::store::StoreError::Conflict) => {}
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    Ok(hash)
+}
+
+/// This process knows where the combination's usage is counted.
+async fn remember(org_id: &str, month: &str, dims: &Dims, hash: &str) {
+    let memo = format!("{org_id}#{month}#{}", dims.hash());
+    DESCRIBED.insert(memo, hash.to_owned()).await;
 }
 
 /// USD spent this month (UTC) by one key, or by the whole org with `api_key_id = None`.

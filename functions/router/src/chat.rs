@@ -17,7 +17,7 @@ use crate::idempotency::{self, Begin};
 use crate::request::{self, Parsed};
 use crate::request_log::{self, Trail};
 use crate::state::Gateway;
-use crate::{cost, pipeline, ratelimit, respond, stream, usage};
+use crate::{cost, pipeline, prefetch, ratelimit, respond, stream, usage};
 
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "inference", operation_id = "chat_completions",
     request_body = crate::openapi::ChatRequest,
@@ -151,6 +151,7 @@ async fn serve(
         }
     };
     let forwarded = client_headers(&headers, format);
+    prefetch::cold_reads(&gateway, caller.org_id(), &parsed).await;
     let auto_cache = match auto_cache(&gateway, &caller, &parsed).await {
         Ok(on) => on,
         Err(e) => {

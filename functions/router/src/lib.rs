@@ -17,6 +17,7 @@ mod log_writes;
 mod models;
 pub mod openapi;
 mod pipeline;
+mod prefetch;
 mod pricing;
 mod ratelimit;
 mod request;

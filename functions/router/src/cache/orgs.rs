@@ -33,6 +33,11 @@ impl OrgCache {
             .map_err(Into::into)
     }
 
+    /// Whether the org's record is in memory now.
+    pub fn contains(&self, org_id: &str) -> bool {
+        self.cache.contains_key(org_id)
+    }
+
     /// The org's auto-caching default (`None`: not set).
     pub async fn auto_cache(&self, store: &dyn Store, org_id: &str) -> Result<Option<bool>> {
         Ok(self.get(store, org_id).await?.auto_cache)

@@ -87,6 +87,10 @@ pub struct Args {
     /// `byok baseline`, at the first log level, for before/after ratios.
     #[arg(long)]
     baseline_bin_dir: Option<PathBuf>,
+    /// An environment variable for the baseline gateway only, `NAME=VALUE` (repeatable): the same build
+    /// with a feature switched off, e.g. `--baseline-bin-dir target/release --baseline-env BYOK_REQUEST_LOG=off`.
+    #[arg(long = "baseline-env", value_parser = parse_env)]
+    baseline_env: Vec<(String, String)>,
     /// Internal: run as the floor proxy in front of this upstream URL.
     #[arg(long, hide = true)]
     floor_upstream: Option<String>,
@@ -98,6 +102,13 @@ pub struct ExtraTarget {
     url: String,
     key: String,
     model: String,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
 }
 
 fn parse_target(s: &str) -> Result<ExtraTarget, String> {
@@ -194,7 +205,7 @@ async fn run(args: Args) -> Res<()> {
     for level in &args.log_levels {
         let dir = tmp.path().join(format!("data-{level}"));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let g = procs::start_gateway(&bin_dir, &dir, &mock_url, level, &args.model).await?;
+        let g = procs::start_gateway(&bin_dir, &dir, &mock_url, level, &args.model, &[]).await?;
         eprintln!(
             "byok-bench: gateway (RUST_LOG={level}) at {} (pid {})",
             g.base_url,
@@ -208,10 +219,10 @@ async fn run(args: Args) -> Res<()> {
         Some(dir) => {
             let data = tmp.path().join("data-baseline");
             std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-            let g =
-                procs::start_gateway(dir, &data, &mock_url, &primary.rust_log, &args.model).await?;
+            let (level, env) = (&primary.rust_log, &args.baseline_env);
+            let g = procs::start_gateway(dir, &data, &mock_url, level, &args.model, env).await?;
             eprintln!(
-                "byok-bench: baseline gateway from {} at {}",
+                "byok-bench: baseline gateway from {} at {} (env {env:?})",
                 dir.display(),
                 g.base_url
             );
@@ -240,7 +251,14 @@ async fn run(args: Args) -> Res<()> {
     if let Some(g) = &baseline {
         targets.push(
             Target::new(
-                &format!("byok baseline (RUST_LOG={})", g.rust_log),
+                &format!(
+                    "byok baseline (RUST_LOG={}{})",
+                    g.rust_log,
+                    args.baseline_env
+                        .iter()
+                        .map(|(k, v)| format!(", {k}={v}"))
+                        .collect::<String>()
+                ),
                 &format!("{}/v1", g.base_url),
                 &g.api_key,
                 &format!("policy/{}", procs::POLICY),

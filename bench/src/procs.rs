@@ -111,6 +111,7 @@ pub fn spawn_serve(
     port: u16,
     mock_openai: &str,
     rust_log: &str,
+    env: &[(String, String)],
     log_file: &Path,
 ) -> Res<Proc> {
     let log = std::fs::File::create(log_file).map_err(|e| e.to_string())?;
@@ -120,6 +121,7 @@ pub fn spawn_serve(
         .arg(data_dir)
         .env("RUST_LOG", rust_log)
         .env("BYOK_OPENAI_BASE_URL", mock_openai)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))
@@ -189,6 +191,7 @@ pub async fn start_gateway(
     mock_openai: &str,
     rust_log: &str,
     upstream_model: &str,
+    env: &[(String, String)],
 ) -> Res<Gateway> {
     // Platform keys are an entitlement since the org has a setting for it; a baseline built before that
     // lends them to every org and knows no such flag.
@@ -218,6 +221,7 @@ pub async fn start_gateway(
         port,
         mock_openai,
         rust_log,
+        env,
         &data_dir.join("serve.log"),
     )?;
     let started_in = wait_served(port, spawned, Duration::from_secs(20))?;
@@ -283,6 +287,7 @@ pub fn start_times(
             port,
             mock_openai,
             "info",
+            &[],
             &data_dir.join(format!("start-{i}.log")),
         )?;
         out.push(wait_served(port, spawned, Duration::from_secs(20))?);

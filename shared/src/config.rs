@@ -72,6 +72,8 @@ pub struct Config {
     pub spend: SpendConfig,
     /// How long a request log record is kept (the store's TTL) (`BYOK_LOG_RETENTION_DAYS`).
     pub log_retention: Duration,
+    /// Whether requests are written to the request log (`BYOK_REQUEST_LOG` = `on` | `off`, default `on`).
+    pub request_log: bool,
 }
 
 /// How spend limits reserve (README "Spend limits").
@@ -181,17 +183,8 @@ impl Config {
             None => DEFAULT_DIRECT_DEADLINE,
             Some(v) => Duration::from_millis(number(&v, "BYOK_DIRECT_DEADLINE_MS", 1000, 900_000)?),
         };
-        let platform_keys_default =
-            match env("BYOK_PLATFORM_KEYS_DEFAULT").as_deref().map(str::trim) {
-                None | Some("off") => false,
-                Some("on") => true,
-                Some(other) => {
-                    return Err(ConfigError {
-                        variable: "BYOK_PLATFORM_KEYS_DEFAULT",
-                        reason: format!("{other:?} is not on or off"),
-                    });
-                }
-            };
+        let platform_keys_default = on_off(env, "BYOK_PLATFORM_KEYS_DEFAULT", false)?;
+        let request_log = on_off(env, "BYOK_REQUEST_LOG", true)?;
         let defaults = SpendConfig::default();
         let spend = SpendConfig {
             default_output_tokens: match env("BYOK_SPEND_OUTPUT_TOKENS") {
@@ -222,6 +215,7 @@ impl Config {
             max_attempts,
             direct_deadline,
             platform_keys_default,
+            request_log,
             spend,
             log_retention: Duration::from_secs(log_retention_days * 86_400),
         })
@@ -269,6 +263,23 @@ fn url(
         });
     }
     Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// An `on` | `off` variable, `default` when unset.
+fn on_off(
+    env: &dyn Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match env(variable).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        Some(other) => Err(ConfigError {
+            variable,
+            reason: format!("{other:?} is not on or off"),
+        }),
+    }
 }
 
 fn number(value: &str, variable: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
@@ -336,6 +347,15 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "BYOK_PLATFORM_KEYS_DEFAULT");
+    }
+
+    #[test]
+    fn the_request_log_is_on_unless_switched_off() {
+        assert!(config(&[("BYOK_BACKEND", "local")]).unwrap().request_log);
+        let off = config(&[("BYOK_BACKEND", "local"), ("BYOK_REQUEST_LOG", "off")]).unwrap();
+        assert!(!off.request_log);
+        let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_REQUEST_LOG", "false")]).unwrap_err();
+        assert_eq!(err.variable, "BYOK_REQUEST_LOG");
     }
 
     #[test]

@@ -44,6 +44,11 @@ struct Setup {
 }
 
 async fn setup(kind: Backend, mode: Mode) -> Setup {
+    setup_with(kind, mode, true).await
+}
+
+/// `request_log`: the operator's `BYOK_REQUEST_LOG` switch.
+async fn setup_with(kind: Backend, mode: Mode, request_log: bool) -> Setup {
     let backend = TestBackend::new(kind).await;
     let openai = MockProvider::start(Kind::OpenAi).await;
     let anthropic = MockProvider::start(Kind::Anthropic).await;
@@ -51,6 +56,7 @@ async fn setup(kind: Backend, mode: Mode) -> Setup {
         c.providers.openai = openai.base_url();
         c.providers.anthropic = anthropic.base_url();
         c.usage_behind_response = matches!(mode, Mode::Serve);
+        c.request_log = request_log;
     });
     let (store, cipher) = (backend.store.as_ref(), backend.cipher.as_ref());
     let org = fixtures::org(store, "Acme").await;
@@ -813,6 +819,28 @@ async fn abandoned_streams_keep_what_was_sent(kind: Backend, mode: Mode) {
     assert_eq!(record["payload"]["response_truncated"], false);
 }
 
+/// Switched off by the operator (`BYOK_REQUEST_LOG=off`), the log records nothing, and requests are
+/// answered as before.
+async fn switched_off_the_log_records_nothing(kind: Backend, mode: Mode) {
+    let s = setup_with(kind, mode, false).await;
+    let admin = s.org.admin.clone();
+    let served = post(&s, &admin, chat("openai/gpt-4.1-mini")).await;
+    assert_eq!(served.status, StatusCode::OK, "{}", served.text);
+    let id = request_id(&served);
+    let refused = post(&s, &admin, chat("openai/")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(all(&s, &admin, "", 50).await, Vec::<Value>::new());
+    let detail = get(&s, &admin, &format!("/v1/manage/logs/{id}")).await;
+    assert_eq!(detail.status, StatusCode::NOT_FOUND, "{}", detail.text);
+}
+
+async fn serve_switched_off(kind: Backend) {
+    switched_off_the_log_records_nothing(kind, Mode::Serve).await
+}
+async fn lambda_switched_off(kind: Backend) {
+    switched_off_the_log_records_nothing(kind, Mode::Lambda).await
+}
+
 async fn serve_every_request(kind: Backend) {
     every_request_is_recorded_exactly_once(kind, Mode::Serve).await
 }
@@ -863,5 +891,7 @@ byok_testkit::on_both_backends!(
     serve_long_stream_cut,
     lambda_long_stream_cut,
     serve_abandoned_stream,
-    lambda_abandoned_stream
+    lambda_abandoned_stream,
+    serve_switched_off,
+    lambda_switched_off
 );

@@ -143,6 +143,12 @@ impl Billing {
                 log_writes::queue(gateway, log);
                 log_writes::flush(gateway.clone())
             });
+        // The hold is settled once the usage is written, not after the log record (which may wait for a
+        // batch: `log_writes`).
+        let write = async move {
+            write.await;
+            reservation.settle(nanos, platform_nanos);
+        };
         let write = async move {
             match flush {
                 None => write.await,
@@ -150,7 +156,6 @@ impl Billing {
                     futures::join!(write, flush);
                 }
             }
-            reservation.settle(nanos, platform_nanos);
         };
         caches.usage_writes.run(write).await;
         cost

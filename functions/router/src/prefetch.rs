@@ -12,10 +12,16 @@ use crate::resolve;
 use crate::state::Gateway;
 
 pub async fn cold_reads(gateway: &Gateway, org_id: &str, parsed: &Parsed) {
-    let caches = gateway.caches();
-    if caches.orgs.contains(org_id) {
+    if gateway.caches().orgs.contains(org_id) {
         return;
     }
+    // Boxed: the reads' futures are large, and inline they would grow every request's future (and stack)
+    // for what a cold instance does once per org.
+    Box::pin(side_by_side(gateway, org_id, parsed)).await;
+}
+
+async fn side_by_side(gateway: &Gateway, org_id: &str, parsed: &Parsed) {
+    let caches = gateway.caches();
     let app = gateway.app();
     let org = caches.orgs.get(app.store(), org_id);
     let first_key = async {

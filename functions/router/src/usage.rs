@@ -141,7 +141,8 @@ impl Billing {
             .and_then(|t| t.served_and_billed(&usage, cost, error))
             .map(|log| {
                 log_writes::queue(gateway, log);
-                log_writes::flush(gateway.clone())
+                // Boxed: inline (Lambda awaits it in the request) it overflowed debug builds' stacks.
+                Box::pin(log_writes::flush(gateway.clone()))
             });
         // The hold is settled once the usage is written, not after the log record (which may wait for a
         // batch: `log_writes`).

@@ -20,6 +20,18 @@ pub async fn org(store: &dyn Store, name: &str) -> TestOrg {
     }
 }
 
+/// An org with its own platform-key settings (entitlement, platform limit).
+pub async fn org_with(store: &dyn Store, name: &str, settings: orgs::PlatformSettings) -> TestOrg {
+    let created = orgs::create_with(store, name, settings)
+        .await
+        .expect("create org");
+    TestOrg {
+        org_id: created.org.org_id,
+        admin: created.api_key.expose().to_owned(),
+        admin_key_id: created.api_key_id,
+    }
+}
+
 /// A key of `org_id` with the given permissions; returns its secret.
 pub async fn key(
     store: &dyn Store,

@@ -32,14 +32,7 @@ fn chat(model: &str) -> Value {
 }
 
 async fn org_with(g: &Gateway, name: &str, settings: PlatformSettings) -> fixtures::TestOrg {
-    let created = orgs::create_with(g.backend.store.as_ref(), name, settings)
-        .await
-        .unwrap();
-    fixtures::TestOrg {
-        org_id: created.org.org_id,
-        admin: created.api_key.expose().to_owned(),
-        admin_key_id: created.api_key_id,
-    }
+    fixtures::org_with(g.backend.store.as_ref(), name, settings).await
 }
 
 async fn post_as(g: &Gateway, key: &str, path: &str, body: Value) -> byok_testkit::http::Response {

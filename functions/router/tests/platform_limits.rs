@@ -15,7 +15,7 @@ use byok_shared::domain::price::PriceTable;
 use byok_shared::domain::provider::Provider;
 use byok_shared::domain::spend;
 use byok_shared::domain::usage::{month_key, to_nanos};
-use byok_shared::repo::orgs::{self, PlatformSettings};
+use byok_shared::repo::orgs::PlatformSettings;
 use byok_testkit::http::{Response, assert_error, call};
 use byok_testkit::{Backend, fixtures};
 use common::*;
@@ -37,14 +37,7 @@ async fn org_with_limit(g: &Gateway, name: &str, limit: f64) -> fixtures::TestOr
         enabled: Some(true),
         monthly_limit: Some(limit),
     };
-    let created = orgs::create_with(g.backend.store.as_ref(), name, settings)
-        .await
-        .unwrap();
-    fixtures::TestOrg {
-        org_id: created.org.org_id,
-        admin: created.api_key.expose().to_owned(),
-        admin_key_id: created.api_key_id,
-    }
+    fixtures::org_with(g.backend.store.as_ref(), name, settings).await
 }
 
 /// A router instance of its own (its own leases) on the gateway's store, with the policy routes.

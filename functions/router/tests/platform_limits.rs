@@ -11,9 +11,7 @@ mod common;
 use axum::Router;
 use axum::http::{Method, StatusCode};
 use byok_mock_providers::{Behaviour, MockUsage};
-use byok_shared::domain::price::PriceTable;
 use byok_shared::domain::provider::Provider;
-use byok_shared::domain::spend;
 use byok_shared::domain::usage::{month_key, to_nanos};
 use byok_shared::repo::orgs::PlatformSettings;
 use byok_testkit::http::{Response, assert_error, call};
@@ -38,16 +36,6 @@ async fn org_with_limit(g: &Gateway, name: &str, limit: f64) -> fixtures::TestOr
         monthly_limit: Some(limit),
     };
     fixtures::org_with(g.backend.store.as_ref(), name, settings).await
-}
-
-/// A router instance of its own (its own leases) on the gateway's store, with the policy routes.
-fn instance(g: &Gateway) -> (byok_router::Gateway, Router) {
-    let gateway = byok_router::Gateway::new(g.state.clone());
-    let routes = utoipa_axum::router::OpenApiRouter::default()
-        .merge(byok_router::routes().with_state(gateway.clone()))
-        .merge(byok_policies::routes());
-    let app = byok_shared::http::finish(routes.into(), g.state.clone());
-    (gateway, app)
 }
 
 async fn post(app: &Router, key: &str, path: &str, body: Value) -> Response {
@@ -93,37 +81,12 @@ fn assert_platform_limit(r: &Response) {
     );
 }
 
-/// 64 platform requests at once, alternating between two instances: the cost (nano-dollars) of each
-/// served and how many were refused with the limit error.
-async fn fire(apps: &[Router; 2], key: &str) -> (Vec<i64>, usize) {
-    let requests = (0..64).map(|i| {
-        let (app, key) = (apps[i % 2].clone(), key.to_owned());
-        async move {
-            post(
-                &app,
-                &key,
-                "/v1/chat/completions",
-                chat("openai/gpt-4.1-mini"),
-            )
-            .await
-        }
-    });
-    let mut costs = Vec::new();
-    let mut refused = 0;
-    for r in futures::future::join_all(requests).await {
-        match r.status {
-            StatusCode::OK => {
-                assert_eq!(r.headers["x-byok-key-source"], "platform");
-                costs.push(to_nanos(r.body["usage"]["cost"].as_f64().unwrap()));
-            }
-            StatusCode::PRECONDITION_FAILED => {
-                assert_platform_limit(&r);
-                refused += 1;
-            }
-            other => panic!("unexpected {other}: {}", r.text),
-        }
-    }
-    (costs, refused)
+/// 64 platform requests at once, alternating between two instances (`common::fire`): each served on the
+/// platform key, each refusal the platform limit's.
+async fn fire_platform(apps: &[Router; 2], key: &str) -> (Vec<i64>, usize) {
+    let served = |r: &Response| assert_eq!(r.headers["x-byok-key-source"], "platform");
+    let body = chat("openai/gpt-4.1-mini");
+    fire(apps, key, &body, served, assert_platform_limit).await
 }
 
 /// A provider that honours `max_tokens`, a body no smaller than its tokens: nothing costs more than its
@@ -137,7 +100,7 @@ async fn concurrent_platform_requests_never_end_above_a_small_org_limit(kind: Ba
     let beta = org_with_limit(&g, "Beta", limit).await;
     let (one, two) = (instance(&g), instance(&g));
     let apps = [one.1.clone(), two.1.clone()];
-    let (costs, refused) = fire(&apps, &alpha.admin).await;
+    let (costs, refused) = fire_platform(&apps, &alpha.admin).await;
     let spent: i64 = costs.iter().sum();
     assert!(
         refused > 0,
@@ -210,11 +173,8 @@ async fn a_provider_past_max_tokens_overshoots_the_org_limit_by_at_most_the_boun
     let limit = 0.001;
     let alpha = org_with_limit(&g, "Alpha", limit).await;
     let (one, two) = (instance(&g), instance(&g));
-    let (costs, refused) = fire(&[one.1, two.1], &alpha.admin).await;
-    let table = PriceTable::from_file(byok_shared::domain::price::shipped());
-    let price = table.price(Provider::OpenAi, "gpt-4.1-mini").unwrap();
-    let need = spend::request_need(&chat("openai/gpt-4.1-mini"), false, 4096);
-    let estimate = spend::estimate([price], need);
+    let (costs, refused) = fire_platform(&[one.1, two.1], &alpha.admin).await;
+    let estimate = mini_estimate(&chat("openai/gpt-4.1-mini"));
     let excess: i64 = costs.iter().map(|c| (c - estimate).max(0)).sum();
     let spent: i64 = costs.iter().sum();
     assert!(

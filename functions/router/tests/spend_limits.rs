@@ -9,14 +9,12 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use byok_mock_providers::{Behaviour, MockUsage};
 use byok_shared::domain::permissions::{Completions, Manage, Permissions};
-use byok_shared::domain::price::PriceTable;
 use byok_shared::domain::provider::Provider;
-use byok_shared::domain::spend;
 use byok_shared::domain::usage::{month_key, to_nanos};
 use byok_shared::repo::apikeys::{self, NewKey};
 use byok_shared::store::Store;
 use byok_testkit::Backend;
-use byok_testkit::http::{assert_error, call};
+use byok_testkit::http::{Response, assert_error, call};
 use common::*;
 use serde_json::{Value, json};
 
@@ -50,13 +48,6 @@ async fn limited_key(store: &dyn Store, org_id: &str, limit: f64) -> (String, St
     (key.api_key_id, secret.expose().to_owned())
 }
 
-/// A router instance of its own (its own leases) on the gateway's store.
-fn instance(g: &Gateway) -> (byok_router::Gateway, Router) {
-    let gateway = byok_router::Gateway::new(g.state.clone());
-    let app = byok_shared::http::finish(byok_router::routes().into(), gateway.clone());
-    (gateway, app)
-}
-
 /// The key's spend item: (recorded spend, budget counter), nano-dollars.
 async fn counters(g: &Gateway, key_id: &str) -> (i64, i64) {
     let sk = format!("SPEND#{key_id}#{}", month_key(chrono::Utc::now()));
@@ -71,36 +62,13 @@ async fn counters(g: &Gateway, key_id: &str) -> (i64, i64) {
     (c("cost_nanos"), c("budget_nanos"))
 }
 
-/// 64 requests at once, alternating between two instances. Returns the cost (nano-dollars) of each
-/// request served and how many were refused with the limit error.
-async fn fire(apps: &[Router; 2], key: &str) -> (Vec<i64>, usize) {
-    let requests = (0..64).map(|i| {
-        let (app, key) = (apps[i % 2].clone(), key.to_owned());
-        async move {
-            call(
-                &app,
-                Method::POST,
-                "/v1/chat/completions",
-                Some(&key),
-                Some(chat()),
-            )
-            .await
-        }
-    });
-    let mut costs = Vec::new();
-    let mut refused = 0;
-    for r in futures::future::join_all(requests).await {
-        match r.status {
-            StatusCode::OK => costs.push(to_nanos(r.body["usage"]["cost"].as_f64().unwrap())),
-            StatusCode::PRECONDITION_FAILED => {
-                let error = assert_error(&r, StatusCode::PRECONDITION_FAILED);
-                assert_eq!(error["code"], "monthly_limit_reached", "{}", r.text);
-                refused += 1;
-            }
-            other => panic!("unexpected {other}: {}", r.text),
-        }
-    }
-    (costs, refused)
+/// 64 requests of `key` at once on two instances (`common::fire`), each refusal the spend-limit error.
+async fn fire_limited(apps: &[Router; 2], key: &str) -> (Vec<i64>, usize) {
+    let refused = |r: &Response| {
+        let error = assert_error(r, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(error["code"], "monthly_limit_reached", "{}", r.text);
+    };
+    fire(apps, key, &chat(), |_: &Response| {}, refused).await
 }
 
 /// A provider that honours `max_tokens` and a body no smaller than its tokens: nothing costs more than
@@ -111,7 +79,7 @@ async fn concurrent_requests_never_end_above_a_small_limit(kind: Backend) {
     let limit = 0.000_2;
     let (key_id, key) = limited_key(g.backend.store.as_ref(), &g.org.org_id, limit).await;
     let (one, two) = (instance(&g), instance(&g));
-    let (costs, refused) = fire(&[one.1.clone(), two.1.clone()], &key).await;
+    let (costs, refused) = fire_limited(&[one.1.clone(), two.1.clone()], &key).await;
     let spent: i64 = costs.iter().sum();
     assert!(
         refused > 0,
@@ -156,10 +124,8 @@ async fn a_provider_past_max_tokens_overshoots_by_at_most_the_documented_bound(k
     let limit = 0.001;
     let (_, key) = limited_key(g.backend.store.as_ref(), &g.org.org_id, limit).await;
     let (one, two) = (instance(&g), instance(&g));
-    let (costs, refused) = fire(&[one.1, two.1], &key).await;
-    let table = PriceTable::from_file(byok_shared::domain::price::shipped());
-    let price = table.price(Provider::OpenAi, "gpt-4.1-mini").unwrap();
-    let estimate = spend::estimate([price], spend::request_need(&chat(), false, 4096));
+    let (costs, refused) = fire_limited(&[one.1, two.1], &key).await;
+    let estimate = mini_estimate(&chat());
     let excess: i64 = costs.iter().map(|c| (c - estimate).max(0)).sum();
     let spent: i64 = costs.iter().sum();
     assert!(

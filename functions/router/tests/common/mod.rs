@@ -175,3 +175,59 @@ pub fn model_for(p: Provider) -> &'static str {
         Provider::Xai => "xai/grok-4",
     }
 }
+
+/// Another router instance (its own caches and spend leases) on the gateway's store, as a second Lambda
+/// instance on the same table; with the policy routes.
+pub fn instance(g: &Gateway) -> (byok_router::Gateway, Router) {
+    let gateway = byok_router::Gateway::new(g.state.clone());
+    let routes = utoipa_axum::router::OpenApiRouter::default()
+        .merge(byok_router::routes().with_state(gateway.clone()))
+        .merge(byok_policies::routes());
+    let app = byok_shared::http::finish(routes.into(), g.state.clone());
+    (gateway, app)
+}
+
+/// 64 chat requests with `body` at once, alternating between two instances: the cost (nano-dollars) of
+/// each served (checked by `served`) and how many were refused with the spend-limit error (checked by
+/// `refused`).
+pub async fn fire(
+    apps: &[Router; 2],
+    key: &str,
+    body: &Value,
+    served: impl Fn(&Response),
+    refused: impl Fn(&Response),
+) -> (Vec<i64>, usize) {
+    let requests = (0..64).map(|i| {
+        let (app, key, body) = (apps[i % 2].clone(), key.to_owned(), body.clone());
+        async move {
+            let path = "/v1/chat/completions";
+            call(&app, Method::POST, path, Some(&key), Some(body)).await
+        }
+    });
+    let mut costs = Vec::new();
+    let mut refusals = 0;
+    for r in futures::future::join_all(requests).await {
+        match r.status {
+            StatusCode::OK => {
+                served(&r);
+                let cost = r.body["usage"]["cost"].as_f64().unwrap();
+                costs.push(byok_shared::domain::usage::to_nanos(cost));
+            }
+            StatusCode::PRECONDITION_FAILED => {
+                refused(&r);
+                refusals += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    (costs, refusals)
+}
+
+/// What admission holds for `body` on `openai/gpt-4.1-mini` at the shipped prices (nano-dollars), with
+/// the default 4,096 output tokens when it sets no `max_tokens`.
+pub fn mini_estimate(body: &Value) -> i64 {
+    use byok_shared::domain::{price, spend};
+    let table = price::PriceTable::from_file(price::shipped());
+    let price = table.price(Provider::OpenAi, "gpt-4.1-mini").unwrap();
+    spend::estimate([price], spend::request_need(body, false, 4096))
+}

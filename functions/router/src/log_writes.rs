@@ -56,20 +56,14 @@ impl LogQueue {
 
 /// Queue the record and run a flush where usage writes run.
 pub async fn record(gateway: &Gateway, pending: Pending) {
-    if !gateway.app().config().request_log {
-        return;
-    }
     queue(gateway, pending);
     let flusher = gateway.clone();
     gateway.caches().usage_writes.run(flush(flusher)).await;
 }
 
-/// Queue the record for the next flush (which the caller runs, e.g. beside a request's usage writes);
-/// dropped when the operator switched the request log off (`BYOK_REQUEST_LOG=off`).
+/// Queue the record for the next flush (which the caller runs, e.g. beside a request's usage writes).
 pub fn queue(gateway: &Gateway, pending: Pending) {
-    if gateway.app().config().request_log {
-        gateway.caches().logs.push(pending);
-    }
+    gateway.caches().logs.push(pending);
 }
 
 /// Write everything queued, unless another flush is writing (it then writes what is queued too). In

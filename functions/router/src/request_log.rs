@@ -265,8 +265,12 @@ impl Trail {
         }
     }
 
-    /// The finished record, once.
+    /// The finished record, once; never when the operator switched the request log off
+    /// (`BYOK_REQUEST_LOG=off`), so nothing is queued or flushed for it.
     fn take(&self) -> Option<crate::log_writes::Pending> {
+        if !self.inner.gateway.app().config().request_log {
+            return None;
+        }
         let mut taken = None;
         self.edit(|d| {
             if !d.written {

@@ -163,8 +163,8 @@ pub async fn record_bounded(
 ) -> Result<()> {
     let month = month_key(event.at);
     let dims = Dims::of(event);
-    let memo = format!("{org_id}#{month}#{}", dims.hash());
-    let (hash, new) = match DESCRIBED.get(&memo).await {
+    let known = memo(org_id, &month, &dims);
+    let (hash, new) = match DESCRIBED.get(&known).await {
         Some(hash) => (hash, false),
         None => describe(store, org_id, &month, &dims, max_dims).await?,
     };
@@ -226,7 +226,7 @@ pub async fn record_bounded(
     total?;
     counted?;
     if new {
-        DESCRIBED.insert(memo, hash).await;
+        DESCRIBED.insert(known, hash).await;
     }
     Ok(())
 }
@@ -290,8 +290,14 @@ async fn describe(
 
 /// This process knows where the combination's usage is counted.
 async fn remember(org_id: &str, month: &str, dims: &Dims, hash: &str) {
-    let memo = format!("{org_id}#{month}#{}", dims.hash());
-    DESCRIBED.insert(memo, hash.to_owned()).await;
+    DESCRIBED
+        .insert(memo(org_id, month, dims), hash.to_owned())
+        .await;
+}
+
+/// The key of a combination in [`DESCRIBED`].
+fn memo(org_id: &str, month: &str, dims: &Dims) -> String {
+    format!("{org_id}#{month}#{}", dims.hash())
 }
 
 /// USD spent this month (UTC) by one key, or by the whole org with `api_key_id = None`.

@@ -6,7 +6,8 @@
 //! * Google: `models/{m}:countTokens` with the request translated through the neutral form as chat does,
 //!   sent as a whole `generateContentRequest` (so the system instruction and tools are counted too).
 //! * OpenAI and xAI have no counting endpoint for chat: the count is a local estimate with the `o200k_base`
-//!   tokenizer (`tiktoken-rs`), plus OpenAI's documented per-message overhead. [`Counted::estimate`] is set.
+//!   tokenizer (`tiktoken-rs` on our compressed copy of its vocabulary, `vocab`), plus OpenAI's documented
+//!   per-message overhead. [`Counted::estimate`] is set.
 
 use std::time::Duration;
 
@@ -117,9 +118,7 @@ async fn google(call: Call<'_>, plan: &CountPlan<'_>) -> Result<Counted, Provide
 
 /// The o200k_base tokens of a text (what a stream sent, when its provider never said what it used).
 pub fn text_tokens(text: &str) -> u64 {
-    tiktoken_rs::o200k_base_singleton()
-        .encode_ordinary(text)
-        .len() as u64
+    super::vocab::o200k().encode_ordinary(text).len() as u64
 }
 
 /// A local o200k_base count of an Anthropic-format request (an OpenAI-format one counts alike: its
@@ -130,7 +129,7 @@ pub fn estimate(body: &Value) -> Result<u64, ProviderError> {
         .get("messages")
         .and_then(Value::as_array)
         .ok_or_else(|| ProviderError::caller("messages must be an array"))?;
-    let bpe = tiktoken_rs::o200k_base_singleton();
+    let bpe = super::vocab::o200k();
     let count = |text: &str| bpe.encode_ordinary(text).len() as u64;
     let mut total = REPLY_PRIMING;
     if let Some(system) = body.get("system") {

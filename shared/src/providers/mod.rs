@@ -58,6 +58,7 @@ mod sse;
 #[cfg(test)]
 mod stream_props;
 mod translate;
+mod vocab;
 mod xai;
 
 use std::pin::Pin;

@@ -93,6 +93,7 @@ impl AppState {
                 // Bounded DynamoDB/KMS calls (BYOK_AWS_TIMEOUT_MS): a hung backend gives 503, not a hang.
                 let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .timeout_config(config.aws_timeouts())
+                    .http_client(crate::tls::aws_http_client())
                     .load()
                     .await;
                 let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);

@@ -16,6 +16,7 @@ pub mod routing;
 pub mod secret;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::AppState;
 pub use error::{Error, ErrorKind, Result};

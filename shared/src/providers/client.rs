@@ -38,7 +38,7 @@ impl std::fmt::Debug for ProviderClient {
 }
 
 impl ProviderClient {
-    /// A pooled rustls client with a connect timeout. Per-call deadlines are given to each call.
+    /// A pooled rustls client (on the process's shared CA roots) with a connect timeout. Per-call deadlines are given to each call.
     pub fn new(urls: ProviderUrls) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -46,6 +46,7 @@ impl ProviderClient {
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_preconfigured(crate::tls::provider_config())
             .user_agent(concat!("byok-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a reqwest client with rustls builds");

@@ -129,13 +129,15 @@ impl Billing {
         // What the usage writes add to the budget counters: the cost, and its part on platform keys.
         let (nanos, platform_nanos) =
             (cost.map_or(0, to_nanos), usage::platform_cost_nanos(&event));
-        let write = record(
+        // Boxed: this future holds four store writes side by side, and unboxed it was copied at each move on
+        // its way onto its task (memmove under billing was about 4 % of serve's CPU at c=32, by perf).
+        let write = Box::pin(record(
             gateway.clone(),
             caller.clone(),
             self.provider,
             event,
             self.rate,
-        );
+        ));
         // The request log record goes with the usage writes: one store wait, not two.
         let flush = trail
             .and_then(|t| t.served_and_billed(&usage, cost, error))

@@ -91,11 +91,7 @@ impl AppState {
             }
             Backend::Aws { table, kms_key_id } => {
                 // Bounded DynamoDB/KMS calls (BYOK_AWS_TIMEOUT_MS): a hung backend gives 503, not a hang.
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .timeout_config(config.aws_timeouts())
-                    .http_client(crate::tls::aws_http_client())
-                    .load()
-                    .await;
+                let sdk = crate::aws_sdk::load(config.aws_timeouts()).await;
                 let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
                 let cipher = KmsCipher::new(aws_sdk_kms::Client::new(&sdk), kms_key_id);
                 (Arc::new(store), Arc::new(cipher))

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod aws_sdk;
 pub mod catalogue;
 pub mod cipher;
 pub mod colocated;

@@ -5,7 +5,7 @@
 //! per request awaited before and after the provider call, and the latency the gateway adds.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use byok_testkit::lambda::fixture_with_key;
 use serde_json::{Value, json};
@@ -116,7 +116,9 @@ pub async fn run(args: Args) -> Result<(), String> {
     );
 
     let (mut hello_init, mut router_init) = (Vec::new(), Vec::new());
-    let mut invocations: Vec<(&str, Invocation)> = Vec::new();
+    // Each invocation with its instance's index; `stopped[i]`: when instance `i` was stopped.
+    let mut invocations: Vec<(&str, Invocation, usize)> = Vec::new();
+    let mut stopped = Vec::new();
     for start in 0..args.starts.max(1) {
         let mut h = Function::start(&hello, &[]).await?;
         hello_init.push(h.init_time().await?.as_secs_f64() * 1e3);
@@ -124,7 +126,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         let mut f = Function::start(&router, &env).await?;
         router_init.push(f.init_time().await?.as_secs_f64() * 1e3);
         let cold = invoke_all(&mut f, std::slice::from_ref(&plain)).await?;
-        invocations.extend(cold.into_iter().map(|i| ("cold", i)));
+        invocations.extend(cold.into_iter().map(|i| ("cold", i, start)));
         if start == 0 {
             let mut warm = Vec::new();
             for _ in 0..args.warm {
@@ -133,18 +135,26 @@ pub async fn run(args: Args) -> Result<(), String> {
             }
             let done = invoke_all(&mut f, &warm).await?;
             for (i, inv) in done.into_iter().enumerate() {
-                invocations.push((if i % 2 == 0 { "warm" } else { "warm stream" }, inv));
+                let kind = if i % 2 == 0 { "warm" } else { "warm stream" };
+                invocations.push((kind, inv, start));
             }
         }
         // Calls still running behind the last response land before the next start.
         tokio::time::sleep(Duration::from_millis(200)).await;
+        stopped.push(Instant::now());
+        drop(f);
     }
 
     let aws = world.aws_calls();
     let provider = world.anthropic.calls();
     let mut rows: Vec<(&str, Value)> = Vec::new();
-    for (i, (kind, inv)) in invocations.iter().enumerate() {
-        let next = invocations.get(i + 1).map(|(_, n)| n.given);
+    for (i, (kind, inv, instance)) in invocations.iter().enumerate() {
+        // What an invocation caused after its response ends at the next invocation of its instance, or
+        // when the instance stopped: the next instance's init (its price-table load) is not this one's.
+        let next = match invocations.get(i + 1) {
+            Some((_, n, same)) if same == instance => Some(n.given),
+            _ => stopped.get(*instance).copied(),
+        };
         rows.push((kind, analysis::invocation(inv, next, &aws, &provider)));
     }
     report(&args, &hello_init, &router_init, &rows)

@@ -44,10 +44,24 @@ fn chain(mut intervals: Vec<(Instant, Instant)>) -> usize {
     n
 }
 
-/// The facts of one invocation; `next_given` bounds the calls it caused after its response.
+/// Where the calls an invocation caused after its response stop being its own: at the next invocation of
+/// the same instance (`next`: that invocation's instance and arrival), else when its instance stopped. The
+/// next instance's init (its price-table load) belongs to no earlier invocation.
+pub fn caused_until(
+    instance: usize,
+    next: Option<(usize, Instant)>,
+    stopped: &[Instant],
+) -> Option<Instant> {
+    match next {
+        Some((same, given)) if same == instance => Some(given),
+        _ => stopped.get(instance).copied(),
+    }
+}
+
+/// The facts of one invocation; `until` (see [`caused_until`]) bounds the calls it caused after its response.
 pub fn invocation(
     inv: &Invocation,
-    next_given: Option<Instant>,
+    until: Option<Instant>,
     aws: &[Call],
     provider: &[Call],
 ) -> Value {
@@ -64,7 +78,7 @@ pub fn invocation(
     let mut overlapping = Vec::new();
     let mut behind = Vec::new();
     for c in aws {
-        let caused_after = c.start > inv.done && next_given.is_none_or(|n| c.start < n);
+        let caused_after = c.start > inv.done && until.is_none_or(|n| c.start < n);
         if caused_after {
             behind.push(c);
         } else if within(c) {
@@ -132,5 +146,17 @@ mod tests {
             3
         );
         assert_eq!(chain(Vec::new()), 0);
+    }
+
+    #[test]
+    fn what_an_instance_caused_ends_at_its_next_invocation_or_its_stop() {
+        let t = Instant::now();
+        let ms = |n| t + Duration::from_millis(n);
+        let stopped = [ms(100), ms(300)];
+        // The next invocation is the same instance's: up to its arrival.
+        assert_eq!(caused_until(0, Some((0, ms(50))), &stopped), Some(ms(50)));
+        // The next is another instance's (whose init came before it): up to this instance's stop.
+        assert_eq!(caused_until(0, Some((1, ms(250))), &stopped), Some(ms(100)));
+        assert_eq!(caused_until(1, None, &stopped), Some(ms(300)));
     }
 }

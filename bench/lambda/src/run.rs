@@ -149,13 +149,9 @@ pub async fn run(args: Args) -> Result<(), String> {
     let provider = world.anthropic.calls();
     let mut rows: Vec<(&str, Value)> = Vec::new();
     for (i, (kind, inv, instance)) in invocations.iter().enumerate() {
-        // What an invocation caused after its response ends at the next invocation of its instance, or
-        // when the instance stopped: the next instance's init (its price-table load) is not this one's.
-        let next = match invocations.get(i + 1) {
-            Some((_, n, same)) if same == instance => Some(n.given),
-            _ => stopped.get(*instance).copied(),
-        };
-        rows.push((kind, analysis::invocation(inv, next, &aws, &provider)));
+        let next = invocations.get(i + 1).map(|(_, n, of)| (*of, n.given));
+        let until = analysis::caused_until(*instance, next, &stopped);
+        rows.push((kind, analysis::invocation(inv, until, &aws, &provider)));
     }
     report(&args, &hello_init, &router_init, &rows)
 }

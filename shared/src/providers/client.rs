@@ -38,7 +38,8 @@ impl std::fmt::Debug for ProviderClient {
 }
 
 impl ProviderClient {
-    /// A pooled rustls client (on the process's shared CA roots) with a connect timeout. Per-call deadlines are given to each call.
+    /// A pooled rustls client (on the process's shared CA roots) with a connect timeout. Per-call deadlines
+    /// are given to each call.
     pub fn new(urls: ProviderUrls) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)

@@ -11,4 +11,5 @@ mod aws;
 mod roots;
 
 pub use aws::aws_http_client;
-pub use roots::{native_pem, provider_config};
+use roots::native_pem;
+pub use roots::provider_config;

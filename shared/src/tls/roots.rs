@@ -51,7 +51,7 @@ pub fn provider_config() -> rustls::ClientConfig {
 }
 
 /// The shared roots as one PEM bundle (the AWS SDK's trust store takes PEM).
-pub fn native_pem() -> Vec<u8> {
+pub(super) fn native_pem() -> Vec<u8> {
     let engine = &base64::engine::general_purpose::STANDARD;
     let mut pem = String::new();
     for cert in &NATIVE.certs {

@@ -8,6 +8,9 @@ use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// What `aws-config`'s default HTTPS client is (as of `BehaviorVersion::v2025_08_07`), on [`super::native_pem`].
+/// `build_with_connector_fn` is the hook `aws-smithy-runtime` builds that default with. It is hidden from the
+/// docs, so an SDK upgrade may move it: this file would then stop compiling, and `shared/tests/tls_roots.rs`
+/// checks that the client still trusts exactly the shared roots.
 pub fn aws_http_client() -> SharedHttpClient {
     let context = TlsContext::builder()
         .with_trust_store(TrustStore::empty().with_pem_certificate(super::native_pem()))

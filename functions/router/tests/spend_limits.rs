@@ -125,23 +125,7 @@ async fn a_provider_past_max_tokens_overshoots_by_at_most_the_documented_bound(k
     let (_, key) = limited_key(g.backend.store.as_ref(), &g.org.org_id, limit).await;
     let (one, two) = (instance(&g), instance(&g));
     let (costs, refused) = fire_limited(&[one.1, two.1], &key).await;
-    let estimate = mini_estimate(&chat());
-    let excess: i64 = costs.iter().map(|c| (c - estimate).max(0)).sum();
-    let spent: i64 = costs.iter().sum();
-    assert!(
-        excess > 0,
-        "the provider did not overshoot: {costs:?} vs {estimate}"
-    );
-    assert!(
-        refused > 0,
-        "no request was refused ({} served)",
-        costs.len()
-    );
-    assert!(
-        spent <= to_nanos(limit) + excess,
-        "spent {spent} over limit {} + bound {excess}",
-        to_nanos(limit)
-    );
+    assert_within_overshoot_bound(&costs, refused, limit, mini_estimate(&chat()));
 }
 
 /// Two orgs on one instance, each key with the same small limit: one key at its limit does not

@@ -231,3 +231,31 @@ pub fn mini_estimate(body: &Value) -> i64 {
     let price = table.price(Provider::OpenAi, "gpt-4.1-mini").unwrap();
     spend::estimate([price], spend::request_need(body, false, 4096))
 }
+
+/// The overshoot bound of a spend limit whose provider ignored `max_tokens`: some requests cost more than
+/// their `estimate` (else nothing was tested), some were refused, and the total `spent` is at most the
+/// limit plus each request's excess over its estimate. Returns what was spent (nano-dollars).
+pub fn assert_within_overshoot_bound(
+    costs: &[i64],
+    refused: usize,
+    limit: f64,
+    estimate: i64,
+) -> i64 {
+    let limit = byok_shared::domain::usage::to_nanos(limit);
+    let excess: i64 = costs.iter().map(|c| (c - estimate).max(0)).sum();
+    let spent: i64 = costs.iter().sum();
+    assert!(
+        excess > 0,
+        "the provider did not overshoot: {costs:?} vs {estimate}"
+    );
+    assert!(
+        refused > 0,
+        "no request was refused ({} served)",
+        costs.len()
+    );
+    assert!(
+        spent <= limit + excess,
+        "spent {spent} over limit {limit} + bound {excess}"
+    );
+    spent
+}

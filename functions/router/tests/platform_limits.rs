@@ -101,18 +101,7 @@ async fn concurrent_platform_requests_never_end_above_a_small_org_limit(kind: Ba
     let (one, two) = (instance(&g), instance(&g));
     let apps = [one.1.clone(), two.1.clone()];
     let (costs, refused) = fire_platform(&apps, &alpha.admin).await;
-    let spent: i64 = costs.iter().sum();
-    assert!(
-        refused > 0,
-        "no request was refused ({} served)",
-        costs.len()
-    );
-    assert!(!costs.is_empty(), "every request was refused");
-    assert!(
-        spent <= to_nanos(limit),
-        "spent {spent} nano-dollars on platform keys over a limit of {}",
-        to_nanos(limit)
-    );
+    let spent = assert_within_limit(&costs, refused, limit);
     assert_eq!(
         g.openai.requests().len(),
         costs.len(),

@@ -10,7 +10,7 @@ use axum::http::{Method, StatusCode};
 use byok_mock_providers::{Behaviour, MockUsage};
 use byok_shared::domain::permissions::{Completions, Manage, Permissions};
 use byok_shared::domain::provider::Provider;
-use byok_shared::domain::usage::{month_key, to_nanos};
+use byok_shared::domain::usage::month_key;
 use byok_shared::repo::apikeys::{self, NewKey};
 use byok_shared::store::Store;
 use byok_testkit::Backend;
@@ -80,18 +80,7 @@ async fn concurrent_requests_never_end_above_a_small_limit(kind: Backend) {
     let (key_id, key) = limited_key(g.backend.store.as_ref(), &g.org.org_id, limit).await;
     let (one, two) = (instance(&g), instance(&g));
     let (costs, refused) = fire_limited(&[one.1.clone(), two.1.clone()], &key).await;
-    let spent: i64 = costs.iter().sum();
-    assert!(
-        refused > 0,
-        "no request was refused ({} served)",
-        costs.len()
-    );
-    assert!(!costs.is_empty(), "every request was refused");
-    assert!(
-        spent <= to_nanos(limit),
-        "spent {spent} nano-dollars over a limit of {}",
-        to_nanos(limit)
-    );
+    let spent = assert_within_limit(&costs, refused, limit);
     let (recorded, _) = counters(&g, &key_id).await;
     assert_eq!(
         recorded, spent,

@@ -259,3 +259,21 @@ pub fn assert_within_overshoot_bound(
     );
     spent
 }
+
+/// Concurrent requests against a small spend limit: some were served, some refused, and together they
+/// spent at most the limit. Returns what was spent (nano-dollars).
+pub fn assert_within_limit(costs: &[i64], refused: usize, limit: f64) -> i64 {
+    let limit = byok_shared::domain::usage::to_nanos(limit);
+    let spent: i64 = costs.iter().sum();
+    assert!(
+        refused > 0,
+        "no request was refused ({} served)",
+        costs.len()
+    );
+    assert!(!costs.is_empty(), "every request was refused");
+    assert!(
+        spent <= limit,
+        "spent {spent} nano-dollars over a limit of {limit}"
+    );
+    spent
+}

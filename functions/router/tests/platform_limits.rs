@@ -10,7 +10,7 @@ mod common;
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
-use byok_mock_providers::{Behaviour, MockUsage};
+use byok_mock_providers::Behaviour;
 use byok_shared::domain::provider::Provider;
 use byok_shared::domain::usage::{month_key, to_nanos};
 use byok_shared::repo::orgs::PlatformSettings;
@@ -151,14 +151,7 @@ async fn concurrent_platform_requests_never_end_above_a_small_org_limit(kind: Ba
 /// reserved; the org's platform spend ends no further above its limit than the sum of those excesses.
 async fn a_provider_past_max_tokens_overshoots_the_org_limit_by_at_most_the_bound(kind: Backend) {
     let g = gateway(kind, &[], &[Provider::OpenAi]).await;
-    g.openai.set_default(Some(Behaviour {
-        usage: Some(MockUsage {
-            input: 12,
-            output: 200,
-            ..MockUsage::default()
-        }),
-        ..Behaviour::default()
-    }));
+    g.openai.set_default(Some(ignores_max_tokens()));
     let limit = 0.001;
     let alpha = org_with_limit(&g, "Alpha", limit).await;
     let (one, two) = (instance(&g), instance(&g));

@@ -7,7 +7,6 @@ mod common;
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
-use byok_mock_providers::{Behaviour, MockUsage};
 use byok_shared::domain::permissions::{Completions, Manage, Permissions};
 use byok_shared::domain::provider::Provider;
 use byok_shared::domain::usage::month_key;
@@ -102,14 +101,7 @@ async fn concurrent_requests_never_end_above_a_small_limit(kind: Backend) {
 /// reserved; the spend ends no further above the limit than the sum of those excesses.
 async fn a_provider_past_max_tokens_overshoots_by_at_most_the_documented_bound(kind: Backend) {
     let g = gateway(kind, &[Provider::OpenAi], &[]).await;
-    g.openai.script(Behaviour {
-        usage: Some(MockUsage {
-            input: 12,
-            output: 200,
-            ..MockUsage::default()
-        }),
-        ..Behaviour::default()
-    });
+    g.openai.script(ignores_max_tokens());
     let limit = 0.001;
     let (_, key) = limited_key(g.backend.store.as_ref(), &g.org.org_id, limit).await;
     let (one, two) = (instance(&g), instance(&g));

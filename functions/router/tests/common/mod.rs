@@ -277,3 +277,16 @@ pub fn assert_within_limit(costs: &[i64], refused: usize, limit: f64) -> i64 {
     );
     spent
 }
+
+/// A provider answer that ignores `max_tokens`: 12 input and 200 output tokens whatever the request asked
+/// for, so every request costs more than admission reserved for it.
+pub fn ignores_max_tokens() -> byok_mock_providers::Behaviour {
+    byok_mock_providers::Behaviour {
+        usage: Some(byok_mock_providers::MockUsage {
+            input: 12,
+            output: 200,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -656,6 +656,17 @@ async fn payload_of(s: &Setup, id: &str) -> Value {
     r.body["payload"].clone()
 }
 
+/// A served stream's captured response text, checked to be byte for byte what the client received.
+async fn captured_stream(s: &Setup, r: &Response) -> String {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let sent = payload_of(s, &request_id(r)).await["response"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(sent, r.text);
+    sent
+}
+
 fn streamed(model: &str) -> Value {
     let mut body = chat(model);
     body["stream"] = json!(true);
@@ -699,13 +710,7 @@ async fn streams_are_captured(kind: Backend, mode: Mode) {
     let mut body = streamed("anthropic/claude-sonnet-4-5");
     body["max_tokens"] = json!(64);
     let r = post_to(&s, "/v1/messages", &logging, body).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let messages_id = request_id(&r);
-    let sent = payload_of(&s, &messages_id).await["response"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(sent, r.text);
+    let sent = captured_stream(&s, &r).await;
     assert!(sent.contains("messages-marker-5120"), "{sent}");
     assert!(sent.contains("event: message_stop"), "{sent}");
 
@@ -713,13 +718,7 @@ async fn streams_are_captured(kind: Backend, mode: Mode) {
     s.openai.script(answer("responses-marker-8841"));
     let body = json!({"model": "openai/gpt-4.1-mini", "input": "Hi", "stream": true});
     let r = post_to(&s, "/v1/responses", &logging, body).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let responses_id = request_id(&r);
-    let sent = payload_of(&s, &responses_id).await["response"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(sent, r.text);
+    let sent = captured_stream(&s, &r).await;
     assert!(sent.contains("responses-marker-8841"), "{sent}");
     assert!(sent.contains("event: response.completed"), "{sent}");
 

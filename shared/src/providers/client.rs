@@ -205,7 +205,7 @@ impl Call<'_> {
     pub async fn post_json(
         &self,
         path: &str,
-        body: &Value,
+        body: &(impl serde::Serialize + ?Sized),
     ) -> Result<(Value, ForwardedHeaders), ProviderError> {
         let rb = self.request(reqwest::Method::POST, path)?.json(body);
         self.json(rb).await
@@ -240,7 +240,7 @@ impl Call<'_> {
     pub async fn post_stream(
         &self,
         path: &str,
-        body: &Value,
+        body: &(impl serde::Serialize + ?Sized),
     ) -> Result<
         (
             impl Stream<Item = Result<Bytes, ProviderError>> + Send + 'static,

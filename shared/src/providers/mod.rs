@@ -48,6 +48,7 @@
 mod anthropic;
 mod client;
 mod count;
+mod edited;
 mod error;
 mod google;
 pub mod ir;

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::edited::Edited;
 use super::ir::{ChatRequest, Delta, Reply};
 use super::sse::Decoder;
 use super::{
@@ -107,12 +108,10 @@ fn clamp_max_tokens(req: &mut ChatRequest, plan: &AttemptPlan<'_>) {
     }
 }
 
-/// The caller's body for a same-format passthrough, with the plan's model.
-pub(crate) fn passthrough_body(plan: &AttemptPlan<'_>) -> Value {
-    let mut body = plan.body.clone();
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("model".into(), plan.model.into());
-    }
+/// The caller's body for a same-format passthrough, with the plan's model (not a copy: [`Edited`]).
+pub(crate) fn passthrough_body<'a>(plan: &AttemptPlan<'a>) -> Edited<'a> {
+    let mut body = Edited::of(plan.body);
+    body.set("model", plan.model);
     body
 }
 

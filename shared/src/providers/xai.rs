@@ -8,10 +8,9 @@
 
 use serde_json::Value;
 
-pub(crate) fn adapt(body: &mut Value, model: &str) {
-    let Some(obj) = body.as_object_mut() else {
-        return;
-    };
+use super::edited::Edited;
+
+pub(crate) fn adapt(body: &mut Edited<'_>, model: &str) {
     if model.starts_with("grok-4") {
         for field in [
             "reasoning_effort",
@@ -19,19 +18,19 @@ pub(crate) fn adapt(body: &mut Value, model: &str) {
             "frequency_penalty",
             "stop",
         ] {
-            obj.remove(field);
+            body.remove(field);
         }
     } else if model.starts_with("grok-3-mini") {
-        if let Some(effort) = obj.get("reasoning_effort").and_then(Value::as_str) {
+        if let Some(effort) = body.get("reasoning_effort").and_then(Value::as_str) {
             let mapped = if matches!(effort, "minimal" | "low") {
                 "low"
             } else {
                 "high"
             };
-            obj.insert("reasoning_effort".into(), mapped.into());
+            body.set("reasoning_effort", mapped);
         }
     } else {
-        obj.remove("reasoning_effort");
+        body.remove("reasoning_effort");
     }
 }
 
@@ -41,16 +40,26 @@ mod tests {
 
     use super::*;
 
+    /// The body `adapt` sends for `body` to `model`.
+    fn adapted(body: Value, model: &str) -> Value {
+        let mut e = Edited::of(&body);
+        adapt(&mut e, model);
+        serde_json::to_value(&e).unwrap()
+    }
+
     #[test]
     fn drops_what_grok_4_rejects() {
-        let mut b = json!({"model": "grok-4", "reasoning_effort": "high", "stop": ["x"], "presence_penalty": 1, "temperature": 0.1});
-        adapt(&mut b, "grok-4");
-        assert_eq!(b, json!({"model": "grok-4", "temperature": 0.1}));
-        let mut b = json!({"model": "grok-3-mini", "reasoning_effort": "medium"});
-        adapt(&mut b, "grok-3-mini");
-        assert_eq!(b["reasoning_effort"], "high");
-        let mut b = json!({"model": "grok-3", "reasoning_effort": "low", "stop": ["x"]});
-        adapt(&mut b, "grok-3");
-        assert_eq!(b, json!({"model": "grok-3", "stop": ["x"]}));
+        let b = json!({"model": "grok-4", "reasoning_effort": "high", "stop": ["x"], "presence_penalty": 1, "temperature": 0.1});
+        assert_eq!(
+            adapted(b, "grok-4"),
+            json!({"model": "grok-4", "temperature": 0.1})
+        );
+        let b = json!({"model": "grok-3-mini", "reasoning_effort": "medium"});
+        assert_eq!(adapted(b, "grok-3-mini")["reasoning_effort"], "high");
+        let b = json!({"model": "grok-3", "reasoning_effort": "low", "stop": ["x"]});
+        assert_eq!(
+            adapted(b, "grok-3"),
+            json!({"model": "grok-3", "stop": ["x"]})
+        );
     }
 }

@@ -8,6 +8,7 @@ pub(crate) mod response;
 pub(crate) mod stream;
 
 use super::client::Call;
+use super::edited::Edited;
 use super::sse::drive;
 use super::translate::{self, Translator};
 use super::{AttemptPlan, ChatOutcome, ProviderError, Streamed};
@@ -24,16 +25,14 @@ pub(crate) async fn chat(
         (translate::passthrough_body(plan), false)
     } else {
         let req = translate::parse_request(plan)?;
-        (request::emit(&req, plan.model), req.include_usage)
+        (Edited::owned(request::emit(&req, plan.model)), req.include_usage)
     };
     if plan.auto_cache {
-        cache::place(&mut upstream);
+        cache::place(upstream.value_mut());
     }
     let response_model = plan.qualified_model();
     if plan.stream {
-        if let Some(obj) = upstream.as_object_mut() {
-            obj.insert("stream".into(), true.into());
-        }
+        upstream.set("stream", true);
         let (bytes, headers) = call.post_stream(MESSAGES, &upstream).await?;
         let key = call.key.clone();
         let events = if passthrough {

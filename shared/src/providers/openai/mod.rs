@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use self::request::Flavour;
 use super::client::Call;
+use super::edited::Edited;
 use super::sse::drive;
 use super::translate::{self, Translator};
 use super::{AttemptPlan, ChatOutcome, ClientFormat, Completed, ProviderError, Streamed, Usage};
@@ -45,17 +46,16 @@ pub(crate) async fn chat(
         (body, include_usage)
     } else {
         let req = translate::parse_request(plan)?;
-        (request::emit(&req, plan.model, flavour), req.include_usage)
+        let body = Edited::owned(request::emit(&req, plan.model, flavour));
+        (body, req.include_usage)
     };
     if flavour == Flavour::Xai {
         super::xai::adapt(&mut upstream, plan.model);
     }
     let response_model = plan.qualified_model();
     if plan.stream {
-        if let Some(obj) = upstream.as_object_mut() {
-            obj.insert("stream".into(), true.into());
-            obj.insert("stream_options".into(), json!({"include_usage": true}));
-        }
+        upstream.set("stream", true);
+        upstream.set("stream_options", json!({"include_usage": true}));
         let (bytes, headers) = call.post_stream(CHAT, &upstream).await?;
         let key = call.key.clone();
         let events = if passthrough {

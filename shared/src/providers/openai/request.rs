@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::providers::ProviderError;
+use crate::providers::edited::Edited;
 use crate::providers::ir::{
     ChatRequest, Effort, Image, Message, Part, Reasoning, ResponseFormat, Role, Tool, ToolChoice,
 };
@@ -235,11 +236,8 @@ pub(crate) fn effort_for(flavour: Flavour, model: &str, r: Reasoning) -> Option<
 /// A same-format (passthrough) body's `reasoning_effort`, in Requesty's values, made one the model takes:
 /// mapped by [`effort_for`], or removed for a model without it. A value that is not a valid effort is left
 /// for the provider to refuse (the router refuses it first).
-pub(crate) fn normalise_effort(body: &mut Value, model: &str, flavour: Flavour) {
-    let Some(obj) = body.as_object_mut() else {
-        return;
-    };
-    let Some(r) = obj
+pub(crate) fn normalise_effort(body: &mut Edited<'_>, model: &str, flavour: Flavour) {
+    let Some(r) = body
         .get("reasoning_effort")
         .and_then(Value::as_str)
         .and_then(Reasoning::parse_effort)
@@ -247,9 +245,9 @@ pub(crate) fn normalise_effort(body: &mut Value, model: &str, flavour: Flavour) 
         return;
     };
     match effort_for(flavour, model, r) {
-        Some(effort) => obj.insert("reasoning_effort".into(), effort.into()),
-        None => obj.remove("reasoning_effort"),
-    };
+        Some(effort) => body.set("reasoning_effort", effort),
+        None => body.remove("reasoning_effort"),
+    }
 }
 
 /// The text parts, in order.

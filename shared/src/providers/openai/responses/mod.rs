@@ -22,12 +22,10 @@ pub(crate) async fn passthrough(
     plan: &AttemptPlan<'_>,
 ) -> Result<ChatOutcome, ProviderError> {
     let mut upstream = translate::passthrough_body(plan);
-    if let Some(obj) = upstream.as_object_mut() {
-        if plan.stream {
-            obj.insert("stream".into(), true.into());
-        } else {
-            obj.remove("stream");
-        }
+    if plan.stream {
+        upstream.set("stream", true);
+    } else {
+        upstream.remove("stream");
     }
     let response_model = plan.qualified_model();
     if plan.stream {

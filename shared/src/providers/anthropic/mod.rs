@@ -25,7 +25,10 @@ pub(crate) async fn chat(
         (translate::passthrough_body(plan), false)
     } else {
         let req = translate::parse_request(plan)?;
-        (Edited::owned(request::emit(&req, plan.model)), req.include_usage)
+        (
+            Edited::owned(request::emit(&req, plan.model)),
+            req.include_usage,
+        )
     };
     if plan.auto_cache {
         cache::place(upstream.value_mut());

@@ -210,15 +210,19 @@ pub async fn record_bounded(
     let count_sk = dims_count_sk(&month);
     let counted = async {
         if new {
-            store.add(&org, &count_sk, &[("n", 1)]).await.map(drop)
+            store
+                .add_unhurried(&org, &count_sk, &[("n", 1)])
+                .await
+                .map(drop)
         } else {
             Ok(())
         }
     };
+    // Unhurried: `serve` writes them behind the response, so SQLite may hold them to commit them with others'.
     let (bucket, key, total, counted) = futures::join!(
-        store.add(&bucket_pk, &sk, &deltas),
-        store.add(&org, &key_spend, &spend),
-        store.add(&org, &org_spend, &org_total),
+        store.add_unhurried(&bucket_pk, &sk, &deltas),
+        store.add_unhurried(&org, &key_spend, &spend),
+        store.add_unhurried(&org, &org_spend, &org_total),
         counted,
     );
     bucket?;

@@ -174,6 +174,17 @@ pub trait Store: Send + Sync + 'static {
     async fn add(&self, pk: &str, sk: &str, deltas: &[(&str, i64)])
     -> Result<Counters, StoreError>;
 
+    /// [`Store::add`] for a write nobody is waiting on (usage counters written behind the response): the
+    /// store may hold it a moment to commit it together with others. By default, an `add`.
+    async fn add_unhurried(
+        &self,
+        pk: &str,
+        sk: &str,
+        deltas: &[(&str, i64)],
+    ) -> Result<Counters, StoreError> {
+        self.add(pk, sk, deltas).await
+    }
+
     /// [`Store::add`] on an item that expires at `expires_at` (Unix seconds; set when the add creates the
     /// item, kept when it exists), for short-lived counters such as per-minute rate-limit windows.
     async fn add_expiring(

@@ -39,6 +39,11 @@ impl<'a> Edited<'a> {
         self.edits.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
     }
 
+    /// The body as the caller sent it (or as translated), without the top-level edits.
+    pub fn unedited(&self) -> &Value {
+        &self.base
+    }
+
     /// The field as it will be sent.
     pub fn get(&self, field: &str) -> Option<&Value> {
         match self.edit(field) {
@@ -134,6 +139,7 @@ mod tests {
         assert_eq!(text.matches("\"model\"").count(), 1);
         assert_eq!(text.matches("\"stream\"").count(), 1);
         assert_eq!(body["model"], "policy/p");
+        assert_eq!(e.unedited(), &body);
         // A deep change sees the same body.
         let mut deep = e.clone();
         deep.value_mut()["messages"][0]["content"] = json!("changed");

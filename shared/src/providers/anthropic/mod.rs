@@ -30,7 +30,9 @@ pub(crate) async fn chat(
             req.include_usage,
         )
     };
-    if plan.auto_cache {
+    // A body with the client's own breakpoints (Claude Code's) is left as it is, so it is not copied for
+    // `place`; the top-level edits (`model`) do not touch tools, system or messages.
+    if plan.auto_cache && cache::breakpoints(upstream.unedited()) == 0 {
         cache::place(upstream.value_mut());
     }
     let response_model = plan.qualified_model();

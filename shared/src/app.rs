@@ -74,6 +74,7 @@ impl AppState {
 
     /// Build the ports the configuration names: SQLite + AES-GCM under the data dir, or DynamoDB + KMS.
     pub async fn from_config(config: Config) -> Result<Self, StartError> {
+        crate::tls::use_roots(config.tls_roots);
         let (store, cipher): (Arc<dyn Store>, Arc<dyn Cipher>) = match &config.backend {
             #[cfg(not(feature = "local"))]
             Backend::Local { .. } => return Err(StartError::NoLocalBackend),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::domain::provider::Provider;
+use crate::tls::RootsSource;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
@@ -74,6 +75,8 @@ pub struct Config {
     pub log_retention: Duration,
     /// Whether requests are written to the request log (`BYOK_REQUEST_LOG` = `on` | `off`, default `on`).
     pub request_log: bool,
+    /// The CA roots of the HTTPS clients (`BYOK_TLS_ROOTS`; see [`RootsSource::from_lookup`]).
+    pub tls_roots: RootsSource,
 }
 
 /// How spend limits reserve (README "Spend limits").
@@ -185,6 +188,10 @@ impl Config {
         };
         let platform_keys_default = on_off(env, "BYOK_PLATFORM_KEYS_DEFAULT", false)?;
         let request_log = on_off(env, "BYOK_REQUEST_LOG", true)?;
+        let tls_roots = RootsSource::from_lookup(env).map_err(|reason| ConfigError {
+            variable: "BYOK_TLS_ROOTS",
+            reason,
+        })?;
         let defaults = SpendConfig::default();
         let spend = SpendConfig {
             default_output_tokens: match env("BYOK_SPEND_OUTPUT_TOKENS") {
@@ -216,6 +223,7 @@ impl Config {
             direct_deadline,
             platform_keys_default,
             request_log,
+            tls_roots,
             spend,
             log_retention: Duration::from_secs(log_retention_days * 86_400),
         })
@@ -347,6 +355,8 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "BYOK_PLATFORM_KEYS_DEFAULT");
+        let err = config(&[("BYOK_BACKEND", "local"), ("BYOK_TLS_ROOTS", "system")]).unwrap_err();
+        assert_eq!(err.variable, "BYOK_TLS_ROOTS");
     }
 
     #[test]

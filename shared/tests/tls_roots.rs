@@ -1,7 +1,7 @@
-//! Both HTTPS clients trust the platform roots they share (`byok_shared::tls`), which follow `SSL_CERT_FILE`
-//! as before: an operator's own CA is trusted by the provider client and the AWS SDK's client alike, and a
-//! certificate from any other CA is refused by both.
-//!
+//! Both HTTPS clients trust the roots they share (`byok_shared::tls`), which follow `SSL_CERT_FILE`, on Lambda
+//! too: an operator's own CA is trusted by the provider client and the AWS SDK's client alike, and a
+//! certificate from any other CA is refused by both. On Lambda without `SSL_CERT_FILE`, both trust only the
+//! bundled roots, so the operator's CA, not being one of them, is refused too.
 
 use std::sync::Arc;
 
@@ -104,13 +104,16 @@ async fn dynamodb_list_tables(port: u16) -> Result<(), String> {
         .map_err(|e| format!("{:?}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
 }
 
-/// The environment the client half reads: the ports of the two servers.
+/// The environment the client half reads: the ports of the two servers, and whether the operator's CA is to
+/// be trusted.
 const TRUSTED_PORT: &str = "BYOK_TEST_TLS_TRUSTED_PORT";
 const UNTRUSTED_PORT: &str = "BYOK_TEST_TLS_UNTRUSTED_PORT";
+const EXPECT_OPERATOR: &str = "BYOK_TEST_TLS_EXPECT_OPERATOR";
 
-/// The servers run here; the clients run in a child process of this test binary (`clients`), started with
-/// `SSL_CERT_FILE` naming the operator's CA and an empty `SSL_CERT_DIR`, since the roots are read once per
-/// process from the environment it started with.
+/// The servers run here; the clients run in a child process of this test binary (`clients`), since the roots
+/// are read once per process from the environment it started with. Both children run as on Lambda (its
+/// Runtime API variable set); the first with `SSL_CERT_FILE` naming the operator's CA and an empty
+/// `SSL_CERT_DIR`, the second with neither.
 #[tokio::test]
 async fn both_clients_trust_the_operators_ca_and_nothing_else() {
     let operators = Ca::new("operator CA");
@@ -122,26 +125,36 @@ async fn both_clients_trust_the_operators_ca_and_nothing_else() {
     std::fs::create_dir(&empty).unwrap();
     let trusted = operators.serve().await;
     let untrusted = stranger.serve().await;
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
-    child
-        .args(["--exact", "clients", "--ignored", "--nocapture"])
-        .env("SSL_CERT_FILE", &bundle)
-        .env("SSL_CERT_DIR", &empty)
-        .env(TRUSTED_PORT, trusted.to_string())
-        .env(UNTRUSTED_PORT, untrusted.to_string());
-    let out = tokio::task::spawn_blocking(move || child.output().unwrap())
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("test clients ... ok"),
-        "the client half ran: {text}"
-    );
+    for with_file in [true, false] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args(["--exact", "clients", "--ignored", "--nocapture"])
+            .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+            .env_remove("BYOK_TLS_ROOTS")
+            .env(TRUSTED_PORT, trusted.to_string())
+            .env(UNTRUSTED_PORT, untrusted.to_string())
+            .env(EXPECT_OPERATOR, if with_file { "1" } else { "0" });
+        if with_file {
+            child
+                .env("SSL_CERT_FILE", &bundle)
+                .env("SSL_CERT_DIR", &empty);
+        } else {
+            child.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+        }
+        let out = tokio::task::spawn_blocking(move || child.output().unwrap())
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "with SSL_CERT_FILE: {with_file}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("test clients ... ok"),
+            "the client half ran: {text}"
+        );
+    }
 }
 
 /// The client half of the test above, run by it in a child process (ignored, and a no-op, on its own).
@@ -153,25 +166,33 @@ async fn clients() {
         return;
     };
     let key = Secret::new("sk-test");
-    let models = provider_client(trusted)
-        .list_models(Provider::OpenAi, &key)
-        .await
-        .expect("the provider client trusts the operator's CA");
-    assert_eq!(models, ["gpt-test"]);
-    dynamodb_list_tables(trusted)
-        .await
-        .expect("the AWS SDK's client trusts the operator's CA");
+    if std::env::var(EXPECT_OPERATOR).as_deref() == Ok("1") {
+        let models = provider_client(trusted)
+            .list_models(Provider::OpenAi, &key)
+            .await
+            .expect("the provider client trusts the operator's CA");
+        assert_eq!(models, ["gpt-test"]);
+        dynamodb_list_tables(trusted)
+            .await
+            .expect("the AWS SDK's client trusts the operator's CA");
+    } else {
+        refused_by_both(trusted, &key).await;
+    }
+    refused_by_both(untrusted, &key).await;
+}
 
-    let refused = provider_client(untrusted)
-        .list_models(Provider::OpenAi, &key)
+/// Both clients refuse the server on `port`, for its certificate.
+async fn refused_by_both(port: u16, key: &Secret) {
+    let refused = provider_client(port)
+        .list_models(Provider::OpenAi, key)
         .await
-        .expect_err("a certificate from another CA is refused");
+        .expect_err("a certificate from a CA not trusted is refused");
     assert!(
         format!("{refused:?}").contains("class: Connect"),
         "{refused:?}"
     );
-    let refused = dynamodb_list_tables(untrusted)
+    let refused = dynamodb_list_tables(port)
         .await
-        .expect_err("the AWS SDK's client refuses another CA too");
+        .expect_err("the AWS SDK's client refuses it too");
     assert!(refused.to_lowercase().contains("certificate"), "{refused}");
 }

@@ -40,6 +40,7 @@ fn endpoint(variable: &str) -> String {
 
 async fn sdk_config(endpoint_url: String) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(byok_shared::tls::aws_http_client())
         .endpoint_url(endpoint_url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

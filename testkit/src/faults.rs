@@ -20,6 +20,7 @@ pub fn free_port() -> u16 {
 /// An SDK configuration for an emulator at `endpoint` with the given timeouts (test credentials).
 pub async fn sdk_config(endpoint: &str, timeouts: TimeoutConfig) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(byok_shared::tls::aws_http_client())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

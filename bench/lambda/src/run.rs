@@ -32,6 +32,13 @@ pub struct Args {
     /// Warm requests of each kind (non-streaming, streaming) after the first start's cold one.
     #[arg(long, default_value_t = 20)]
     warm: usize,
+    /// `SSL_CERT_FILE` for the router (Lambda sets none, and the bench's own is not passed on): an operator's
+    /// CA in a layer, or with an empty `--ssl-cert-dir`, Amazon Linux's single bundle on another distribution.
+    #[arg(long)]
+    ssl_cert_file: Option<PathBuf>,
+    /// `SSL_CERT_DIR` for the router (see `--ssl-cert-file`).
+    #[arg(long)]
+    ssl_cert_dir: Option<PathBuf>,
     #[arg(long, default_value = "target/bench/byok-lambda-bench.json")]
     json: PathBuf,
 }
@@ -103,7 +110,15 @@ pub async fn run(args: Args) -> Result<(), String> {
     let (router, hello) = (exe("byok-router")?, exe("hello-lambda")?);
     let delay = Duration::from_millis(args.delay_ms);
     let world = World::new(delay).await?;
-    let env = world.env();
+    let mut env = world.env();
+    for (name, path) in [
+        ("SSL_CERT_FILE", &args.ssl_cert_file),
+        ("SSL_CERT_DIR", &args.ssl_cert_dir),
+    ] {
+        if let Some(path) = path {
+            env.push((name, path.display().to_string()));
+        }
+    }
     let event = |name| {
         with_model(
             &fixture_with_key("byok-router", name, &world.admin_key),

@@ -154,6 +154,9 @@ impl Function {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/byok-bench")
             .env("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true")
             .env("RUST_LOG", "info")
+            // Lambda sets neither: the bench's own environment must not choose the bootstrap's CA roots.
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

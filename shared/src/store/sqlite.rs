@@ -385,6 +385,8 @@ impl SqliteStore {
             });
             if hurried {
                 q.hurried = true;
+            }
+            if hurried || q.pending.len() >= FULL_BATCH {
                 self.adds.hurried.notify_one();
             }
             !std::mem::replace(&mut q.draining, true)
@@ -614,6 +616,31 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(first["n"], 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_batch_of_unhurried_adds_ends_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour = Duration::from_secs(3600);
+        let store = SqliteStore::open_lingering(&dir.path().join("t.db"), hour).unwrap();
+        let adds: Vec<_> = (0..FULL_BATCH)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(
+                    async move { store.add_unhurried("org#a", "usage", &[("n", 1)]).await },
+                )
+            })
+            .collect();
+        let within = Duration::from_secs(60);
+        for add in adds {
+            tokio::time::timeout(within, add)
+                .await
+                .expect("a full batch sat out the linger")
+                .unwrap()
+                .unwrap();
+        }
+        let total = store.get("org#a", "usage").await.unwrap().unwrap();
+        assert_eq!(total.counters["n"], FULL_BATCH as i64);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

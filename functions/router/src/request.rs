@@ -532,6 +532,19 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_bounded_in_characters_not_bytes() {
+        // 256 four-byte characters are 1,024 bytes and still within the bound; one more is not.
+        let at_bound = "\u{1F300}".repeat(MAX_ID_LEN);
+        let parsed = parse(json!({"model": "x/y", "user": at_bound})).unwrap();
+        assert_eq!(parsed.metadata.user_id.as_deref(), Some(at_bound.as_str()));
+        let over = "\u{1F300}".repeat(MAX_ID_LEN + 1);
+        let e = parse(json!({"model": "x/y", "user": over}))
+            .err()
+            .expect("one character over the bound is refused");
+        assert_eq!(e.kind, byok_shared::error::ErrorKind::InvalidRequest);
+    }
+
+    #[test]
     fn the_keys_default_model_answers_default_or_no_model() {
         let with = key_with_default(Some("policy/main"));
         for body in [

@@ -102,7 +102,8 @@ proptest! {
                 expected.remove(REQUESTY);
                 prop_assert_eq!(parsed.body, Value::Object(expected));
                 for id in [&parsed.metadata.user_id, &parsed.metadata.trace_id].into_iter().flatten() {
-                    prop_assert!(id.len() <= 256 && !id.chars().any(char::is_control));
+                    // The bound is in characters, as the 400 says, not UTF-8 bytes.
+                    prop_assert!(id.chars().count() <= 256 && !id.chars().any(char::is_control));
                 }
             }
             Err(e) => {

@@ -124,8 +124,8 @@ async fn inference_serves(f: &Fixture, tag: &str) {
     }
 }
 
-/// Multi-item changes are whole or absent: every API key record has its hash lookup and the reverse, and
-/// every provider key has an audit entry written with it.
+/// Multi-item changes are whole or absent: every API key record has its hash lookup, with a copy equal to
+/// the record, and the reverse, and every provider key has an audit entry written with it.
 async fn nothing_half_applied(f: &Fixture) {
     let org_pk = format!("ORG#{}", f.org.org_id);
     let all = f
@@ -141,9 +141,15 @@ async fn nothing_half_applied(f: &Fixture) {
             .await
             .expect("get");
         assert!(lookup.is_some(), "API key {} has no hash lookup", item.sk);
+        let lookup = lookup.unwrap();
         assert_eq!(
-            lookup.unwrap().body["api_key_id"].as_str(),
+            lookup.body["api_key_id"].as_str(),
             item.sk.strip_prefix("APIKEY#")
+        );
+        assert_eq!(
+            lookup.body["key"], item.body,
+            "the lookup's copy of {} differs from the record",
+            item.sk
         );
     }
     let audits = all

@@ -17,29 +17,39 @@ fn hash_pk(hash: &str) -> String {
 
 const HASH_SK: &str = "KEYHASH";
 
+/// The lookup from a secret's hash to its key. It carries a copy of the key's record, written in the same
+/// transaction as the record on every create and change, so authenticating a cold key is one read, not
+/// two in sequence. Lookups written before the copy existed have none; theirs is read from the record.
 #[derive(Debug, Serialize, Deserialize)]
 struct HashLookup {
     org_id: String,
     api_key_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<ApiKey>,
+}
+
+fn lookup_item(key: &ApiKey) -> Result<Item> {
+    let lookup = HashLookup {
+        org_id: key.org_id.clone(),
+        api_key_id: key.api_key_id.clone(),
+        key: Some(key.clone()),
+    };
+    Ok(Item::new(
+        hash_pk(&key.key_hash),
+        HASH_SK,
+        to_body(&lookup)?,
+    ))
 }
 
 /// The two writes that create a key: its record in the org partition and its hash lookup.
 pub(crate) fn create_ops(key: &ApiKey) -> Result<Vec<WriteOp>> {
-    let lookup = HashLookup {
-        org_id: key.org_id.clone(),
-        api_key_id: key.api_key_id.clone(),
-    };
     Ok(vec![
         WriteOp::PutIfAbsent(Item::new(
             org_pk(&key.org_id),
             key_sk(&key.api_key_id),
             to_body(key)?,
         )),
-        WriteOp::PutIfAbsent(Item::new(
-            hash_pk(&key.key_hash),
-            HASH_SK,
-            to_body(&lookup)?,
-        )),
+        WriteOp::PutIfAbsent(lookup_item(key)?),
     ])
 }
 
@@ -65,7 +75,16 @@ pub async fn find_by_hash(store: &dyn Store, hash: &str) -> Result<Option<ApiKey
         return Ok(None);
     };
     let lookup: HashLookup = from_body(lookup.body)?;
-    get(store, &lookup.org_id, &lookup.api_key_id).await
+    match lookup.key {
+        Some(key)
+            if key.key_hash == hash
+                && key.org_id == lookup.org_id
+                && key.api_key_id == lookup.api_key_id =>
+        {
+            Ok(Some(key))
+        }
+        _ => get(store, &lookup.org_id, &lookup.api_key_id).await,
+    }
 }
 
 pub async fn get(store: &dyn Store, org_id: &str, api_key_id: &str) -> Result<Option<ApiKey>> {
@@ -214,24 +233,25 @@ pub async fn update(
         before.permissions.manage == Manage::Write,
         key.permissions.manage == Manage::Write,
     );
-    if was_admin == is_admin {
-        store.put_if_version(&next, item.version).await?;
-        return Ok((before, key));
-    }
-    let (mut org, version) = super::orgs::get_record(store, org_id).await?;
-    if was_admin {
-        ensure_another_live_admin(store, org_id, api_key_id).await?;
-        org.admin_keys = org.admin_keys.saturating_sub(1);
-    } else {
-        org.admin_keys += 1;
-    }
-    let ops = [
+    // The record under its version and the lookup's copy of it, together or not at all: a change that
+    // loses the race (or meets a deletion) writes neither.
+    let mut ops = vec![
         WriteOp::PutIfVersion {
             item: next,
             expected: item.version,
         },
-        super::orgs::update_op(&org, version)?,
+        WriteOp::Put(lookup_item(&key)?),
     ];
+    if was_admin != is_admin {
+        let (mut org, version) = super::orgs::get_record(store, org_id).await?;
+        if was_admin {
+            ensure_another_live_admin(store, org_id, api_key_id).await?;
+            org.admin_keys = org.admin_keys.saturating_sub(1);
+        } else {
+            org.admin_keys += 1;
+        }
+        ops.push(super::orgs::update_op(&org, version)?);
+    }
     store.transact(&ops).await?;
     Ok((before, key))
 }

@@ -3,7 +3,7 @@
 //! Layout of the single table (see docs/storage.md):
 //! - `ORG#<org>` / `ORG` — the organisation (with the count of its manage:write keys)
 //! - `ORG#<org>` / `APIKEY#<id>` — a gateway API key record
-//! - `KEYHASH#<sha256>` / `KEYHASH` — lookup from a presented secret's hash to its org and key id
+//! - `KEYHASH#<sha256>` / `KEYHASH` — lookup from a presented secret's hash to its org, key id and a copy of the key's record
 //! - `ORG#<org>` / `IDEM#<api_key_id>#<sha256>` — an `Idempotency-Key`'s claim and answer (TTL)
 //! - `PRICES` / `TABLE` — the operator's price table (see `prices`)
 //! - `RATE#<api_key_id>` / `W#<minute>` — a key's rate-limit counters for one minute (TTL; see `rate_windows`)

@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod http;
 pub mod lambda;
 pub mod logs;
+pub mod routes;
 pub mod runtime_api;
 pub mod secrets;
 

@@ -18,7 +18,6 @@ use byok_shared::AppState;
 use byok_shared::error::Error;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use assets::{ASSETS, Asset};
 
@@ -26,15 +25,23 @@ pub use assets::{ASSETS, Asset};
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/// This function's handlers, each once: [`routes`] builds them with their OpenAPI operations, [`router`]
+/// and [`app`] without (`byok_shared::http::routes`).
+macro_rules! each_handler {
+    ($($form:tt)+) => {
+        byok_shared::handlers!($($form)+; [index], [slash], [asset])
+    };
+}
+
 /// The function's HTTP router with the common layers (access log, JSON 404/405), as the other functions.
 pub fn router(state: AppState) -> Router {
-    byok_shared::http::finish(routes().into(), state)
+    byok_shared::http::finish(each_handler!(plain), state)
 }
 
 /// The router the Lambda function runs: the console needs no state (no store, no cipher, no config), so
 /// its cold start builds nothing. Unknown paths answer the usual JSON 404.
 pub fn app() -> Router {
-    Router::from(routes::<()>())
+    each_handler!(plain)
         .fallback(|| async {
             with_security_headers(Error::not_found("no such route").into_response())
         })
@@ -45,13 +52,10 @@ pub fn app() -> Router {
 #[openapi(tags((name = "console", description = "The management console's static files (public; the page calls the API with the admin's key)")))]
 struct Tags;
 
-/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
-/// for merging into the all-in-one local server and its `/openapi.json` (any state: they use none).
+/// The routes with their OpenAPI operations, for merging into the all-in-one local server and its
+/// `/openapi.json` (any state: they use none).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
-    OpenApiRouter::with_openapi(Tags::openapi())
-        .routes(routes!(index))
-        .routes(routes!(slash))
-        .routes(routes!(asset))
+    each_handler!(openapi OpenApiRouter::with_openapi(Tags::openapi()))
 }
 
 #[utoipa::path(get, path = "/console", tag = "console", operation_id = "console_page",

@@ -10,25 +10,30 @@ use axum::Router;
 use byok_shared::AppState;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(tags((name = "keys", description = "The organisation's own provider keys (manage:read to read, manage:write to change)")))]
 struct Tags;
 
-pub fn router(state: AppState) -> Router {
-    byok_shared::http::finish(routes().into(), state)
+/// This function's handlers, each once, grouped by path: [`routes`] builds them with their OpenAPI
+/// operations, [`router`] without (`byok_shared::http::routes`).
+macro_rules! each_handler {
+    ($($form:tt)+) => {
+        byok_shared::handlers!($($form)+;
+            [handlers::list, handlers::create],
+            [audit::list],
+            [handlers::get_one, handlers::rotate, handlers::delete],
+        )
+    };
 }
 
-/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
-/// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
+/// The function's HTTP router, with the common layers applied (no OpenAPI document: Lambda serves none).
+pub fn router(state: AppState) -> Router {
+    byok_shared::http::finish(each_handler!(plain), state)
+}
+
+/// The routes with their OpenAPI operations, for merging into the all-in-one local server and its
+/// `/openapi.json`.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(Tags::openapi())
-        .routes(routes!(handlers::list, handlers::create))
-        .routes(routes!(audit::list))
-        .routes(routes!(
-            handlers::get_one,
-            handlers::rotate,
-            handlers::delete
-        ))
+    each_handler!(openapi OpenApiRouter::with_openapi(Tags::openapi()))
 }

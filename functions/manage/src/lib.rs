@@ -13,23 +13,31 @@ mod view;
 use axum::Router;
 use byok_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-/// The function's HTTP router, with the common layers applied.
-pub fn router(state: AppState) -> Router {
-    byok_shared::http::finish(routes().into(), state)
+/// This function's handlers, each once, grouped by path: [`routes`] builds them with their OpenAPI
+/// operations, [`router`] without (`byok_shared::http::routes`).
+macro_rules! each_handler {
+    ($($form:tt)+) => {
+        byok_shared::handlers!($($form)+;
+            [org::get_org, org::patch_org],
+            [usage::org_usage],
+            [apikeys::list, apikeys::create, apikeys::create_put],
+            [apikeys::get_one, apikeys::patch, apikeys::delete],
+            [apikeys::set_limit],
+            [usage::key_usage],
+            [logs::list],
+            [logs::get_one],
+        )
+    };
 }
 
-/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
-/// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
+/// The function's HTTP router, with the common layers applied (no OpenAPI document: Lambda serves none).
+pub fn router(state: AppState) -> Router {
+    byok_shared::http::finish(each_handler!(plain), state)
+}
+
+/// The routes with their OpenAPI operations, for merging into the all-in-one local server and its
+/// `/openapi.json`.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::tags())
-        .routes(routes!(org::get_org, org::patch_org))
-        .routes(routes!(usage::org_usage))
-        .routes(routes!(apikeys::list, apikeys::create, apikeys::create_put))
-        .routes(routes!(apikeys::get_one, apikeys::patch, apikeys::delete))
-        .routes(routes!(apikeys::set_limit))
-        .routes(routes!(usage::key_usage))
-        .routes(routes!(logs::list))
-        .routes(routes!(logs::get_one))
+    each_handler!(openapi OpenApiRouter::with_openapi(openapi::tags()))
 }

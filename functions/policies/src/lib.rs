@@ -14,22 +14,30 @@ use axum::Router;
 use byok_shared::AppState;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(tags((name = "policies", description = "Fallback and load-balancing routing policies (manage:read to read and explain, manage:write to change)")))]
 struct Tags;
 
-/// The function's HTTP router, with the common layers applied.
-pub fn router(state: AppState) -> Router {
-    byok_shared::http::finish(routes().into(), state)
+/// This function's handlers, each once, grouped by path: [`routes`] builds them with their OpenAPI
+/// operations, [`router`] without (`byok_shared::http::routes`).
+macro_rules! each_handler {
+    ($($form:tt)+) => {
+        byok_shared::handlers!($($form)+;
+            [read::list, create::create],
+            [read::get_one, update::update, delete::delete],
+            [explain::explain],
+        )
+    };
 }
 
-/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
-/// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
+/// The function's HTTP router, with the common layers applied (no OpenAPI document: Lambda serves none).
+pub fn router(state: AppState) -> Router {
+    byok_shared::http::finish(each_handler!(plain), state)
+}
+
+/// The routes with their OpenAPI operations, for merging into the all-in-one local server and its
+/// `/openapi.json`.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(Tags::openapi())
-        .routes(routes!(read::list, create::create))
-        .routes(routes!(read::get_one, update::update, delete::delete))
-        .routes(routes!(explain::explain))
+    each_handler!(openapi OpenApiRouter::with_openapi(Tags::openapi()))
 }

@@ -40,26 +40,34 @@ mod verify;
 use axum::Router;
 use byok_shared::AppState;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use state::Gateway;
 
-/// The function's HTTP router, with the common layers applied.
+/// This function's handlers, each once, grouped by path: [`routes`] builds them with their OpenAPI
+/// operations, [`router`] without (`byok_shared::http::routes`).
+macro_rules! each_handler {
+    ($($form:tt)+) => {
+        byok_shared::handlers!($($form)+;
+            [chat::openai],
+            [chat::anthropic],
+            [responses::responses],
+            [count_tokens::count_tokens],
+            [embeddings::embeddings],
+            [models::list],
+            [verify::verify],
+        )
+    };
+}
+
+/// The function's HTTP router, with the common layers applied (no OpenAPI document: Lambda serves none).
 pub fn router(app: AppState) -> Router {
     let gateway = Gateway::new(app);
     gateway.prefetch();
-    byok_shared::http::finish(routes().into(), gateway)
+    byok_shared::http::finish(each_handler!(plain), gateway)
 }
 
-/// The routes with their OpenAPI operations (each registered once, from its handler's `#[utoipa::path]`),
-/// for [`router`] and for merging into the all-in-one local server and its `/openapi.json`.
+/// The routes with their OpenAPI operations, for merging into the all-in-one local server and its
+/// `/openapi.json`.
 pub fn routes() -> OpenApiRouter<Gateway> {
-    OpenApiRouter::with_openapi(openapi::tags())
-        .routes(routes!(chat::openai))
-        .routes(routes!(chat::anthropic))
-        .routes(routes!(responses::responses))
-        .routes(routes!(count_tokens::count_tokens))
-        .routes(routes!(embeddings::embeddings))
-        .routes(routes!(models::list))
-        .routes(routes!(verify::verify))
+    each_handler!(openapi OpenApiRouter::with_openapi(openapi::tags()))
 }

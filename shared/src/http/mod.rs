@@ -6,6 +6,7 @@ mod extract;
 mod layers;
 mod list;
 pub mod openapi;
+pub mod routes;
 
 pub use error::{ErrorShape, anthropic_error_body, error_body};
 pub use extract::{Auth, JsonBody, QueryParams};

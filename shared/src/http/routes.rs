@@ -2,11 +2,11 @@
 //! - `openapi`: `utoipa_axum::routes!` per group, each handler's operation and schemas built into the
 //!   OpenAPI document, for the local server and its `/openapi.json`;
 //! - `plain`: only each handler's path and methods from its `#[utoipa::path]`, for a Lambda function.
-//!   Building the operations and their schemas took about half a millisecond of the router's init
-//!   (`byok-lambda-bench`: ~10 % of it), and the Lambda functions dropped the document at once.
+//!   Building the operations and their schemas took about half a millisecond of the router's init (about
+//!   a tenth of it), and the Lambda functions dropped the document at once.
 //!
-//! Both come from the same list, so a Lambda function serves exactly the operations its document shows
-//! (and `tests::the_plain_router_serves_every_documented_operation` in each function checks it).
+//! Both come from the same list, so a Lambda function serves the operations its document shows (each
+//! function's `tests/routes.rs` checks it).
 
 use axum::Router;
 use axum::handler::Handler;

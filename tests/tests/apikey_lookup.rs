@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use byok_shared::domain::apikey::hash_secret;
+use byok_shared::domain::permissions::{Completions, Manage};
 use byok_shared::repo::{apikeys, orgs};
 use byok_shared::store::{Item, Store};
 use byok_testkit::counting::CountingStore;
-use byok_testkit::{Backend, TestBackend};
+use byok_testkit::{Backend, TestBackend, fixtures};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -85,24 +86,25 @@ async fn a_key_is_found_in_one_read_and_follows_its_changes(backend: Backend) {
     assert_eq!(found.name, "renamed");
 
     // A second admin, so the first may be deleted; then its lookup is gone with it.
-    let second = apikeys::create(
+    let second = fixtures::key(
         store,
         &created.org.org_id,
-        new_key("second", byok_shared::domain::permissions::Manage::Write),
-        None,
+        Manage::Write,
+        Completions::Write,
     )
-    .await
-    .unwrap();
+    .await;
     apikeys::delete(store, &created.org.org_id, &created.api_key_id)
         .await
         .unwrap();
     assert_eq!(apikeys::find_by_hash(store, &hash).await.unwrap(), None);
-    let second_hash = hash_secret(second.1.expose());
-    let found = apikeys::find_by_hash(store, &second_hash)
+    let found = apikeys::find_by_hash(store, &hash_secret(&second))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(found, second.0);
+    let record = apikeys::get(store, &created.org.org_id, &found.api_key_id)
+        .await
+        .unwrap();
+    assert_eq!(Some(found), record);
 }
 
 async fn a_lookup_without_the_copy_reads_the_record(backend: Backend) {
@@ -161,23 +163,4 @@ async fn two_orgs_keys_are_found_apart(backend: Backend) {
     );
     assert_eq!(found_b.org_id, b.org.org_id);
     assert_ne!(found_b.name, "only-a", "one org's change reached the other");
-}
-
-fn new_key(name: &str, manage: byok_shared::domain::permissions::Manage) -> apikeys::NewKey {
-    use byok_shared::domain::permissions::{Completions, Permissions};
-    apikeys::NewKey {
-        name: name.into(),
-        permissions: Permissions {
-            manage,
-            completions: Completions::Write,
-        },
-        monthly_limit: 0.0,
-        allowed_models: Vec::new(),
-        expires_at: None,
-        labels: Default::default(),
-        default_model: None,
-        auto_cache: None,
-        rate_limits: Default::default(),
-        logging: false,
-    }
 }

@@ -11,20 +11,7 @@ use byok_shared::store::{Item, Store};
 use byok_testkit::counting::CountingStore;
 use byok_testkit::{Backend, TestBackend, fixtures};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(byok_testkit::Backend::Embedded).await })*
-        }
-        mod dynamodb {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(byok_testkit::Backend::Aws).await })*
-        }
-    };
-}
-
-on_both_backends!(
+byok_testkit::on_both_backends!(
     a_key_is_found_in_one_read_and_follows_its_changes,
     a_lookup_without_the_copy_reads_the_record,
     two_orgs_keys_are_found_apart,

@@ -6,7 +6,7 @@
 //!   a tenth of it), and the Lambda functions dropped the document at once.
 //!
 //! Both come from the same list, so a Lambda function serves the operations its document shows (each
-//! function's `tests/routes.rs` checks it).
+//! function's router is checked by `cli/tests/lambda_routes.rs`).
 
 use axum::Router;
 use axum::handler::Handler;

@@ -11,7 +11,7 @@ use byok_shared::config::ProviderUrls;
 use byok_shared::domain::provider::Provider;
 use byok_shared::providers::{
     AttemptPlan, ChatOutcome, ClientFormat, ClientHeaders, ProviderClient, ProviderError,
-    StreamEvent,
+    RequestBody, StreamEvent,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -67,10 +67,14 @@ async fn attempt(
     body: &Value,
     headers: &ClientHeaders,
 ) -> Result<ChatOutcome, ProviderError> {
+    let body = &RequestBody::from(body.clone());
     let plan = AttemptPlan {
         provider,
         model,
-        stream: body["stream"].as_bool().unwrap_or(false),
+        stream: body
+            .get("stream")
+            .and_then(|s| s.as_bool())
+            .unwrap_or(false),
         format: ClientFormat::Anthropic,
         body,
         headers,

@@ -9,7 +9,7 @@ use byok_shared::config::ProviderUrls;
 use byok_shared::domain::provider::Provider;
 use byok_shared::providers::{
     AttemptPlan, ChatOutcome, ClientFormat, ClientHeaders, Completed, ErrorClass, ProviderClient,
-    ProviderError, StreamEvent,
+    ProviderError, RequestBody, StreamEvent,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -75,12 +75,15 @@ fn plan<'a>(
     provider: Provider,
     model: &'a str,
     format: ClientFormat,
-    body: &'a Value,
+    body: &'a RequestBody,
 ) -> AttemptPlan<'a> {
     AttemptPlan {
         provider,
         model,
-        stream: body["stream"].as_bool().unwrap_or(false),
+        stream: body
+            .get("stream")
+            .and_then(|s| s.as_bool())
+            .unwrap_or(false),
         format,
         body,
         headers: &NO_HEADERS,
@@ -94,7 +97,8 @@ async fn chat(
     format: ClientFormat,
     body: &Value,
 ) -> Result<ChatOutcome, ProviderError> {
-    let plan = plan(provider(kind), model(kind), format, body);
+    let body = RequestBody::from(body.clone());
+    let plan = plan(provider(kind), model(kind), format, &body);
     client.chat(&key(kind), &plan, T).await
 }
 
@@ -453,7 +457,12 @@ async fn embeddings_and_model_lists() {
             let c = client
                 .embeddings(
                     &key(kind),
-                    &plan(provider(kind), m, ClientFormat::OpenAi, &body),
+                    &plan(
+                        provider(kind),
+                        m,
+                        ClientFormat::OpenAi,
+                        &RequestBody::from(body),
+                    ),
                     T,
                 )
                 .await
@@ -479,7 +488,12 @@ async fn embeddings_and_model_lists() {
     let e = client
         .embeddings(
             &key(Kind::Anthropic),
-            &plan(Provider::Anthropic, "x", ClientFormat::OpenAi, &body),
+            &plan(
+                Provider::Anthropic,
+                "x",
+                ClientFormat::OpenAi,
+                &RequestBody::from(body),
+            ),
             T,
         )
         .await
@@ -611,7 +625,7 @@ async fn timeouts_connect_errors_stalls_cuts_and_malformed_chunks() {
         delay_ms: 2000,
         ..Behaviour::default()
     });
-    let b = body(ClientFormat::OpenAi, Kind::OpenAi, false);
+    let b = RequestBody::from(body(ClientFormat::OpenAi, Kind::OpenAi, false));
     let p = plan(
         Provider::OpenAi,
         model(Kind::OpenAi),
@@ -670,6 +684,7 @@ async fn timeouts_connect_errors_stalls_cuts_and_malformed_chunks() {
                 stall: true,
                 ..Behaviour::default()
             });
+            let b = RequestBody::from(b.clone());
             let p = plan(provider(kind), model(kind), format, &b);
             let outcome = client
                 .chat(&key(kind), &p, Duration::from_millis(300))

@@ -6,12 +6,13 @@ use axum::response::Response;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::error::Error;
-use byok_shared::http::{Auth, JsonBody, RequestId};
-use byok_shared::providers::{ClientFormat, ClientHeaders, Usage, estimate_input_tokens};
+use byok_shared::http::{Auth, RequestId};
+use byok_shared::providers::{
+    ClientFormat, ClientHeaders, RequestBody, Usage, estimate_input_tokens,
+};
 use byok_shared::repo::idempotency::Stored;
 use byok_shared::routing::attempts;
 use byok_shared::routing::{Answer, Work};
-use serde_json::Value;
 
 use crate::idempotency::{self, Begin};
 use crate::request::{self, Parsed};
@@ -30,7 +31,7 @@ pub async fn openai(
     auth: Auth,
     id: RequestId,
     headers: HeaderMap,
-    body: Result<JsonBody<Value>, Error>,
+    body: Result<RequestBody, Error>,
 ) -> Result<Response> {
     let format = ClientFormat::OpenAi;
     handle(
@@ -57,7 +58,7 @@ pub async fn anthropic(
     auth: Auth,
     id: RequestId,
     headers: HeaderMap,
-    body: Result<JsonBody<Value>, Error>,
+    body: Result<RequestBody, Error>,
 ) -> Result<Response> {
     let format = ClientFormat::Anthropic;
     handle(state, auth, id, headers, body, format, "/v1/messages").await
@@ -70,11 +71,10 @@ pub(crate) async fn handle(
     Auth(caller): Auth,
     id: RequestId,
     headers: HeaderMap,
-    body: Result<JsonBody<Value>, Error>,
+    body: Result<RequestBody, Error>,
     format: ClientFormat,
     endpoint: &str,
 ) -> Result<Response> {
-    let body = body.map(|JsonBody(body)| body);
     let trail = Trail::start(&gateway, &caller, id, endpoint, body.as_ref().ok());
     let result = async {
         let parsed = request::parse_request(body?, &headers, &caller.key)?;
@@ -227,7 +227,7 @@ async fn serve(
                         }
                         // No usage from the provider: what was streamed, on the request's estimated input.
                         let used = final_usage.unwrap_or_else(|| Usage {
-                            input_tokens: estimate_input_tokens(&parsed.body).unwrap_or(0),
+                            input_tokens: estimate_input_tokens(parsed.body.tree()).unwrap_or(0),
                             output_tokens: streamed_tokens,
                             ..Usage::default()
                         });

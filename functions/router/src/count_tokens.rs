@@ -13,11 +13,11 @@ use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::domain::policy::is_allowed;
 use byok_shared::error::Error;
-use byok_shared::http::{Auth, JsonBody, RequestId};
-use byok_shared::providers::{ClientHeaders, CountPlan, Counted, ErrorClass};
+use byok_shared::http::{Auth, RequestId};
+use byok_shared::providers::{ClientHeaders, CountPlan, Counted, ErrorClass, RequestBody};
 use byok_shared::routing::attempts::Attempt;
 use byok_shared::routing::{KeyRing, classify};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::keyring::OrgKeys;
 use crate::request::{self, Parsed};
@@ -39,9 +39,8 @@ pub async fn count_tokens(
     Auth(caller): Auth,
     id: RequestId,
     headers: HeaderMap,
-    body: Result<JsonBody<Value>, Error>,
+    body: Result<RequestBody, Error>,
 ) -> Result<Response> {
-    let body = body.map(|JsonBody(body)| body);
     let endpoint = "/v1/messages/count_tokens";
     let trail = Trail::start(&gateway, &caller, id, endpoint, body.as_ref().ok());
     let result = async {
@@ -70,7 +69,7 @@ async fn serve(
     if parsed.stream {
         return Err(Error::invalid("stream", "count_tokens does not stream"));
     }
-    if !parsed.body.get("messages").is_some_and(Value::is_array) {
+    if parsed.body.array_len("messages").is_none() {
         return Err(Error::invalid("messages", "messages must be an array"));
     }
     let org_id = caller.org_id();
@@ -86,7 +85,7 @@ async fn serve(
     let plan = CountPlan {
         provider: step.provider,
         model: &step.model,
-        body: &parsed.body,
+        body: parsed.body.tree(),
         headers: &forwarded,
     };
     let model = format!("{}/{}", step.provider, step.model);

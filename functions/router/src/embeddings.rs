@@ -5,9 +5,9 @@ use axum::response::Response;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::error::Error;
-use byok_shared::http::{Auth, JsonBody, RequestId};
+use byok_shared::http::{Auth, RequestId};
+use byok_shared::providers::RequestBody;
 use byok_shared::routing::{Answer, Work};
-use serde_json::Value;
 
 use crate::request::{self, Parsed};
 use crate::request_log::{self, Trail};
@@ -24,9 +24,8 @@ pub async fn embeddings(
     Auth(caller): Auth,
     id: RequestId,
     headers: axum::http::HeaderMap,
-    body: Result<JsonBody<Value>, Error>,
+    body: Result<RequestBody, Error>,
 ) -> Result<Response> {
-    let body = body.map(|JsonBody(body)| body);
     let trail = Trail::start(&gateway, &caller, id, "/v1/embeddings", body.as_ref().ok());
     let result = async {
         let parsed = request::parse_request(body?, &headers, &caller.key)?;

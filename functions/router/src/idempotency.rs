@@ -6,9 +6,9 @@ use axum::http::HeaderMap;
 use byok_shared::Result;
 use byok_shared::auth::Caller;
 use byok_shared::error::{Error, ErrorKind};
+use byok_shared::providers::RequestBody;
 use byok_shared::repo::idempotency::{Claim, Idem, Stored};
 use byok_shared::store::Store;
-use serde_json::Value;
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_LEN: usize = 255;
@@ -28,7 +28,7 @@ pub async fn begin(
     store: &dyn Store,
     caller: &Caller,
     headers: &HeaderMap,
-    body: &Value,
+    body: &RequestBody,
     streaming: bool,
 ) -> Result<Begin> {
     let Some(value) = headers.get(HEADER) else {
@@ -47,7 +47,8 @@ pub async fn begin(
     if streaming {
         return Ok(Begin::None);
     }
-    let idem = Idem::new(caller.org_id(), caller.api_key_id(), key, body);
+    // The tree, canonical (fields in name order): the same hash as a body sent with other spacing.
+    let idem = Idem::new(caller.org_id(), caller.api_key_id(), key, body.tree());
     match idem.claim(store).await? {
         Claim::Claimed => Ok(Begin::Slot(Slot(idem))),
         Claim::Replay(stored) => Ok(Begin::Replay(stored)),

@@ -59,6 +59,7 @@ fn refuse_state_off_openai(route: &Route, work: Work<'_>) -> Result<()> {
     else {
         return Ok(());
     };
+    let body = body.tree();
     let Some(field) = responses_stateful_field(body) else {
         return Ok(());
     };

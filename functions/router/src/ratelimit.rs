@@ -9,8 +9,8 @@ use axum::response::Response;
 use byok_shared::auth::Caller;
 use byok_shared::domain::rate_limit::{self, RateLimits, Standing};
 use byok_shared::error::{Error, ErrorKind};
+use byok_shared::providers::RequestBody;
 use byok_shared::repo::rate_windows::WindowRef;
-use serde_json::Value;
 
 use crate::respond;
 use crate::state::Gateway;
@@ -40,7 +40,7 @@ impl Refused {
 pub async fn admit(
     gateway: &Gateway,
     caller: &Caller,
-    body: &Value,
+    body: &RequestBody,
 ) -> Result<Option<Ticket>, Refused> {
     let limits = caller.key.rate_limits;
     if limits.is_unlimited() {

@@ -9,6 +9,7 @@ use byok_shared::Result;
 use byok_shared::domain::apikey::ApiKey;
 use byok_shared::domain::usage::valid_extra_name;
 use byok_shared::error::Error;
+use byok_shared::providers::RequestBody;
 use byok_shared::providers::ir::{EFFORT_VALUES, Reasoning};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -68,8 +69,8 @@ pub struct Parsed {
     pub model: String,
     pub stream: bool,
     pub metadata: Metadata,
-    /// The body to forward: the extension removed.
-    pub body: Value,
+    /// The body to forward: the extension removed, `model` the routed one.
+    pub body: RequestBody,
 }
 
 const MAX_ID_LEN: usize = 256;
@@ -85,52 +86,48 @@ pub const MAX_ITEMS: usize = 2048;
 /// The request body alone, as if from a key without a default model and with no gateway headers.
 #[cfg(test)]
 pub fn parse(body: Value) -> Result<Parsed> {
-    parse_body(body, None)
+    parse_body(RequestBody::from(body), None)
 }
 
 /// The whole request: the body, the gateway's headers, and the calling key's default model.
-pub fn parse_request(body: Value, headers: &HeaderMap, key: &ApiKey) -> Result<Parsed> {
+pub fn parse_request(body: RequestBody, headers: &HeaderMap, key: &ApiKey) -> Result<Parsed> {
     let mut parsed = parse_body(body, key.default_model.as_deref())?;
     read_headers(headers, &mut parsed.metadata)?;
     Ok(parsed)
 }
 
-fn parse_body(mut body: Value, default_model: Option<&str>) -> Result<Parsed> {
-    let obj = body
-        .as_object_mut()
-        .ok_or_else(|| Error::bad_request("request body must be a JSON object"))?;
-    if let Some(field) = UPSTREAM_FIELDS.iter().find(|f| obj.contains_key(**f)) {
+fn parse_body(mut body: RequestBody, default_model: Option<&str>) -> Result<Parsed> {
+    if !body.is_object() {
+        return Err(Error::bad_request("request body must be a JSON object"));
+    }
+    if let Some(field) = UPSTREAM_FIELDS.iter().find(|f| body.contains(f)) {
         return Err(Error::invalid(
             *field,
             format!("{field} is not accepted: provider URLs are set by the gateway's operator"),
         ));
     }
-    let (model, model_requested) = match obj.get("model") {
-        Some(Value::String(m)) if m == DEFAULT_MODEL => (default_model, m.clone()),
-        Some(Value::String(m)) if !m.is_empty() => (Some(m.as_str()), m.clone()),
-        None | Some(Value::Null) => (default_model, DEFAULT_MODEL.to_owned()),
+    let (model, model_requested) = match body.get("model") {
+        Some(Value::String(m)) if m == DEFAULT_MODEL => (default_model.map(str::to_owned), m),
+        Some(Value::String(m)) if !m.is_empty() => (Some(m.clone()), m),
+        None | Some(Value::Null) => (default_model.map(str::to_owned), DEFAULT_MODEL.to_owned()),
         _ => (None, String::new()),
     };
-    let Some(model) = model.map(str::to_owned) else {
+    let Some(model) = model else {
         return Err(Error::invalid(
             "model",
             "model is required: <provider>/<model> or policy/<name> (or `default` with a key that has a default model)",
         ));
     };
-    obj.insert("model".into(), Value::String(model.clone()));
+    body.set("model", &Value::String(model.clone()));
     for field in ["messages", "input"] {
-        if obj
-            .get(field)
-            .and_then(Value::as_array)
-            .is_some_and(|items| items.len() > MAX_ITEMS)
-        {
+        if body.array_len(field).is_some_and(|items| items > MAX_ITEMS) {
             return Err(Error::invalid(
                 field,
                 format!("{field} may hold at most {MAX_ITEMS} items"),
             ));
         }
     }
-    if let Some(effort) = obj.get("reasoning_effort").filter(|v| !v.is_null())
+    if let Some(effort) = body.get("reasoning_effort").filter(|v| !v.is_null())
         && effort.as_str().and_then(Reasoning::parse_effort).is_none()
     {
         return Err(Error::invalid(
@@ -138,13 +135,13 @@ fn parse_body(mut body: Value, default_model: Option<&str>) -> Result<Parsed> {
             format!("reasoning_effort must be one of {EFFORT_VALUES}"),
         ));
     }
-    let stream = match obj.get("stream") {
+    let stream = match body.get("stream") {
         None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
+        Some(Value::Bool(b)) => b,
         Some(_) => return Err(Error::invalid("stream", "stream must be a boolean")),
     };
-    let ours = obj.remove(EXTENSION).filter(|v| !v.is_null());
-    let theirs = obj.remove(REQUESTY).filter(|v| !v.is_null());
+    let ours = body.remove(EXTENSION).filter(|v| !v.is_null());
+    let theirs = body.remove(REQUESTY).filter(|v| !v.is_null());
     let (name, extension) = match (ours, theirs) {
         (Some(_), Some(_)) => {
             return Err(Error::invalid(
@@ -165,15 +162,10 @@ fn parse_body(mut body: Value, default_model: Option<&str>) -> Result<Parsed> {
     metadata.model_requested = model_requested;
     if metadata.user_id.is_none() {
         // OpenAI's `user`, Anthropic's `metadata.user_id`.
-        metadata.user_id = obj
-            .get("user")
-            .and_then(Value::as_str)
-            .or_else(|| {
-                obj.get("metadata")
-                    .and_then(|m| m.get("user_id"))
-                    .and_then(Value::as_str)
-            })
-            .map(str::to_owned);
+        metadata.user_id = body.get_str("user").or_else(|| {
+            body.get("metadata")
+                .and_then(|m| m.get("user_id").and_then(Value::as_str).map(str::to_owned))
+        });
     }
     for (field, value) in [
         ("user_id", &metadata.user_id),
@@ -297,6 +289,11 @@ mod tests {
 
     use super::*;
 
+    /// The whole request, its body given as a tree.
+    fn parse_request(body: Value, headers: &HeaderMap, key: &ApiKey) -> Result<Parsed> {
+        super::parse_request(RequestBody::from(body), headers, key)
+    }
+
     #[test]
     fn strips_the_extension_and_reads_ids() {
         let p = parse(json!({"model": "policy/main", "stream": true, "user": "u1",
@@ -306,7 +303,11 @@ mod tests {
         assert_eq!(p.metadata.user_id.as_deref(), Some("u1"));
         assert_eq!(p.metadata.trace_id.as_deref(), Some("t1"));
         assert!(p.body.get("byok").is_none());
-        assert_eq!(p.body["user"], "u1", "the provider's own fields stay");
+        assert_eq!(
+            p.body.tree()["user"],
+            "u1",
+            "the provider's own fields stay"
+        );
     }
 
     #[test]
@@ -555,7 +556,8 @@ mod tests {
             let p = parse_request(body.clone(), &HeaderMap::new(), &with).unwrap();
             assert_eq!(p.model, "policy/main", "{body}");
             assert_eq!(
-                p.body["model"], "policy/main",
+                p.body.tree()["model"],
+                "policy/main",
                 "the forwarded body names it too"
             );
             assert_eq!(p.metadata.model_requested, "default");

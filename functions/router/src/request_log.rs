@@ -20,7 +20,7 @@ use byok_shared::auth::Caller;
 use byok_shared::domain::request_log::{self, LogAttempt, LogRecord, LogTokens, Payload};
 use byok_shared::error::Error;
 use byok_shared::http::{RequestId, error_body};
-use byok_shared::providers::Usage;
+use byok_shared::providers::{RequestBody, Usage};
 use byok_shared::routing::Served;
 use byok_shared::routing::attempts::Attempt;
 use serde_json::Value;
@@ -61,13 +61,13 @@ impl Trail {
         caller: &Caller,
         id: RequestId,
         endpoint: &str,
-        body: Option<&Value>,
+        body: Option<&RequestBody>,
     ) -> Self {
         let RequestId(request_id) = id;
         let created_at = request_log::time_of(&request_id).unwrap_or_else(chrono::Utc::now);
         let capture = caller.key.logging;
         let payload = capture.then(|| {
-            let text = body.map(Value::to_string).unwrap_or_default();
+            let text = body.map(RequestBody::to_json_string).unwrap_or_default();
             let (request, request_truncated) =
                 request_log::truncate(&text, request_log::PAYLOAD_CAP);
             Payload {
@@ -83,8 +83,7 @@ impl Trail {
             api_key_id: caller.api_key_id().to_owned(),
             endpoint: endpoint.to_owned(),
             model_requested: body
-                .and_then(|b| b.get("model"))
-                .and_then(Value::as_str)
+                .and_then(|b| b.get_str("model"))
                 .map(|m| m.chars().take(256).collect()),
             policy: None,
             model_used: None,

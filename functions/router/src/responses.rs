@@ -7,9 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use byok_shared::Result;
 use byok_shared::error::Error;
-use byok_shared::http::{Auth, JsonBody, RequestId};
-use byok_shared::providers::ClientFormat;
-use serde_json::Value;
+use byok_shared::http::{Auth, RequestId};
+use byok_shared::providers::{ClientFormat, RequestBody};
 
 use crate::chat;
 use crate::state::Gateway;
@@ -25,7 +24,7 @@ pub async fn responses(
     auth: Auth,
     id: RequestId,
     headers: HeaderMap,
-    body: Result<JsonBody<Value>, Error>,
+    body: Result<RequestBody, Error>,
 ) -> Result<Response> {
     let format = ClientFormat::Responses;
     chat::handle(state, auth, id, headers, body, format, "/v1/responses").await

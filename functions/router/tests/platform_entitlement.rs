@@ -157,7 +157,8 @@ async fn the_platform_limit_stops_platform_spend_only(kind: Backend) {
     let table = PriceTable::from_file(byok_shared::domain::price::shipped());
     let price = table.price(Provider::OpenAi, "gpt-4.1-mini").unwrap();
     let body = chat("openai/gpt-4.1-mini");
-    let estimate = spend::estimate([price], spend::request_need(&body, false, 4096));
+    let sent = byok_shared::providers::RequestBody::from(body.clone());
+    let estimate = spend::estimate([price], spend::request_need(&sent, false, 4096));
     let limit = from_nanos(estimate + 5_000);
     let acme = org_with(
         &g,

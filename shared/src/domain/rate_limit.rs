@@ -6,8 +6,8 @@
 //! to the real input + output tokens. A request that would take the window past either limit is refused
 //! with 429 and its counts are given back, so refused requests do not eat the next ones' allowance.
 
+use crate::providers::RequestBody;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// Length of a window, seconds.
 pub const WINDOW_SECS: i64 = 60;
@@ -74,18 +74,24 @@ pub fn window(now: i64) -> (i64, u64) {
 /// A cheap token estimate of a request body, before the call: a quarter of the bytes of what the model
 /// reads (messages, system, tools, or an embeddings input), plus the output it may write (`max_tokens`,
 /// `max_completion_tokens` or `max_output_tokens`). Corrected to the provider's count after the call.
-pub fn estimate_tokens(body: &Value) -> u64 {
+///
+/// Read from the fields' text as the caller wrote it: a string's bytes between its quotes (escapes as
+/// written), anything else its JSON text.
+pub fn estimate_tokens(body: &RequestBody) -> u64 {
     let read: usize = ["messages", "system", "tools", "input", "prompt"]
         .iter()
-        .filter_map(|field| body.get(*field))
-        .map(|v| match v {
-            Value::String(s) => s.len(),
-            other => other.to_string().len(),
+        .filter_map(|field| body.raw(field))
+        .map(|raw| {
+            let text = raw.get();
+            match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(inside) => inside.len(),
+                None => text.len(),
+            }
         })
         .sum();
     let output = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
         .iter()
-        .find_map(|field| body.get(*field).and_then(Value::as_u64))
+        .find_map(|field| body.get_u64(field))
         .unwrap_or(0)
         .min(MAX_TPM);
     (read as u64).div_ceil(4) + output
@@ -115,7 +121,7 @@ pub fn exceeded(limits: &RateLimits, after: Standing) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn windows_are_whole_utc_minutes() {
@@ -202,9 +208,10 @@ mod tests {
     fn the_estimate_counts_what_is_read_and_the_output_cap() {
         let body =
             json!({"messages": [{"role": "user", "content": "x".repeat(400)}], "max_tokens": 50});
-        let n = estimate_tokens(&body);
+        let estimate = |v: Value| estimate_tokens(&RequestBody::from(v));
+        let n = estimate(body);
         assert!((150..=170).contains(&n), "{n}");
-        assert_eq!(estimate_tokens(&json!({"input": "abcdefgh"})), 2);
-        assert_eq!(estimate_tokens(&json!({})), 0);
+        assert_eq!(estimate(json!({"input": "abcdefgh"})), 2);
+        assert_eq!(estimate(json!({})), 0);
     }
 }

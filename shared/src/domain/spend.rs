@@ -11,11 +11,9 @@
 //! so while a lease lives, what was spent from it counts twice: the limit is only ever approached from
 //! below. See README "Spend limits" for the overshoot bound.
 
-use serde_json::Value;
-
 use crate::domain::price::Price;
 use crate::domain::usage::to_nanos;
-use crate::providers::Usage;
+use crate::providers::{RequestBody, Usage};
 
 /// The largest token counts a request may use: its input (an upper bound, see [`request_need`]) and its
 /// output (its own `max_tokens`, or the operator's cap).
@@ -28,42 +26,25 @@ pub struct Need {
 /// Output fields, in the order a request is read: OpenAI's current and legacy names, Anthropic's.
 const OUTPUT_FIELDS: [&str; 2] = ["max_completion_tokens", "max_tokens"];
 
-/// What a request may use. Input: the size of the request body in bytes, an upper bound on its tokens
-/// (a byte-level BPE token covers at least one byte of text, and the JSON around the text is larger than
-/// the per-message tokens a provider adds). Output: the request's `max_completion_tokens` or `max_tokens`,
-/// else `default_output` (embeddings: none).
-pub fn request_need(body: &Value, embeddings: bool, default_output: u64) -> Need {
-    let input_tokens = json_len(body);
+/// What a request may use. Input: the size of the request body in bytes as it is sent on (its fields'
+/// text as the caller wrote them), an upper bound on its tokens (a byte-level BPE token covers at least one
+/// byte of text, and the JSON around the text is larger than the per-message tokens a provider adds).
+/// Output: the request's `max_completion_tokens` or `max_tokens`, else `default_output` (embeddings:
+/// none).
+pub fn request_need(body: &RequestBody, embeddings: bool, default_output: u64) -> Need {
+    let input_tokens = body.json_len() as u64;
     let output_tokens = if embeddings {
         0
     } else {
         OUTPUT_FIELDS
             .iter()
-            .find_map(|f| body.get(*f).and_then(Value::as_u64))
+            .find_map(|f| body.get_u64(f))
             .unwrap_or(default_output)
     };
     Need {
         input_tokens,
         output_tokens,
     }
-}
-
-/// Bytes of the compact JSON of `value`, without building it.
-fn json_len(value: &Value) -> u64 {
-    struct Count(u64);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing a `Value` into a writer that never fails cannot fail.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
 /// The most `need` can cost at any of `prices` (a route may be served by any of its steps), rounded up
@@ -190,7 +171,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -206,20 +187,27 @@ mod tests {
 
     #[test]
     fn need_reads_max_tokens_and_counts_the_body() {
+        let need_of = |v: Value, embeddings, default| {
+            request_need(&RequestBody::from(v), embeddings, default)
+        };
         let body = json!({"model": "m", "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]});
-        let need = request_need(&body, false, 4096);
+        let need = need_of(body.clone(), false, 4096);
         assert_eq!(need.output_tokens, 16);
         assert_eq!(need.input_tokens, body.to_string().len() as u64);
+        // The caller's own text is counted, spaces and all: still an upper bound.
+        let spaced = br#"{ "max_tokens" : 16 , "messages" : [ "Hi" ] }"#;
+        let spaced = RequestBody::from_json(spaced).unwrap();
+        assert_eq!(request_need(&spaced, false, 4096).input_tokens, 37);
         let openai = json!({"max_completion_tokens": 7, "max_tokens": 99});
-        assert_eq!(request_need(&openai, false, 4096).output_tokens, 7);
-        assert_eq!(request_need(&json!({}), false, 4096).output_tokens, 4096);
+        assert_eq!(need_of(openai, false, 4096).output_tokens, 7);
+        assert_eq!(need_of(json!({}), false, 4096).output_tokens, 4096);
         assert_eq!(
-            request_need(&json!({"max_tokens": 5}), true, 4096).output_tokens,
+            need_of(json!({"max_tokens": 5}), true, 4096).output_tokens,
             0
         );
         // Not a count: the cap.
         assert_eq!(
-            request_need(&json!({"max_tokens": "9"}), false, 50).output_tokens,
+            need_of(json!({"max_tokens": "9"}), false, 50).output_tokens,
             50
         );
     }

@@ -6,6 +6,7 @@ mod extract;
 mod layers;
 mod list;
 pub mod openapi;
+mod raw_body;
 pub mod routes;
 
 pub use error::{ErrorShape, anthropic_error_body, error_body};

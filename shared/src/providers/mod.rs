@@ -46,6 +46,7 @@
 //! [`ErrorClass::Server`], so a hostile provider cannot exhaust memory.
 
 mod anthropic;
+mod body;
 mod client;
 mod count;
 mod edited;
@@ -70,6 +71,7 @@ use serde_json::Value;
 pub use crate::config::ProviderUrls;
 use crate::domain::provider::Provider;
 pub use anthropic::cache as anthropic_cache;
+pub use body::RequestBody;
 pub use client::ProviderClient;
 pub use count::{CountPlan, Counted, estimate as estimate_input_tokens, text_tokens};
 pub use error::{ErrorClass, ProviderError};
@@ -101,7 +103,7 @@ pub struct AttemptPlan<'a> {
     /// The caller's format (embeddings: always OpenAI).
     pub format: ClientFormat,
     /// The caller's body, gateway-only fields stripped. Its `model` is the caller's and is replaced.
-    pub body: &'a Value,
+    pub body: &'a RequestBody,
     pub headers: &'a ClientHeaders,
     /// Place prompt-cache breakpoints where the provider needs them (Anthropic; see
     /// `anthropic::cache`). OpenAI, xAI and Gemini cache on their own.

@@ -71,7 +71,8 @@ pub(crate) fn encoder(
         ClientFormat::OpenAi => Box::new(super::openai::stream::Encode::new(model, include_usage)),
         ClientFormat::Anthropic => Box::new(super::anthropic::stream::Encode::new(model)),
         ClientFormat::Responses => Box::new(super::openai::responses::stream::Encode::new(
-            model, plan.body,
+            model,
+            plan.body.tree(),
         )),
     }
 }
@@ -88,9 +89,9 @@ impl Encoder for Box<dyn Encoder> {
 /// The caller's request in neutral form; the plan, not the body, decides whether it streams.
 pub(crate) fn parse_request(plan: &AttemptPlan<'_>) -> Result<ChatRequest, ProviderError> {
     let mut req = match plan.format {
-        ClientFormat::OpenAi => super::openai::request::parse(plan.body)?,
-        ClientFormat::Anthropic => super::anthropic::request::parse(plan.body)?,
-        ClientFormat::Responses => super::openai::responses::request::parse(plan.body)?,
+        ClientFormat::OpenAi => super::openai::request::parse(plan.body.tree())?,
+        ClientFormat::Anthropic => super::anthropic::request::parse(plan.body.tree())?,
+        ClientFormat::Responses => super::openai::responses::request::parse(plan.body.tree())?,
     };
     req.stream = plan.stream;
     clamp_max_tokens(&mut req, plan);
@@ -121,7 +122,7 @@ pub(crate) fn encode_reply(plan: &AttemptPlan<'_>, reply: &Reply, model: &str) -
         ClientFormat::OpenAi => super::openai::response::encode(reply, model),
         ClientFormat::Anthropic => super::anthropic::response::encode(reply, model),
         ClientFormat::Responses => {
-            super::openai::responses::response::encode(reply, model, plan.body)
+            super::openai::responses::response::encode(reply, model, plan.body.tree())
         }
     }
 }

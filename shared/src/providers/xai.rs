@@ -6,8 +6,6 @@
 //! * Reasoning text arrives as `reasoning_content` (in messages and stream deltas), which the OpenAI code
 //!   already reads and passes on.
 
-use serde_json::Value;
-
 use super::edited::Edited;
 
 pub(crate) fn adapt(body: &mut Edited<'_>, model: &str) {
@@ -21,7 +19,10 @@ pub(crate) fn adapt(body: &mut Edited<'_>, model: &str) {
             body.remove(field);
         }
     } else if model.starts_with("grok-3-mini") {
-        if let Some(effort) = body.get("reasoning_effort").and_then(Value::as_str) {
+        let effort = body
+            .get("reasoning_effort")
+            .and_then(|v| v.as_str().map(str::to_owned));
+        if let Some(effort) = effort.as_deref() {
             let mapped = if matches!(effort, "minimal" | "low") {
                 "low"
             } else {
@@ -36,12 +37,14 @@ pub(crate) fn adapt(body: &mut Edited<'_>, model: &str) {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
+    use crate::providers::RequestBody;
 
     /// The body `adapt` sends for `body` to `model`.
     fn adapted(body: Value, model: &str) -> Value {
+        let body = RequestBody::from(body);
         let mut e = Edited::of(&body);
         adapt(&mut e, model);
         serde_json::to_value(&e).unwrap()

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use serde_json::Value;
 
 use super::attempts::Attempt;
 use super::classify;
@@ -23,7 +22,7 @@ use crate::domain::provider::Provider;
 use crate::error::{Error, ErrorKind};
 use crate::providers::{
     AttemptPlan, ChatOutcome, ClientFormat, ClientHeaders, Completed, ErrorClass, EventStream,
-    ForwardedHeaders, ProviderClient, ProviderError, StreamEvent,
+    ForwardedHeaders, ProviderClient, ProviderError, RequestBody, StreamEvent,
 };
 use crate::secret::Secret;
 
@@ -66,13 +65,13 @@ pub enum Work<'a> {
     Chat {
         format: ClientFormat,
         stream: bool,
-        body: &'a Value,
+        body: &'a RequestBody,
         headers: &'a ClientHeaders,
         /// Auto caching asked for (the request's, else the key's default).
         auto_cache: bool,
     },
     Embeddings {
-        body: &'a Value,
+        body: &'a RequestBody,
     },
 }
 

@@ -229,7 +229,8 @@ pub fn mini_estimate(body: &Value) -> i64 {
     use byok_shared::domain::{price, spend};
     let table = price::PriceTable::from_file(price::shipped());
     let price = table.price(Provider::OpenAi, "gpt-4.1-mini").unwrap();
-    spend::estimate([price], spend::request_need(body, false, 4096))
+    let body = byok_shared::providers::RequestBody::from(body.clone());
+    spend::estimate([price], spend::request_need(&body, false, 4096))
 }
 
 /// The overshoot bound of a spend limit whose provider ignored `max_tokens`: some requests cost more than

@@ -65,7 +65,7 @@ pub(crate) async fn embeddings(
     call: Call<'_>,
     plan: &AttemptPlan<'_>,
 ) -> Result<Completed, ProviderError> {
-    let body = plan.body;
+    let body = plan.body.tree();
     let path = model_path(plan.model)?;
     let name = path.trim_start_matches("/v1beta/");
     let inputs: Vec<String> = match body.get("input") {

@@ -38,8 +38,8 @@ pub(crate) async fn chat(
     let (mut upstream, include_usage) = if passthrough {
         let include_usage = plan
             .body
-            .pointer("/stream_options/include_usage")
-            .and_then(Value::as_bool)
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage").and_then(Value::as_bool))
             .unwrap_or(false);
         let mut body = translate::passthrough_body(plan);
         request::normalise_effort(&mut body, plan.model, flavour);

@@ -239,8 +239,7 @@ pub(crate) fn effort_for(flavour: Flavour, model: &str, r: Reasoning) -> Option<
 pub(crate) fn normalise_effort(body: &mut Edited<'_>, model: &str, flavour: Flavour) {
     let Some(r) = body
         .get("reasoning_effort")
-        .and_then(Value::as_str)
-        .and_then(Reasoning::parse_effort)
+        .and_then(|v| v.as_str().and_then(Reasoning::parse_effort))
     else {
         return;
     };

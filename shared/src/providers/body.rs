@@ -1,0 +1,433 @@
+//! A caller's request body as it arrived: its top-level fields, each value kept as the caller's own JSON
+//! text ([`RawValue`]), in the caller's order. What routing needs (`model`, `stream`, the gateway's
+//! extension, `max_tokens`...) is read from single fields; a same-format passthrough writes the other fields'
+//! text out as it came, so a 100 KB agent conversation is neither built into a `serde_json::Value` tree (an
+//! allocation per string, number and object) nor walked again to serialise it. The whole tree is built on
+//! first use, once, for the paths that read below the top level (translation to another provider's format,
+//! prompt-cache breakpoints, token counting, idempotency).
+//!
+//! [`RequestBody::from_json`] checks the whole text as `serde_json::Value` parsing would (syntax, nesting
+//! depth, number range, string escapes) without allocating, so a body it accepts always builds its tree.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// A request body: a JSON object's top-level fields as raw text, or (to be refused by the caller) some
+/// other JSON value.
+pub struct RequestBody {
+    shape: Shape,
+    /// The whole body as a tree, built on first use (and dropped by every change).
+    tree: OnceLock<Value>,
+}
+
+enum Shape {
+    /// Field names and their values' text, in the caller's order, each name once (the last one written
+    /// wins, as with `serde_json::Value`).
+    Object(Vec<(String, Box<RawValue>)>),
+    /// Valid JSON that is not an object.
+    Other(Box<RawValue>),
+}
+
+impl RequestBody {
+    /// Read a body: `Err` (with serde_json's own category: syntax, data or end of input) for anything
+    /// `serde_json::from_slice::<Value>` refuses.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        // Every check a `Value` parse makes, without building anything.
+        serde_json::from_slice::<Checked>(bytes)?;
+        let shape = match serde_json::from_slice::<Fields>(bytes) {
+            Ok(Fields(fields)) => Shape::Object(last_of_each(fields)),
+            Err(_) => Shape::Other(serde_json::from_slice(bytes)?),
+        };
+        Ok(Self {
+            shape,
+            tree: OnceLock::new(),
+        })
+    }
+
+    /// The body is a JSON object.
+    pub fn is_object(&self) -> bool {
+        matches!(self.shape, Shape::Object(_))
+    }
+
+    fn fields(&self) -> &[(String, Box<RawValue>)] {
+        match &self.shape {
+            Shape::Object(fields) => fields,
+            Shape::Other(_) => &[],
+        }
+    }
+
+    /// A top-level field's text, as the caller wrote it.
+    pub fn raw(&self, field: &str) -> Option<&RawValue> {
+        self.fields()
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, v)| &**v)
+    }
+
+    /// A top-level field, parsed (`None` when absent).
+    pub fn get(&self, field: &str) -> Option<Value> {
+        self.raw(field).map(parse)
+    }
+
+    /// A top-level field that is a JSON string.
+    pub fn get_str(&self, field: &str) -> Option<String> {
+        self.raw(field)
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+    }
+
+    /// A top-level field that is a non-negative integer.
+    pub fn get_u64(&self, field: &str) -> Option<u64> {
+        self.raw(field)
+            .and_then(|raw| serde_json::from_str::<u64>(raw.get()).ok())
+    }
+
+    /// The number of items of a top-level array field (`None` when absent or not an array), counted
+    /// without building them.
+    pub fn array_len(&self, field: &str) -> Option<usize> {
+        let raw = self.raw(field)?;
+        serde_json::from_str::<Vec<IgnoredAny>>(raw.get())
+            .ok()
+            .map(|items| items.len())
+    }
+
+    /// The top-level fields and their text, in the caller's order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &RawValue)> {
+        self.fields()
+            .iter()
+            .map(|(name, raw)| (name.as_str(), &**raw))
+    }
+
+    /// The top-level field names, in the caller's order.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields().iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Whether the body has this top-level field (even as `null`).
+    pub fn contains(&self, field: &str) -> bool {
+        self.raw(field).is_some()
+    }
+
+    /// Take a top-level field out of the body, parsed.
+    pub fn remove(&mut self, field: &str) -> Option<Value> {
+        let Shape::Object(fields) = &mut self.shape else {
+            return None;
+        };
+        let at = fields.iter().position(|(name, _)| name == field)?;
+        let (_, raw) = fields.remove(at);
+        self.tree = OnceLock::new();
+        Some(parse(&raw))
+    }
+
+    /// Set a top-level field (in place when present, else last). No effect on a body that is not an
+    /// object.
+    pub fn set(&mut self, field: &str, value: &Value) {
+        let Shape::Object(fields) = &mut self.shape else {
+            return;
+        };
+        let Ok(raw) = serde_json::value::to_raw_value(value) else {
+            return;
+        };
+        match fields.iter_mut().find(|(name, _)| name == field) {
+            Some((_, v)) => *v = raw,
+            None => fields.push((field.to_owned(), raw)),
+        }
+        self.tree = OnceLock::new();
+    }
+
+    /// The whole body as a tree: built on the first call.
+    pub fn tree(&self) -> &Value {
+        self.tree.get_or_init(|| match &self.shape {
+            Shape::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(name, raw)| (name.clone(), parse(raw)))
+                    .collect::<Map<String, Value>>(),
+            ),
+            Shape::Other(raw) => parse(raw),
+        })
+    }
+
+    /// Bytes of the body's JSON text as it is written out (its values as the caller wrote them).
+    pub fn json_len(&self) -> usize {
+        match &self.shape {
+            Shape::Object(fields) => {
+                let punctuation = 2 + fields.len().saturating_sub(1);
+                fields
+                    .iter()
+                    .map(|(name, raw)| json_string_len(name) + 1 + raw.get().len())
+                    .sum::<usize>()
+                    + punctuation
+            }
+            Shape::Other(raw) => raw.get().len(),
+        }
+    }
+
+    /// The body's JSON text (its values as the caller wrote them).
+    pub fn to_json_string(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl From<Value> for RequestBody {
+    /// A body built here (tests, a body assembled by the gateway).
+    fn from(value: Value) -> Self {
+        let text = serde_json::to_vec(&value).unwrap_or_default();
+        Self::from_json(&text).unwrap_or_else(|_| Self {
+            shape: Shape::Object(Vec::new()),
+            tree: OnceLock::new(),
+        })
+    }
+}
+
+impl Serialize for RequestBody {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.shape {
+            Shape::Other(raw) => raw.serialize(serializer),
+            Shape::Object(fields) => {
+                let mut map = serializer.serialize_map(Some(fields.len()))?;
+                for (name, raw) in fields {
+                    map.serialize_entry(name, raw)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RequestBody {
+    /// The field names and the size only: a body holds the caller's conversation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBody")
+            .field("fields", &self.field_names().collect::<Vec<_>>())
+            .field("bytes", &self.json_len())
+            .finish()
+    }
+}
+
+/// A value that passed [`Checked`] parses; `Null` is only a fallback that cannot be reached.
+fn parse(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
+/// Bytes of `s` written as a JSON string.
+fn json_string_len(s: &str) -> usize {
+    serde_json::to_string(s).map_or(s.len() + 2, |t| t.len())
+}
+
+/// Keep each name once, with its last value where the first one stood (as `serde_json::Value` keeps the
+/// last value of a repeated name).
+fn last_of_each(fields: Vec<(String, Box<RawValue>)>) -> Vec<(String, Box<RawValue>)> {
+    let mut at: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::with_capacity(fields.len());
+    let mut kept: Vec<(String, Box<RawValue>)> = Vec::with_capacity(fields.len());
+    for (name, raw) in fields {
+        match at.get(&name) {
+            Some(&i) => kept[i].1 = raw,
+            None => {
+                at.insert(name.clone(), kept.len());
+                kept.push((name, raw));
+            }
+        }
+    }
+    kept
+}
+
+/// A top-level object's fields as raw text.
+struct Fields(Vec<(String, Box<RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    fields.push(entry);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// Any JSON value, visited as `serde_json::Value` parsing visits it (so with the same recursion limit and
+/// number and string checks), keeping nothing.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<IgnoredKey, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+}
+
+/// An object key, checked as a string (escapes included) and dropped.
+struct IgnoredKey;
+
+impl<'de> serde::Deserialize<'de> for IgnoredKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = IgnoredKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<IgnoredKey, E> {
+                Ok(IgnoredKey)
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn body(text: &str) -> RequestBody {
+        RequestBody::from_json(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn keeps_each_fields_text_and_order_and_writes_it_back() {
+        let text = r#"{"model":"policy/p","messages":[{"role":"user","content":"h\u00e9 \"x\""}],"temperature":1.50,"stream":true}"#;
+        let b = body(text);
+        assert_eq!(b.to_json_string(), text, "byte for byte, the caller's text");
+        assert_eq!(b.json_len(), text.len());
+        assert_eq!(
+            b.field_names().collect::<Vec<_>>(),
+            ["model", "messages", "temperature", "stream"]
+        );
+        assert_eq!(b.get_str("model").as_deref(), Some("policy/p"));
+        assert_eq!(b.get("stream"), Some(json!(true)));
+        assert_eq!(b.array_len("messages"), Some(1));
+        assert_eq!(b.array_len("model"), None);
+        assert_eq!(b.tree(), &serde_json::from_str::<Value>(text).unwrap());
+    }
+
+    #[test]
+    fn changes_are_seen_by_the_text_and_the_tree() {
+        let mut b = body(r#"{"model":"a","byok":{"tags":["t"]},"n":1}"#);
+        assert_eq!(b.tree()["model"], "a");
+        b.set("model", &json!("openai/gpt-4o"));
+        b.set("added", &json!([1]));
+        assert_eq!(b.remove("byok"), Some(json!({"tags": ["t"]})));
+        assert_eq!(b.remove("absent"), None);
+        assert_eq!(
+            b.to_json_string(),
+            r#"{"model":"openai/gpt-4o","n":1,"added":[1]}"#
+        );
+        assert_eq!(
+            b.tree(),
+            &json!({"model": "openai/gpt-4o", "n": 1, "added": [1]})
+        );
+        assert_eq!(b.json_len(), b.to_json_string().len());
+    }
+
+    #[test]
+    fn a_repeated_name_keeps_its_last_value_as_value_parsing_does() {
+        let text = r#"{"a":1,"b":2,"a":3,"c":{"a":0},"b":4}"#;
+        let b = body(text);
+        assert_eq!(b.to_json_string(), r#"{"a":3,"b":4,"c":{"a":0}}"#);
+        assert_eq!(b.tree(), &serde_json::from_str::<Value>(text).unwrap());
+    }
+
+    #[test]
+    fn refuses_what_value_parsing_refuses_with_the_same_category() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        let cases = [
+            "{\"a\":1",
+            "{\"a\":1}x",
+            "{\"a\":1e400}",
+            "{\"a\":\"\\ud800x\"}",
+            "{\"a\":\"tab\there\"}",
+            "{\"\\q\":1}",
+            deep.as_str(),
+            "",
+        ];
+        for text in cases {
+            let want = serde_json::from_str::<Value>(text).unwrap_err();
+            let got = RequestBody::from_json(text.as_bytes())
+                .err()
+                .unwrap_or_else(|| panic!("accepted {text:.40}"));
+            assert_eq!(got.classify(), want.classify(), "{text:.40}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_kept_as_it_is() {
+        for text in ["[1,2]", "\"x\"", "3", "null"] {
+            let b = body(text);
+            assert!(!b.is_object());
+            assert_eq!(b.to_json_string(), text);
+            assert_eq!(b.raw("model").map(RawValue::get), None);
+            assert_eq!(b.tree(), &serde_json::from_str::<Value>(text).unwrap());
+        }
+        assert!(body("{}").is_object());
+    }
+
+    #[test]
+    fn debug_shows_names_and_size_not_content() {
+        let b = body(r#"{"messages":[{"content":"secret-ish text"}]}"#);
+        let shown = format!("{b:?}");
+        assert!(
+            shown.contains("messages") && !shown.contains("secret-ish"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn built_from_a_value() {
+        let v = json!({"model": "m", "input": ["a", "b"]});
+        let b = RequestBody::from(v.clone());
+        assert_eq!(b.tree(), &v);
+        assert_eq!(b.array_len("input"), Some(2));
+    }
+}

@@ -20,6 +20,8 @@ pub struct Target {
     pub http: reqwest::Client,
     /// The processes serving this target (empty when not ours to measure): their CPU time per request.
     pub pids: Vec<u32>,
+    /// Carry an agent's conversation of about this many KiB in every request (0: a one-line hello).
+    pub body_kib: usize,
 }
 
 impl Target {
@@ -37,6 +39,7 @@ impl Target {
             model: model.to_owned(),
             http,
             pids: Vec::new(),
+            body_kib: 0,
         }
     }
 
@@ -58,6 +61,9 @@ impl Target {
                 {"role": "user", "content": "Say hello in one short sentence."}
             ]
         });
+        if self.body_kib > 0 {
+            agent_conversation(&mut body, self.body_kib * 1024);
+        }
         if stream {
             body["stream"] = true.into();
             body["stream_options"] = json!({"include_usage": true});
@@ -412,4 +418,44 @@ pub async fn hold_streams<F: FnOnce() -> T, T>(
         t.abort();
     }
     (count, value)
+}
+
+/// What an agent sends (Claude Code, Codex): a long system prompt, tool definitions with JSON schemas, and
+/// turns of tool calls whose results are source files, until the body is about `bytes` long. The calls
+/// and results pair up by id, as OpenAI requires.
+fn agent_conversation(body: &mut Value, bytes: usize) {
+    const FILE: &str = "fn main() {\n    let args: Vec<String> = std::env::args().collect();\n    println!(\"{:?} \\u{e9}\", args);\n}\n";
+    let tool = |name: &str| {
+        json!({"type": "function", "function": {"name": name, "description": format!("{name}: run it on a path of the workspace and return what it prints"),
+            "parameters": {"type": "object", "properties": {"path": {"type": "string", "description": "a path"}, "limit": {"type": "integer", "minimum": 1}}, "required": ["path"], "additionalProperties": false}}})
+    };
+    body["tools"] = [
+        "read_file",
+        "write_file",
+        "list_dir",
+        "grep",
+        "run_tests",
+        "edit",
+    ]
+    .iter()
+    .map(|n| tool(n))
+    .collect();
+    let system = format!(
+        "You are a coding agent working in a repository. {}",
+        "Follow the repository's conventions; keep changes small and tested. ".repeat(40)
+    );
+    let mut messages = vec![
+        json!({"role": "system", "content": system}),
+        json!({"role": "user", "content": "Fix the failing test in src/main.rs."}),
+    ];
+    let mut turn = 0;
+    while serde_json::to_string(&messages).map_or(0, |t| t.len()) < bytes {
+        let id = format!("call_{turn:06}");
+        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": id, "type": "function",
+            "function": {"name": "read_file", "arguments": format!("{{\"path\":\"src/m{turn}.rs\"}}")}}]}));
+        messages.push(json!({"role": "tool", "tool_call_id": id, "content": FILE.repeat(12)}));
+        turn += 1;
+    }
+    messages.push(json!({"role": "user", "content": "Say hello in one short sentence."}));
+    body["messages"] = messages.into();
 }

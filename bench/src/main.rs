@@ -71,6 +71,10 @@ pub struct Args {
     /// Concurrent open streams for the per-stream memory figure.
     #[arg(long, default_value_t = 1000)]
     open_streams: usize,
+    /// Carry an agent's conversation of about this many KiB (system prompt, tool schemas, tool calls and
+    /// their results) in every request, as Claude Code or Codex do; 0 sends a one-line hello.
+    #[arg(long, default_value_t = 0)]
+    body_kib: usize,
     /// Cold starts of `byok serve` to time.
     #[arg(long, default_value_t = 5)]
     starts: usize,
@@ -300,6 +304,9 @@ async fn run(args: Args) -> Res<()> {
     };
     for t in &args.targets {
         targets.push(Target::new(&t.name, &t.url, &t.key, &t.model));
+    }
+    for t in &mut targets {
+        t.body_kib = args.body_kib;
     }
 
     let limit = Duration::from_secs(120);

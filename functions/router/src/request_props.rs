@@ -131,6 +131,9 @@ proptest! {
         let written: Value = serde_json::from_str(&body.to_json_string()).unwrap();
         prop_assert_eq!(&written, &read);
         prop_assert_eq!(body.json_len(), body.to_json_string().len());
+        for (name, v) in read.as_object().into_iter().flatten() {
+            prop_assert_eq!(body.array_len(name), v.as_array().map(Vec::len), "{}", name);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -27,8 +27,8 @@ pub struct RequestBody {
 
 enum Shape {
     /// Field names and their values' text, in the caller's order, each name once (the last one written
-    /// wins, as with `serde_json::Value`).
-    Object(Vec<(String, Box<RawValue>)>),
+    /// wins, as with `serde_json::Value`), and the item counts of the arrays among them.
+    Object(Vec<(String, Box<RawValue>)>, Items),
     /// Valid JSON that is not an object.
     Other(Box<RawValue>),
 }
@@ -37,11 +37,18 @@ impl RequestBody {
     /// Read a body: `Err` (with serde_json's own category: syntax, data or end of input) for anything
     /// `serde_json::from_slice::<Value>` refuses.
     pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        // Every check a `Value` parse makes, without building anything.
-        serde_json::from_slice::<Checked>(bytes)?;
-        let shape = match serde_json::from_slice::<Fields>(bytes) {
-            Ok(Fields(fields)) => Shape::Object(last_of_each(fields)),
-            Err(_) => Shape::Other(serde_json::from_slice(bytes)?),
+        // UTF-8 checked once for the whole text, not string by string in each pass below.
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            // serde_json's own error for it (it refuses every text that is not UTF-8).
+            serde_json::from_slice::<Top>(bytes)?;
+            return Err(de::Error::custom("request body is not UTF-8"));
+        };
+        // Every check a `Value` parse makes, without building anything; it counts the top-level arrays'
+        // items on the way.
+        let Top(items) = serde_json::from_str::<Top>(text)?;
+        let shape = match serde_json::from_str::<Fields>(text) {
+            Ok(Fields(fields)) => Shape::Object(last_of_each(fields), items),
+            Err(_) => Shape::Other(serde_json::from_str(text)?),
         };
         Ok(Self {
             shape,
@@ -51,12 +58,12 @@ impl RequestBody {
 
     /// The body is a JSON object.
     pub fn is_object(&self) -> bool {
-        matches!(self.shape, Shape::Object(_))
+        matches!(self.shape, Shape::Object(..))
     }
 
     fn fields(&self) -> &[(String, Box<RawValue>)] {
         match &self.shape {
-            Shape::Object(fields) => fields,
+            Shape::Object(fields, _) => fields,
             Shape::Other(_) => &[],
         }
     }
@@ -86,13 +93,13 @@ impl RequestBody {
             .and_then(|raw| serde_json::from_str::<u64>(raw.get()).ok())
     }
 
-    /// The number of items of a top-level array field (`None` when absent or not an array), counted
-    /// without building them.
+    /// The number of items of a top-level array field (`None` when absent or not an array): counted
+    /// when the body was read, not read again.
     pub fn array_len(&self, field: &str) -> Option<usize> {
-        let raw = self.raw(field)?;
-        serde_json::from_str::<Vec<IgnoredAny>>(raw.get())
-            .ok()
-            .map(|items| items.len())
+        match &self.shape {
+            Shape::Object(_, items) => items.get(field),
+            Shape::Other(_) => None,
+        }
     }
 
     /// The top-level fields and their text, in the caller's order.
@@ -114,11 +121,12 @@ impl RequestBody {
 
     /// Take a top-level field out of the body, parsed.
     pub fn remove(&mut self, field: &str) -> Option<Value> {
-        let Shape::Object(fields) = &mut self.shape else {
+        let Shape::Object(fields, items) = &mut self.shape else {
             return None;
         };
         let at = fields.iter().position(|(name, _)| name == field)?;
         let (_, raw) = fields.remove(at);
+        items.set(field, None);
         self.tree = OnceLock::new();
         Some(parse(&raw))
     }
@@ -126,12 +134,13 @@ impl RequestBody {
     /// Set a top-level field (in place when present, else last). No effect on a body that is not an
     /// object.
     pub fn set(&mut self, field: &str, value: &Value) {
-        let Shape::Object(fields) = &mut self.shape else {
+        let Shape::Object(fields, items) = &mut self.shape else {
             return;
         };
         let Ok(raw) = serde_json::value::to_raw_value(value) else {
             return;
         };
+        items.set(field, value.as_array().map(Vec::len));
         match fields.iter_mut().find(|(name, _)| name == field) {
             Some((_, v)) => *v = raw,
             None => fields.push((field.to_owned(), raw)),
@@ -142,7 +151,7 @@ impl RequestBody {
     /// The whole body as a tree: built on the first call.
     pub fn tree(&self) -> &Value {
         self.tree.get_or_init(|| match &self.shape {
-            Shape::Object(fields) => Value::Object(
+            Shape::Object(fields, _) => Value::Object(
                 fields
                     .iter()
                     .map(|(name, raw)| (name.clone(), parse(raw)))
@@ -155,7 +164,7 @@ impl RequestBody {
     /// Bytes of the body's JSON text as it is written out (its values as the caller wrote them).
     pub fn json_len(&self) -> usize {
         match &self.shape {
-            Shape::Object(fields) => {
+            Shape::Object(fields, _) => {
                 let punctuation = 2 + fields.len().saturating_sub(1);
                 fields
                     .iter()
@@ -178,7 +187,7 @@ impl From<Value> for RequestBody {
     fn from(value: Value) -> Self {
         let text = serde_json::to_vec(&value).unwrap_or_default();
         Self::from_json(&text).unwrap_or_else(|_| Self {
-            shape: Shape::Object(Vec::new()),
+            shape: Shape::Object(Vec::new(), Items::default()),
             tree: OnceLock::new(),
         })
     }
@@ -188,7 +197,7 @@ impl Serialize for RequestBody {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.shape {
             Shape::Other(raw) => raw.serialize(serializer),
-            Shape::Object(fields) => {
+            Shape::Object(fields, _) => {
                 let mut map = serializer.serialize_map(Some(fields.len()))?;
                 for (name, raw) in fields {
                     map.serialize_entry(name, raw)?;
@@ -257,6 +266,124 @@ impl<'de> serde::Deserialize<'de> for Fields {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+
+/// The item counts of a body's top-level arrays, by field name.
+#[derive(Default)]
+struct Items(Vec<(String, usize)>);
+
+impl Items {
+    fn get(&self, field: &str) -> Option<usize> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, n)| *n)
+    }
+
+    /// The field's count is now `items` (`None`: not an array, or gone).
+    fn set(&mut self, field: &str, items: Option<usize>) {
+        self.0.retain(|(name, _)| name != field);
+        if let Some(n) = items {
+            self.0.push((field.to_owned(), n));
+        }
+    }
+}
+
+/// A whole body checked as [`Checked`] checks it, with its top-level arrays' items counted (a repeated
+/// name counts as its last value, as `serde_json::Value` keeps it).
+struct Top(Items);
+
+impl<'de> serde::Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Scalars(|| Top(Items::default()), TopVisitor))
+    }
+}
+
+struct TopVisitor;
+
+impl TopVisitor {
+    fn visit_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Top, A::Error> {
+        let mut items = Items::default();
+        while let Some(name) = map.next_key::<String>()? {
+            let Counted(n) = map.next_value()?;
+            items.set(&name, n);
+        }
+        Ok(Top(items))
+    }
+}
+
+/// A value checked as [`Checked`] checks it; `Some(items)` when it is an array.
+struct Counted(Option<usize>);
+
+impl<'de> serde::Deserialize<'de> for Counted {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Scalars(|| Counted(None), CountedVisitor))
+    }
+}
+
+struct CountedVisitor;
+
+/// A visitor that checks every scalar as [`Checked`] does and hands arrays and objects to `C`.
+struct Scalars<F, C>(F, C);
+
+/// What a [`Scalars`] visitor does with arrays and objects.
+trait Containers<T> {
+    fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<T, A::Error>;
+    fn map<'de, A: MapAccess<'de>>(map: A) -> Result<T, A::Error>;
+}
+
+impl Containers<Top> for TopVisitor {
+    fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Top, A::Error> {
+        CheckedVisitor.visit_seq(seq).map(|_| Top(Items::default()))
+    }
+    fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Top, A::Error> {
+        TopVisitor::visit_map(map)
+    }
+}
+
+impl Containers<Counted> for CountedVisitor {
+    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Counted, A::Error> {
+        let mut n = 0;
+        while seq.next_element::<Checked>()?.is_some() {
+            n += 1;
+        }
+        Ok(Counted(Some(n)))
+    }
+    fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Counted, A::Error> {
+        CheckedVisitor.visit_map(map).map(|_| Counted(None))
+    }
+}
+
+impl<'de, T, F: FnOnce() -> T, C: Containers<T>> Visitor<'de> for Scalars<F, C> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<T, E> {
+        Ok((self.0)())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<T, E> {
+        Ok((self.0)())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<T, E> {
+        Ok((self.0)())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<T, E> {
+        Ok((self.0)())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<T, E> {
+        Ok((self.0)())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok((self.0)())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        C::seq(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        C::map(map)
     }
 }
 
@@ -368,36 +495,44 @@ mod tests {
             b.tree(),
             &json!({"model": "openai/gpt-4o", "n": 1, "added": [1]})
         );
+        assert_eq!(b.array_len("added"), Some(1));
+        b.set("added", &json!("no longer an array"));
+        assert_eq!(b.array_len("added"), None);
+        b.set("added", &json!([1]));
         assert_eq!(b.json_len(), b.to_json_string().len());
     }
 
     #[test]
     fn a_repeated_name_keeps_its_last_value_as_value_parsing_does() {
-        let text = r#"{"a":1,"b":2,"a":3,"c":{"a":0},"b":4}"#;
+        let text = r#"{"a":1,"b":[2],"a":[3,3],"c":{"a":[0]},"b":4}"#;
         let b = body(text);
-        assert_eq!(b.to_json_string(), r#"{"a":3,"b":4,"c":{"a":0}}"#);
+        assert_eq!((b.array_len("a"), b.array_len("b")), (Some(2), None));
+        assert_eq!(b.to_json_string(), r#"{"a":[3,3],"b":4,"c":{"a":[0]}}"#);
         assert_eq!(b.tree(), &serde_json::from_str::<Value>(text).unwrap());
     }
 
     #[test]
     fn refuses_what_value_parsing_refuses_with_the_same_category() {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
-        let cases = [
-            "{\"a\":1",
-            "{\"a\":1}x",
-            "{\"a\":1e400}",
-            "{\"a\":\"\\ud800x\"}",
-            "{\"a\":\"tab\there\"}",
-            "{\"\\q\":1}",
-            deep.as_str(),
-            "",
+        let cases: [&[u8]; 10] = [
+            b"{\"a\":1",
+            b"{\"a\":1}x",
+            b"{\"a\":1e400}",
+            b"{\"a\":\"\\ud800x\"}",
+            b"{\"a\":\"tab\there\"}",
+            b"{\"a\":\"\xff\"}",
+            b"{\"a\xfe\":1}",
+            b"{\"\\q\":1}",
+            deep.as_bytes(),
+            b"",
         ];
         for text in cases {
-            let want = serde_json::from_str::<Value>(text).unwrap_err();
-            let got = RequestBody::from_json(text.as_bytes())
+            let shown = String::from_utf8_lossy(text);
+            let want = serde_json::from_slice::<Value>(text).unwrap_err();
+            let got = RequestBody::from_json(text)
                 .err()
-                .unwrap_or_else(|| panic!("accepted {text:.40}"));
-            assert_eq!(got.classify(), want.classify(), "{text:.40}");
+                .unwrap_or_else(|| panic!("accepted {shown:.40}"));
+            assert_eq!(got.classify(), want.classify(), "{shown:.40}");
         }
     }
 

@@ -335,7 +335,7 @@ trait Containers<T> {
 
 impl Containers<Top> for TopVisitor {
     fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Top, A::Error> {
-        CheckedVisitor.visit_seq(seq).map(|_| Top(Items::default()))
+        CheckedVisitor::seq(seq).map(|_| Top(Items::default()))
     }
     fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Top, A::Error> {
         TopVisitor::visit_map(map)
@@ -351,7 +351,7 @@ impl Containers<Counted> for CountedVisitor {
         Ok(Counted(Some(n)))
     }
     fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Counted, A::Error> {
-        CheckedVisitor.visit_map(map).map(|_| Counted(None))
+        CheckedVisitor::map(map).map(|_| Counted(None))
     }
 }
 
@@ -393,41 +393,19 @@ struct Checked;
 
 impl<'de> serde::Deserialize<'de> for Checked {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CheckedVisitor)
+        deserializer.deserialize_any(Scalars(|| Checked, CheckedVisitor))
     }
 }
 
+/// Arrays and objects visited item by item, keeping nothing.
 struct CheckedVisitor;
 
-impl<'de> Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+impl Containers<Checked> for CheckedVisitor {
+    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Checked, A::Error> {
         while seq.next_element::<Checked>()?.is_some() {}
         Ok(Checked)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+    fn map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Checked, A::Error> {
         while map.next_entry::<IgnoredKey, Checked>()?.is_some() {}
         Ok(Checked)
     }

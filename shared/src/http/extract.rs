@@ -82,15 +82,28 @@ fn map_rejection(rejection: JsonRejection) -> Error {
                 .unwrap_or_else(|| e.body_text());
             Error::bad_request(format!("invalid request body: {detail}"))
         }
-        JsonRejection::JsonSyntaxError(_) => Error::bad_request("request body is not valid JSON"),
-        JsonRejection::MissingJsonContentType(_) => {
-            Error::bad_request("request body must be JSON (Content-Type: application/json)")
-        }
-        JsonRejection::BytesRejection(e)
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-        {
-            Error::new(ErrorKind::PayloadTooLarge, "request body is too large")
-        }
-        other => Error::bad_request(format!("cannot read request body: {}", other.body_text())),
+        JsonRejection::JsonSyntaxError(_) => not_json(),
+        JsonRejection::MissingJsonContentType(_) => not_json_content_type(),
+        JsonRejection::BytesRejection(e) => unreadable(e.status(), &e.body_text()),
+        other => unreadable(other.status(), &other.body_text()),
+    }
+}
+
+/// The 400 for a body that is not valid JSON.
+pub(super) fn not_json() -> Error {
+    Error::bad_request("request body is not valid JSON")
+}
+
+/// The 400 for a body sent without a JSON content type.
+pub(super) fn not_json_content_type() -> Error {
+    Error::bad_request("request body must be JSON (Content-Type: application/json)")
+}
+
+/// A body that could not be read: 413 when over the size limit, else 400.
+pub(super) fn unreadable(status: axum::http::StatusCode, text: &str) -> Error {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Error::new(ErrorKind::PayloadTooLarge, "request body is too large")
+    } else {
+        Error::bad_request(format!("cannot read request body: {text}"))
     }
 }

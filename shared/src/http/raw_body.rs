@@ -3,10 +3,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use serde_json::error::Category;
 
-use crate::error::{Error, ErrorKind};
+use super::extract::{not_json, not_json_content_type, unreadable};
+use crate::error::Error;
 use crate::providers::RequestBody;
 
 impl<S: Send + Sync> FromRequest<S> for RequestBody {
@@ -14,22 +15,14 @@ impl<S: Send + Sync> FromRequest<S> for RequestBody {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         if !json_content_type(req.headers()) {
-            return Err(Error::bad_request(
-                "request body must be JSON (Content-Type: application/json)",
-            ));
+            return Err(not_json_content_type());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::new(ErrorKind::PayloadTooLarge, "request body is too large")
-            } else {
-                Error::bad_request(format!("cannot read request body: {}", e.body_text()))
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| unreadable(e.status(), &e.body_text()))?;
         RequestBody::from_json(&bytes).map_err(|e| match e.classify() {
             Category::Data => Error::bad_request(format!("invalid request body: {e}")),
-            Category::Syntax | Category::Eof | Category::Io => {
-                Error::bad_request("request body is not valid JSON")
-            }
+            Category::Syntax | Category::Eof | Category::Io => not_json(),
         })
     }
 }
@@ -52,6 +45,7 @@ mod tests {
     use axum::body::Body;
 
     use super::*;
+    use crate::error::ErrorKind;
 
     async fn extract(content_type: Option<&str>, body: &'static str) -> Result<RequestBody, Error> {
         let mut req = Request::builder().method("POST").uri("/");

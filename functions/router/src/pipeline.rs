@@ -59,19 +59,20 @@ fn refuse_state_off_openai(route: &Route, work: Work<'_>) -> Result<()> {
     else {
         return Ok(());
     };
-    let body = body.tree();
-    let Some(field) = responses_stateful_field(body) else {
-        return Ok(());
-    };
     let others: Vec<String> = route
         .providers()
         .into_iter()
         .filter(|p| *p != Provider::OpenAi)
         .map(|p| p.to_string())
         .collect();
+    // A route that stays on OpenAI passes the body through: its tree is not built for this check.
     if others.is_empty() {
         return Ok(());
     }
+    let body = body.tree();
+    let Some(field) = responses_stateful_field(body) else {
+        return Ok(());
+    };
     let what = if field == "tools" {
         let kinds: Vec<&str> = body
             .get("tools")

@@ -110,7 +110,7 @@ impl RequestBody {
     }
 
     /// The top-level field names, in the caller's order.
-    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+    fn field_names(&self) -> impl Iterator<Item = &str> {
         self.fields().iter().map(|(name, _)| name.as_str())
     }
 

@@ -1,8 +1,9 @@
 //! The layers every router gets: body limit, request id + structured access log, JSON 404/405, and error
 //! bodies in the shape of the endpoint (`super::error::reshape`).
 //!
-//! The access log is one JSON line per request, written after the response is built: the request id, the
-//! route template, status, time, and what a handler added through [`AccessNote`]. Events raised while the
+//! The access log is one JSON line per request, written after the response is built (at the end of the
+//! body for a stream, see `access_line`): the request id, the route template, status, time, and what a
+//! handler added through [`AccessNote`]. Events raised while the
 //! request runs carry the request id through the `request` span. One line (not one at the start and one at
 //! the end) and no span re-serialisation for it: under load the log lines were about a fifth of the
 //! gateway's CPU.
@@ -17,6 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
+use super::access_line::AccessLine;
 use crate::app::AppState;
 use crate::domain::request_log;
 use crate::error::Error;
@@ -97,19 +99,18 @@ async fn access_log(mut request: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span).await;
-    let note = response.extensions_mut().remove::<AccessNote>();
-    tracing::info!(
-        request_id = %id,
-        %method,
-        route = %route,
-        status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1e3,
-        model = note.as_ref().map(|n| n.model.as_str()),
-        stream = note.as_ref().map(|n| n.stream),
-        "served"
-    );
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
-    response
+    let line = AccessLine {
+        note: response.extensions_mut().remove::<AccessNote>(),
+        status: response.status().as_u16(),
+        head_ms: started.elapsed().as_secs_f64() * 1e3,
+        id,
+        method,
+        route,
+        started,
+    };
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, line.write_at_end(body))
 }

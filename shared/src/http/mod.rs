@@ -1,6 +1,7 @@
 //! HTTP translation, in one place: error JSON and status codes, authentication and JSON extractors, and the
 //! common layers every function's router gets.
 
+mod access_line;
 mod error;
 mod extract;
 mod layers;

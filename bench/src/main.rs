@@ -68,6 +68,11 @@ pub struct Args {
     chunk_ms: u64,
     #[arg(long, default_value_t = 20)]
     chunks: usize,
+    /// Streams per target with the mock answering at once (no timer between request and first token), for
+    /// the time to first token against nginx. The timed streams above wait on Tokio's 1 ms timer, whose
+    /// jitter is larger than the differences between targets; 0 skips them.
+    #[arg(long, default_value_t = 500)]
+    instant_streams: usize,
     /// Concurrent open streams for the per-stream memory figure.
     #[arg(long, default_value_t = 1000)]
     open_streams: usize,
@@ -176,6 +181,7 @@ async fn main() -> std::process::ExitCode {
         args.throughput_rounds = 1;
         args.throughput_secs = args.throughput_secs.min(1.0);
         args.streams = args.streams.min(5);
+        args.instant_streams = args.instant_streams.min(50);
         args.open_streams = args.open_streams.min(200);
         args.starts = args.starts.min(2);
     }
@@ -364,6 +370,19 @@ async fn run(args: Args) -> Res<()> {
     .await?;
     let streamed = load::streams(&targets, args.streams, limit).await;
 
+    eprintln!(
+        "byok-bench: streaming, {} streams per target, the mock answering at once",
+        args.instant_streams
+    );
+    reset().await?;
+    procs::mock_control(
+        &mock_url,
+        "default",
+        json!({"delay_ms": 0, "chunk_delay_ms": 0, "text": answer_text(2)}),
+    )
+    .await?;
+    let instant = load::streams(&targets, args.instant_streams, limit).await;
+
     eprintln!("byok-bench: memory with {} open streams", args.open_streams);
     reset().await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -402,6 +421,7 @@ async fn run(args: Args) -> Res<()> {
         c32,
         tput,
         streamed,
+        instant,
         memory: report::Memory {
             after_start_kb: rss_after_start,
             idle_kb: rss_idle,

@@ -28,6 +28,8 @@ pub struct Results<'a> {
     pub c32: Vec<Samples>,
     pub tput: Vec<Rate>,
     pub streamed: Vec<StreamSamples>,
+    /// Streams whose mock answered at once: the time to first token without the mock's timer.
+    pub instant: Vec<StreamSamples>,
     pub memory: Memory,
     pub first_start_ms: f64,
     pub starts: Vec<Duration>,
@@ -144,6 +146,7 @@ impl Results<'_> {
             .map(|s| summarise(&s.ttft_ms))
             .collect();
         let gap: Vec<Summary> = self.streamed.iter().map(|s| summarise(&s.gap_ms)).collect();
+        let instant: Vec<Summary> = self.instant.iter().map(|s| summarise(&s.ttft_ms)).collect();
 
         let mut t = String::new();
         let _ = writeln!(
@@ -156,7 +159,8 @@ impl Results<'_> {
             let errors = self.c1[i].errors
                 + self.c32[i].errors
                 + self.tput[i].errors
-                + self.streamed[i].errors;
+                + self.streamed[i].errors
+                + self.instant[i].errors;
             let _ = writeln!(
                 t,
                 "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} |",
@@ -175,6 +179,7 @@ impl Results<'_> {
                 &self.c1[i].last_error,
                 &self.c32[i].last_error,
                 &self.streamed[i].last_error,
+                &self.instant[i].last_error,
             ]
             .into_iter()
             .flatten()
@@ -188,7 +193,8 @@ impl Results<'_> {
                 "c32_cpu_us_per_request": self.c32[i].cpu_us_per_request(),
                 "c64": {"requests": self.tput[i].ok, "secs": self.tput[i].secs, "rps": rps[i], "errors": self.tput[i].errors},
                 "stream": {"ttft": ttft[i], "gap": gap[i],
-                           "content_chunks_per_stream": self.streamed[i].chunks.iter().copied().max()},
+                           "content_chunks_per_stream": self.streamed[i].chunks.iter().copied().max(),
+                           "ttft_mock_at_once": instant[i]},
                 "errors": errors, "last_error": last_error,
             }));
         }
@@ -233,7 +239,7 @@ impl Results<'_> {
             added.push(a);
         }
 
-        let (vs_nginx, nginx_checks) = self.against_nginx(&mut t, &ttft);
+        let (vs_nginx, nginx_checks) = self.against_nginx(&mut t, &ttft, &instant);
 
         // The targets, for the first gateway (the default configuration).
         let m = &self.memory;
@@ -415,6 +421,7 @@ impl Results<'_> {
                 "rounds_c32": a.rounds, "round_requests_c32": a.round_requests,
                 "throughput_rounds": a.throughput_rounds, "throughput_secs": a.throughput_secs,
                 "streams": a.streams, "ttft_ms": a.ttft_ms, "chunk_ms": a.chunk_ms, "chunks": a.chunks,
+                "instant_streams": a.instant_streams,
                 "open_streams": a.open_streams, "starts": a.starts, "quick": a.quick,
             },
             "targets": per_target,

@@ -78,7 +78,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve { addr, backend } => {
             let _logs = byok_shared::telemetry::init_background();
-            // A long-lived process: usage is written behind the response (see routing::usage_writes).
+            // A long-lived process: usage is written behind the response (see the router's usage_writes).
             let mut config = config(&backend)?;
             config.usage_behind_response = true;
             let state = AppState::from_config(config).await?;

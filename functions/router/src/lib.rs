@@ -36,6 +36,7 @@ mod streamed;
 mod usage;
 mod usage_writes;
 mod verify;
+mod writes;
 
 use axum::Router;
 use byok_shared::AppState;

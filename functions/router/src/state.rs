@@ -17,8 +17,8 @@ use crate::cache::orgs::OrgCache;
 use crate::cache::policies::PolicyCache;
 use crate::cache::prices::PriceCache;
 use crate::cache::spend::Budgets;
-use crate::log_writes::LogQueue;
-use crate::usage_writes::UsageWrites;
+use crate::usage_writes::Batched;
+use crate::writes::Job;
 
 #[derive(Clone)]
 pub struct Gateway {
@@ -36,18 +36,17 @@ pub struct Caches {
     pub spend: Budgets,
     pub cooldowns: Cooldowns,
     pub last_used: LastUsed,
-    pub usage_writes: UsageWrites,
-    /// Request log records waiting for their batch write (`log_writes`).
-    pub logs: LogQueue,
+    /// Where the writes requests leave behind them run (`writes`).
+    pub usage_writes: Batched<Job>,
 }
 
 impl Gateway {
     pub fn new(app: AppState) -> Self {
         let ttl = app.config().cache_ttl;
         let usage_writes = if app.config().usage_behind_response {
-            UsageWrites::behind_response()
+            Batched::behind_response()
         } else {
-            UsageWrites::inline()
+            Batched::inline()
         };
         let caches = Caches {
             keys: KeyCache::new(ttl),
@@ -61,7 +60,6 @@ impl Gateway {
             cooldowns: Cooldowns::default(),
             last_used: LastUsed::default(),
             usage_writes,
-            logs: LogQueue::default(),
         };
         Self {
             app,

@@ -21,9 +21,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{from_body, org_pk, to_body};
+use super::{from_body, org_pk};
 use crate::domain::usage::{
-    GroupBy, Resolution, UsageEvent, bucket_start, from_nanos, month_key, months_between, to_nanos,
+    GroupBy, Resolution, UsageEvent, bucket_start, from_nanos, month_key, months_between,
 };
 use crate::error::Result;
 use crate::store::{Counters, Item, Store};
@@ -52,7 +52,7 @@ pub(crate) fn spend_sk(who: &str, month: &str) -> String {
 }
 
 /// The dimensions of a usage row: everything it can be grouped by.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 struct Dims {
     api_key_id: String,
     provider: String,
@@ -136,173 +136,9 @@ impl Dims {
     }
 }
 
-/// Combinations this process knows are stored (`<org>#<month>#<hash>`) → the hash their usage is counted
-/// under (their own, or their collapsed one past the cap), so a repeated combination costs no store call.
-/// Bounded in size and age; a miss only costs the look-up again.
-static DESCRIBED: std::sync::LazyLock<moka::future::Cache<String, String>> =
-    std::sync::LazyLock::new(|| {
-        moka::future::Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(std::time::Duration::from_secs(3600))
-            .build()
-    });
+mod record;
 
-/// Record one request: its dimensions (once per month, an idempotent put, skipped when this process has
-/// written them already), its usage bucket, the key's and the org's monthly spend. Issued concurrently;
-/// each add is exact under concurrency.
-pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Result<()> {
-    record_bounded(store, org_id, event, MAX_DIMS_PER_MONTH).await
-}
-
-/// [`record`] with the cap on distinct combinations given (tests use a small one).
-pub async fn record_bounded(
-    store: &dyn Store,
-    org_id: &str,
-    event: &UsageEvent,
-    max_dims: i64,
-) -> Result<()> {
-    let month = month_key(event.at);
-    let dims = Dims::of(event);
-    let known = memo(org_id, &month, &dims);
-    let (hash, new) = match DESCRIBED.get(&known).await {
-        Some(hash) => (hash, false),
-        None => describe(store, org_id, &month, &dims, max_dims).await?,
-    };
-    let sk = format!("{}#{hash}", event.at.format("%Y%m%d%H"));
-    let cost = event.cost.map(to_nanos).unwrap_or(0);
-    let deltas = [
-        ("requests", 1),
-        ("errors", i64::from(event.error)),
-        ("input_tokens", event.input_tokens as i64),
-        ("output_tokens", event.output_tokens as i64),
-        ("cached_tokens", event.cached_tokens as i64),
-        ("reasoning_tokens", event.reasoning_tokens as i64),
-        ("cache_write_tokens", event.cache_write_tokens as i64),
-        ("cost_nanos", cost),
-        (
-            "unpriced_requests",
-            i64::from(event.cost.is_none() && !event.error),
-        ),
-    ];
-    let platform_cost = platform_cost_nanos(event);
-    // The budget counters hold recorded spend too (plus leases: `repo::budget`): the key's and the org's
-    // every cost, the org's platform budget the platform-key costs.
-    let spend = [
-        ("cost_nanos", cost),
-        ("platform_cost_nanos", platform_cost),
-        ("requests", 1),
-        (super::budget::BUDGET, cost),
-    ];
-    let org_total = [
-        ("cost_nanos", cost),
-        ("platform_cost_nanos", platform_cost),
-        ("requests", 1),
-        (super::budget::BUDGET, cost),
-        (super::budget::PLATFORM_BUDGET, platform_cost),
-    ];
-    let (key_spend, org_spend) = (
-        spend_sk(&event.api_key_id, &month),
-        spend_sk(ORG_SPEND, &month),
-    );
-    // Independent writes: issued together, so they cost one round trip (and one SQLite group commit); a
-    // combination this request stored first is counted beside them.
-    let (org, bucket_pk) = (org_pk(org_id), usage_pk(org_id, &month));
-    let count_sk = dims_count_sk(&month);
-    let counted = async {
-        if new {
-            store
-                .add_unhurried(&org, &count_sk, &[("n", 1)])
-                .await
-                .map(drop)
-        } else {
-            Ok(())
-        }
-    };
-    // Unhurried: `serve` writes them behind the response, so SQLite may hold them to commit them with others'.
-    let (bucket, key, total, counted) = futures::join!(
-        store.add_unhurried(&bucket_pk, &sk, &deltas),
-        store.add_unhurried(&org, &key_spend, &spend),
-        store.add_unhurried(&org, &org_spend, &org_total),
-        counted,
-    );
-    bucket?;
-    key?;
-    total?;
-    counted?;
-    if new {
-        DESCRIBED.insert(known, hash).await;
-    }
-    Ok(())
-}
-
-/// The part of a request's cost (nano-dollars) that counts as spend on the operator's platform keys: all
-/// of it unless it was served on the org's own key (a request no attempt answered counts as platform).
-pub fn platform_cost_nanos(event: &UsageEvent) -> i64 {
-    if event.is_byok {
-        0
-    } else {
-        event.cost.map(to_nanos).unwrap_or(0)
-    }
-}
-
-/// Make sure the combination is stored and return the hash its usage counts under: its own when it is
-/// stored already or the org is under its cap (then it is stored), else its collapsed one; and whether this
-/// call stored it (the caller then counts it beside its usage writes, and remembers it once counted).
-/// Concurrent first writers may each count it once, so the cap can be passed by the number of writers
-/// racing at that moment, never more. Cold, it costs two round trips: the two reads together, then the put.
-async fn describe(
-    store: &dyn Store,
-    org_id: &str,
-    month: &str,
-    dims: &Dims,
-    max_dims: i64,
-) -> Result<(String, bool)> {
-    let hash = dims.hash();
-    let pk = dims_pk(org_id, month);
-    let count_sk = dims_count_sk(month);
-    let org = org_pk(org_id);
-    let (stored, count) = futures::join!(store.get(&pk, &hash), store.get(&org, &count_sk));
-    if stored?.is_some() {
-        remember(org_id, month, dims, &hash).await;
-        return Ok((hash, false));
-    }
-    let count = count?
-        .and_then(|i| i.counters.get("n").copied())
-        .unwrap_or(0);
-    if count >= max_dims {
-        let collapsed = dims.collapse();
-        let collapsed_hash = collapsed.hash();
-        // Idempotent: every collapsed combination of one key, provider and kind is this one item.
-        store
-            .put(&Item::new(pk, collapsed_hash.clone(), to_body(&collapsed)?))
-            .await?;
-        remember(org_id, month, dims, &collapsed_hash).await;
-        return Ok((collapsed_hash, false));
-    }
-    match store
-        .put_if_absent(&Item::new(pk, hash.clone(), to_body(dims)?))
-        .await
-    {
-        Ok(()) => Ok((hash, true)),
-        Err(crate::store::StoreError::Conflict) => {
-            remember(org_id, month, dims, &hash).await;
-            Ok((hash, false))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// This process knows where the combination's usage is counted.
-async fn remember(org_id: &str, month: &str, dims: &Dims, hash: &str) {
-    DESCRIBED
-        .insert(memo(org_id, month, dims), hash.to_owned())
-        .await;
-}
-
-/// The key of a combination in [`DESCRIBED`].
-fn memo(org_id: &str, month: &str, dims: &Dims) -> String {
-    format!("{org_id}#{month}#{}", dims.hash())
-}
+pub use record::{platform_cost_nanos, record, record_bounded, record_many};
 
 /// USD spent this month (UTC) by one key, or by the whole org with `api_key_id = None`.
 pub async fn month_spend(

@@ -180,9 +180,10 @@ async fn claude_codes_request_reaches_every_other_provider_whole_and_streamed() 
         else {
             panic!("whole answer expected")
         };
-        assert_eq!(done.body["type"], "message");
+        let body = done.body.to_value();
+        assert_eq!(body["type"], "message");
         assert_eq!(
-            done.body["content"][0]["text"],
+            body["content"][0]["text"],
             format!("Hello from mock {}.", kind.as_str())
         );
         let ChatOutcome::Stream(s) = chat(&client, kind, &claude_code(true, model(kind))).await
@@ -274,7 +275,7 @@ async fn follow_up_turns_with_tool_results_pass_the_strict_apis() {
         let ChatOutcome::Complete(done) = chat(&client, kind, &follow_up(kind)).await else {
             panic!("whole answer expected")
         };
-        assert_eq!(done.body["stop_reason"], "end_turn");
+        assert_eq!(done.body.to_value()["stop_reason"], "end_turn");
         let sent = &mock.requests()[0].body;
         match kind {
             Kind::Google => {

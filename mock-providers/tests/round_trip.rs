@@ -193,12 +193,12 @@ async fn whole_answers_every_provider_both_formats() {
                 .await
                 .unwrap();
             assert_eq!(
-                text_of(format, &c.body),
+                text_of(format, &c.body.to_value()),
                 format!("Hello from mock {}.", kind.as_str()),
                 "{kind:?} {format:?}"
             );
             assert_eq!(
-                c.body["model"],
+                c.body.to_value()["model"],
                 format!("{}/{}", kind.as_str(), model(kind))
             );
             assert_eq!(
@@ -323,19 +323,20 @@ async fn tool_calls_whole_and_streamed() {
             let args = match format {
                 ClientFormat::OpenAi => {
                     assert_eq!(
-                        c.body["choices"][0]["finish_reason"], "tool_calls",
+                        c.body.to_value()["choices"][0]["finish_reason"],
+                        "tool_calls",
                         "{kind:?}"
                     );
                     serde_json::from_str::<Value>(
-                        c.body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+                        c.body.to_value()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
                             .as_str()
                             .unwrap(),
                     )
                     .unwrap()
                 }
                 ClientFormat::Anthropic => {
-                    assert_eq!(c.body["stop_reason"], "tool_use", "{kind:?}");
-                    c.body["content"]
+                    assert_eq!(c.body.to_value()["stop_reason"], "tool_use", "{kind:?}");
+                    c.body.to_value()["content"]
                         .as_array()
                         .unwrap()
                         .iter()
@@ -344,7 +345,7 @@ async fn tool_calls_whole_and_streamed() {
                         .clone()
                 }
                 ClientFormat::Responses => {
-                    let call = c.body["output"]
+                    let call = c.body.to_value()["output"]
                         .as_array()
                         .unwrap()
                         .iter()
@@ -408,7 +409,7 @@ async fn structured_output_reaches_each_provider_in_its_form() {
             .await
             .unwrap();
         assert_eq!(
-            c.body["choices"][0]["message"]["content"],
+            c.body.to_value()["choices"][0]["message"]["content"],
             "{\"answer\":\"4\"}"
         );
         let sent = &mock.requests()[0].body;
@@ -468,9 +469,19 @@ async fn embeddings_and_model_lists() {
                 .await
                 .unwrap();
             let n = if input.is_array() { 2 } else { 1 };
-            assert_eq!(c.body["data"].as_array().unwrap().len(), n, "{kind:?}");
-            assert_eq!(c.body["data"][0]["embedding"].as_array().unwrap().len(), 8);
-            assert_eq!(c.body["object"], "list");
+            assert_eq!(
+                c.body.to_value()["data"].as_array().unwrap().len(),
+                n,
+                "{kind:?}"
+            );
+            assert_eq!(
+                c.body.to_value()["data"][0]["embedding"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                8
+            );
+            assert_eq!(c.body.to_value()["object"], "list");
         }
         let paths: Vec<String> = mock.requests().into_iter().map(|r| r.path).collect();
         if kind == Kind::Google {

@@ -199,10 +199,10 @@ async fn serve(
                 )
                 .await;
             let mut body = done.body;
-            cost::put(&mut body, cost);
+            cost::put_answer(&mut body, cost);
             if let Some(slot) = slot {
                 let stored = Stored {
-                    body: body.clone(),
+                    body: body.to_value(),
                     model,
                     key_source: served.key.as_str().to_owned(),
                     attempts: attempts::header_value(&served.attempts),

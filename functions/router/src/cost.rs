@@ -1,7 +1,22 @@
 //! `usage.cost` (USD; `null` when the price is unknown) in what the client receives: a whole answer's
 //! body, or a stream's usage event. One place, so both carry it the same way.
 
+use byok_shared::providers::AnswerBody;
 use serde_json::Value;
+
+/// Set `usage.cost` in a whole answer, when it has a `usage` object: a passed answer's `usage` is the only
+/// field parsed and written again.
+pub fn put_answer(body: &mut AnswerBody, cost: Option<f64>) {
+    match body {
+        AnswerBody::Built(tree) => put(tree, cost),
+        AnswerBody::Passed(_) => {
+            if let Some(Value::Object(mut usage)) = body.get("usage") {
+                usage.insert("cost".into(), cost.map_or(Value::Null, Value::from));
+                body.set("usage", Value::Object(usage));
+            }
+        }
+    }
+}
 
 /// Set `usage.cost` in `body`, when it has a `usage` object (or, in a Responses stream's final event, a
 /// `response.usage` object).

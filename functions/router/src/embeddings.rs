@@ -85,6 +85,6 @@ async fn serve(
         )
         .await;
     let mut body = done.body;
-    cost::put(&mut body, cost);
+    cost::put_answer(&mut body, cost);
     Ok(respond::json(body, headers, &done.headers))
 }

@@ -20,10 +20,9 @@ use byok_shared::auth::Caller;
 use byok_shared::domain::request_log::{self, LogAttempt, LogRecord, LogTokens, Payload};
 use byok_shared::error::Error;
 use byok_shared::http::{RequestId, error_body};
-use byok_shared::providers::{RequestBody, Usage};
+use byok_shared::providers::{AnswerBody, RequestBody, Usage};
 use byok_shared::routing::Served;
 use byok_shared::routing::attempts::Attempt;
-use serde_json::Value;
 
 use crate::pipeline::Stopped;
 use crate::request::Parsed;
@@ -188,11 +187,11 @@ impl Trail {
     }
 
     /// The response body, when the key captures payloads.
-    pub fn response_body(&self, body: &Value) {
+    pub fn response_body(&self, body: &AnswerBody) {
         if !self.inner.capture {
             return;
         }
-        let (text, cut) = request_log::truncate(&body.to_string(), request_log::PAYLOAD_CAP);
+        let (text, cut) = request_log::truncate(&body.to_json_string(), request_log::PAYLOAD_CAP);
         self.edit(|d| {
             if let Some(p) = d.payload.as_mut() {
                 p.response = Some(text);

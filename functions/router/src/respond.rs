@@ -9,7 +9,6 @@ use byok_shared::providers::ForwardedHeaders;
 use byok_shared::repo::idempotency::Stored;
 use byok_shared::routing::attempts::{self, Attempt};
 use byok_shared::routing::{Failed, Served};
-use serde_json::Value;
 
 pub const MODEL_HEADER: &str = "x-byok-model";
 pub const KEY_HEADER: &str = "x-byok-key-source";
@@ -83,7 +82,11 @@ pub fn noted(result: byok_shared::Result<Response>, note: AccessNote) -> Respons
     response
 }
 
-pub fn json(body: Value, mut headers: HeaderMap, upstream: &ForwardedHeaders) -> Response {
+pub fn json(
+    body: impl serde::Serialize,
+    mut headers: HeaderMap,
+    upstream: &ForwardedHeaders,
+) -> Response {
     forward(&mut headers, upstream);
     (StatusCode::OK, headers, axum::Json(body)).into_response()
 }

@@ -18,13 +18,16 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// A request body: a JSON object's top-level fields as raw text, or (to be refused by the caller) some
-/// other JSON value.
+/// other JSON value. A provider's whole answer is kept the same way when it goes to the client in its own
+/// format (`AnswerBody`).
+#[derive(Clone)]
 pub struct RequestBody {
     shape: Shape,
     /// The whole body as a tree, built on first use (and dropped by every change).
     tree: OnceLock<Value>,
 }
 
+#[derive(Clone)]
 enum Shape {
     /// Field names and their values' text, in the caller's order, each name once (the last one written
     /// wins, as with `serde_json::Value`), and the item counts of the arrays among them.
@@ -270,7 +273,7 @@ impl<'de> serde::Deserialize<'de> for Fields {
 }
 
 /// The item counts of a body's top-level arrays, by field name.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Items(Vec<(String, usize)>);
 
 impl Items {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{
     AttemptPlan, ChatOutcome, ClientHeaders, Completed, ForwardedHeaders, MAX_JSON_BODY,
-    ProviderError,
+    ProviderError, RequestBody,
 };
 use crate::config::ProviderUrls;
 use crate::domain::provider::Provider;
@@ -217,18 +217,41 @@ impl Call<'_> {
         Ok(self.json(rb).await?.0)
     }
 
+    /// POST `body` and read the whole answer as the provider wrote it: its top-level fields as raw text,
+    /// checked as a `Value` parse would check them, built into a tree only if a translation asks for it.
+    pub async fn post_answer(
+        &self,
+        path: &str,
+        body: &(impl serde::Serialize + ?Sized),
+    ) -> Result<(RequestBody, ForwardedHeaders), ProviderError> {
+        let rb = self.request(reqwest::Method::POST, path)?.json(body);
+        self.read(rb, |bytes| RequestBody::from_json(bytes).ok())
+            .await
+    }
+
     async fn json(
         &self,
         rb: reqwest::RequestBuilder,
     ) -> Result<(Value, ForwardedHeaders), ProviderError> {
+        self.read(rb, |bytes| serde_json::from_slice(bytes).ok())
+            .await
+    }
+
+    /// Send, and read the whole answer (bounded) with `parse` (`None`: malformed), within the call's
+    /// timeout.
+    async fn read<T>(
+        &self,
+        rb: reqwest::RequestBuilder,
+        parse: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> Result<(T, ForwardedHeaders), ProviderError> {
         let work = async {
             let resp = self.send(rb).await?;
             let headers = passed_on(self.provider, resp.headers());
             let body = read_bounded(self.provider, resp, MAX_JSON_BODY).await?;
-            let json = serde_json::from_slice(&body).map_err(|_| {
+            let answer = parse(&body).ok_or_else(|| {
                 ProviderError::server(format!("{} sent a malformed JSON answer", self.provider))
             })?;
-            Ok((json, headers))
+            Ok((answer, headers))
         };
         tokio::time::timeout(self.timeout, work)
             .await

@@ -45,6 +45,7 @@
 //! A JSON body larger than [`MAX_JSON_BODY`] and an SSE event larger than [`MAX_SSE_EVENT`] fail with
 //! [`ErrorClass::Server`], so a hostile provider cannot exhaust memory.
 
+mod answer;
 mod anthropic;
 mod body;
 mod client;
@@ -70,6 +71,7 @@ use serde_json::Value;
 
 pub use crate::config::ProviderUrls;
 use crate::domain::provider::Provider;
+pub use answer::AnswerBody;
 pub use anthropic::cache as anthropic_cache;
 pub use body::RequestBody;
 pub use client::ProviderClient;
@@ -164,7 +166,7 @@ impl std::fmt::Debug for ChatOutcome {
 /// A whole answer in the client's format, its token usage, and the provider headers to pass on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completed {
-    pub body: Value,
+    pub body: AnswerBody,
     pub usage: Usage,
     pub headers: ForwardedHeaders,
 }

@@ -6,8 +6,8 @@ use super::edited::Edited;
 use super::ir::{ChatRequest, Delta, Reply};
 use super::sse::Decoder;
 use super::{
-    AttemptPlan, ChatOutcome, ClientFormat, Completed, ForwardedHeaders, ProviderError,
-    StreamEvent, Usage,
+    AnswerBody, AttemptPlan, ChatOutcome, ClientFormat, Completed, ForwardedHeaders, ProviderError,
+    RequestBody, StreamEvent, Usage,
 };
 use crate::domain::provider::Provider;
 
@@ -134,27 +134,26 @@ pub(crate) struct Reader {
 }
 
 /// A whole upstream answer for the client: when the client speaks the provider's own format, passed
-/// through with only `model` replaced; otherwise parsed and encoded in the client's format.
+/// through as the provider wrote it with only `model` replaced; otherwise parsed and encoded in the
+/// client's format.
 pub(crate) fn complete(
-    (mut answer, headers): (Value, ForwardedHeaders),
+    (mut answer, headers): (RequestBody, ForwardedHeaders),
     plan: &AttemptPlan<'_>,
     reader: Reader,
 ) -> Result<ChatOutcome, ProviderError> {
     let response_model = plan.qualified_model();
     if plan.is_passthrough() {
-        let usage = (reader.usage)(answer.get("usage").unwrap_or(&Value::Null));
-        if let Some(obj) = answer.as_object_mut() {
-            obj.insert("model".into(), response_model.into());
-        }
+        let usage = (reader.usage)(&answer.get("usage").unwrap_or(Value::Null));
+        answer.set("model", &response_model.into());
         return Ok(ChatOutcome::Complete(Completed {
-            body: answer,
+            body: AnswerBody::Passed(answer),
             usage,
             headers,
         }));
     }
-    let reply = (reader.parse)(&answer)?;
+    let reply = (reader.parse)(answer.tree())?;
     Ok(ChatOutcome::Complete(Completed {
-        body: encode_reply(plan, &reply, &response_model),
+        body: encode_reply(plan, &reply, &response_model).into(),
         usage: reply.usage,
         headers,
     }))

@@ -57,7 +57,7 @@ pub(crate) async fn chat(
         };
         return Ok(ChatOutcome::Stream(Streamed { events, headers }));
     }
-    let answer = call.post_json(MESSAGES, &upstream).await?;
+    let answer = call.post_answer(MESSAGES, &upstream).await?;
     let reader = translate::Reader {
         usage: response::usage,
         parse: response::parse,

@@ -49,7 +49,7 @@ pub(crate) async fn chat(
         return Ok(ChatOutcome::Stream(Streamed { events, headers }));
     }
     let answer = call
-        .post_json(&format!("{path}:generateContent"), &upstream)
+        .post_answer(&format!("{path}:generateContent"), &upstream)
         .await?;
     // Gemini's native format is never a client format: always translated.
     let reader = translate::Reader {
@@ -120,7 +120,7 @@ pub(crate) async fn embeddings(
         .map(|(i, v)| json!({"object": "embedding", "index": i, "embedding": v}))
         .collect();
     Ok(Completed {
-        body: json!({"object": "list", "data": data, "model": plan.qualified_model(), "usage": {"prompt_tokens": 0, "total_tokens": 0}}),
+        body: json!({"object": "list", "data": data, "model": plan.qualified_model(), "usage": {"prompt_tokens": 0, "total_tokens": 0}}).into(),
         usage: Usage::default(),
         headers: Vec::new(),
     })

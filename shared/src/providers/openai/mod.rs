@@ -13,7 +13,9 @@ use super::client::Call;
 use super::edited::Edited;
 use super::sse::drive;
 use super::translate::{self, Translator};
-use super::{AttemptPlan, ChatOutcome, ClientFormat, Completed, ProviderError, Streamed, Usage};
+use super::{
+    AnswerBody, AttemptPlan, ChatOutcome, ClientFormat, Completed, ProviderError, Streamed, Usage,
+};
 use crate::domain::provider::Provider;
 
 const CHAT: &str = "/v1/chat/completions";
@@ -75,7 +77,7 @@ pub(crate) async fn chat(
         };
         return Ok(ChatOutcome::Stream(Streamed { events, headers }));
     }
-    let answer = call.post_json(CHAT, &upstream).await?;
+    let answer = call.post_answer(CHAT, &upstream).await?;
     let reader = translate::Reader {
         usage: response::usage,
         parse: response::parse,
@@ -87,18 +89,17 @@ pub(crate) async fn embeddings(
     call: Call<'_>,
     plan: &AttemptPlan<'_>,
 ) -> Result<Completed, ProviderError> {
+    // Passed on as the provider wrote it (its vectors are most of it), `model` rewritten.
     let (mut answer, headers) = call
-        .post_json("/v1/embeddings", &translate::passthrough_body(plan))
+        .post_answer("/v1/embeddings", &translate::passthrough_body(plan))
         .await?;
     let input = answer
-        .pointer("/usage/prompt_tokens")
-        .and_then(Value::as_u64)
+        .get("usage")
+        .and_then(|u| u.get("prompt_tokens").and_then(Value::as_u64))
         .unwrap_or(0);
-    if let Some(obj) = answer.as_object_mut() {
-        obj.insert("model".into(), plan.qualified_model().into());
-    }
+    answer.set("model", &plan.qualified_model().into());
     Ok(Completed {
-        body: answer,
+        body: AnswerBody::Passed(answer),
         usage: Usage {
             input_tokens: input,
             ..Usage::default()

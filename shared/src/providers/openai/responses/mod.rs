@@ -11,7 +11,7 @@ pub use request::stateful_field;
 use super::super::client::Call;
 use super::super::sse::drive;
 use super::super::translate;
-use super::super::{AttemptPlan, ChatOutcome, Completed, ProviderError, Streamed};
+use super::super::{AnswerBody, AttemptPlan, ChatOutcome, Completed, ProviderError, Streamed};
 
 const RESPONSES: &str = "/v1/responses";
 
@@ -34,13 +34,11 @@ pub(crate) async fn passthrough(
         let events = drive(call.provider, bytes, decoder, call.timeout);
         return Ok(ChatOutcome::Stream(Streamed { events, headers }));
     }
-    let (mut answer, headers) = call.post_json(RESPONSES, &upstream).await?;
-    let usage = response::usage(answer.get("usage").unwrap_or(&serde_json::Value::Null));
-    if let Some(obj) = answer.as_object_mut() {
-        obj.insert("model".into(), response_model.into());
-    }
+    let (mut answer, headers) = call.post_answer(RESPONSES, &upstream).await?;
+    let usage = response::usage(&answer.get("usage").unwrap_or(serde_json::Value::Null));
+    answer.set("model", &response_model.into());
     Ok(ChatOutcome::Complete(Completed {
-        body: answer,
+        body: AnswerBody::Passed(answer),
         usage,
         headers,
     }))

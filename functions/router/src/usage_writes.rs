@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracing::Instrument;
 
 /// How long the writer waits for more jobs before it takes the queue. Nobody waits for it but a
 /// management read (which waits for the writes before it) and shutdown.
@@ -27,6 +26,10 @@ const LINGER: Duration = Duration::from_millis(5);
 
 /// The most jobs one batch takes: the store adds a batch issues at once stay bounded.
 const MAX_BATCH: usize = 256;
+
+/// The most jobs waiting: past it a request waits until the writer has caught up to within this many jobs
+/// of its own, so a store that falls behind slows the requests down instead of filling the memory.
+const MAX_QUEUED: u64 = 4096;
 
 pub struct Batched<T> {
     /// `None`: inline (Lambda).
@@ -67,8 +70,9 @@ impl<T: Send + 'static> Batched<T> {
         }
     }
 
-    /// Write `job`: now, as a batch of one, or queued for the writer, which `write` then is if none is
-    /// running (it runs in the current span, so its log lines keep the request id that started it).
+    /// Write `job`: now, as a batch of one (in the request's span), or queued for the writer, which `write`
+    /// then is if none is running. A batch holds many requests, so its log lines carry no request's span
+    /// (they count the requests instead).
     pub async fn run<W, F>(&self, job: T, write: W)
     where
         W: Fn(Vec<T>) -> F + Send + 'static,
@@ -77,15 +81,17 @@ impl<T: Send + 'static> Batched<T> {
         let Some(queue) = &self.queue else {
             return write(vec![job]).await;
         };
-        let start = {
+        let (start, seq) = {
             let mut state = queue.lock();
             state.pending.push(job);
             state.pushed += 1;
-            !std::mem::replace(&mut state.writing, true)
+            (!std::mem::replace(&mut state.writing, true), state.pushed)
         };
         if start {
-            let writer = drain(queue.clone(), write);
-            tokio::spawn(writer.instrument(tracing::Span::current()));
+            tokio::spawn(drain(queue.clone(), write));
+        }
+        if seq.saturating_sub(*queue.done.borrow()) > MAX_QUEUED {
+            queue.written(seq - MAX_QUEUED).await;
         }
     }
 
@@ -93,14 +99,19 @@ impl<T: Send + 'static> Batched<T> {
     pub async fn settled(&self) {
         if let Some(queue) = &self.queue {
             let target = queue.lock().pushed;
-            let mut done = queue.done.subscribe();
-            // The sender lives in `queue`, which this borrow keeps: the wait ends only when the count does.
-            let _ = done.wait_for(|&written| written >= target).await;
+            queue.written(target).await;
         }
     }
 }
 
 impl<T> Queue<T> {
+    /// Returns once the jobs up to sequence number `seq` are written.
+    async fn written(&self, seq: u64) {
+        let mut done = self.done.subscribe();
+        // The sender lives in `self`, which this borrow keeps: the wait ends only when the count does.
+        let _ = done.wait_for(|&written| written >= seq).await;
+    }
+
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -128,7 +139,7 @@ where
             std::mem::replace(&mut state.pending, rest)
         };
         taken += batch.len() as u64;
-        let _ = tokio::spawn(write(batch).in_current_span()).await;
+        let _ = tokio::spawn(write(batch)).await;
         queue.done.send_replace(taken);
     }
 }
@@ -201,6 +212,24 @@ mod tests {
             recorder.written.load(Ordering::SeqCst),
             jobs as usize + 1,
             "a push after the writer stopped was not written"
+        );
+    }
+
+    #[tokio::test]
+    async fn past_the_queue_bound_a_push_waits_for_the_writer() {
+        let writes = Batched::behind_response();
+        let recorder = Recorder::default();
+        for job in 0..MAX_QUEUED as u32 {
+            writes.run(job, recorder.write()).await;
+        }
+        assert_eq!(recorder.written.load(Ordering::SeqCst), 0, "run waited");
+        // One more: it waits until its job is within the bound, i.e. the first batch is written.
+        writes.run(0, recorder.write()).await;
+        assert_eq!(recorder.written.load(Ordering::SeqCst), MAX_BATCH);
+        writes.settled().await;
+        assert_eq!(
+            recorder.written.load(Ordering::SeqCst),
+            MAX_QUEUED as usize + 1
         );
     }
 

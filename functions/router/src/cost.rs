@@ -4,15 +4,14 @@
 use byok_shared::providers::AnswerBody;
 use serde_json::Value;
 
-/// Set `usage.cost` in a whole answer, when it has a `usage` object: a passed answer's `usage` is the only
-/// field parsed and written again.
+/// Set `usage.cost` in a whole answer, when it has a `usage` object (of a passed answer, the one field
+/// parsed and written anew).
 pub fn put_answer(body: &mut AnswerBody, cost: Option<f64>) {
     match body {
         AnswerBody::Built(tree) => put(tree, cost),
         AnswerBody::Passed(_) => {
-            if let Some(Value::Object(mut usage)) = body.get("usage") {
+            if let Some(Value::Object(usage)) = body.field_mut("usage") {
                 usage.insert("cost".into(), cost.map_or(Value::Null, Value::from));
-                body.set("usage", Value::Object(usage));
             }
         }
     }

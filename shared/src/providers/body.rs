@@ -234,6 +234,18 @@ fn json_string_len(s: &str) -> usize {
 /// Keep each name once, with its last value where the first one stood (as `serde_json::Value` keeps the
 /// last value of a repeated name).
 fn last_of_each(fields: Vec<(String, Box<RawValue>)>) -> Vec<(String, Box<RawValue>)> {
+    // A body of a few dozen fields (every request and answer in practice): compared in place, without
+    // hashing or copying each name.
+    if fields.len() <= 32 {
+        let mut kept: Vec<(String, Box<RawValue>)> = Vec::with_capacity(fields.len());
+        for (name, raw) in fields {
+            match kept.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = raw,
+                None => kept.push((name, raw)),
+            }
+        }
+        return kept;
+    }
     let mut at: std::collections::HashMap<String, usize> =
         std::collections::HashMap::with_capacity(fields.len());
     let mut kept: Vec<(String, Box<RawValue>)> = Vec::with_capacity(fields.len());

@@ -137,16 +137,18 @@ pub(crate) struct Reader {
 /// through as the provider wrote it with only `model` replaced; otherwise parsed and encoded in the
 /// client's format.
 pub(crate) fn complete(
-    (mut answer, headers): (RequestBody, ForwardedHeaders),
+    (answer, headers): (RequestBody, ForwardedHeaders),
     plan: &AttemptPlan<'_>,
     reader: Reader,
 ) -> Result<ChatOutcome, ProviderError> {
     let response_model = plan.qualified_model();
     if plan.is_passthrough() {
-        let usage = (reader.usage)(&answer.get("usage").unwrap_or(Value::Null));
-        answer.set("model", &response_model.into());
+        let mut answer = AnswerBody::passed(answer);
+        // Parsed once: read here, and given the cost when billed (`usage` is the field that carries it).
+        let usage = (reader.usage)(answer.field_mut("usage").map_or(&Value::Null, |u| &*u));
+        answer.set("model", response_model.into());
         return Ok(ChatOutcome::Complete(Completed {
-            body: AnswerBody::Passed(answer),
+            body: answer,
             usage,
             headers,
         }));

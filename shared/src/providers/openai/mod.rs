@@ -90,16 +90,18 @@ pub(crate) async fn embeddings(
     plan: &AttemptPlan<'_>,
 ) -> Result<Completed, ProviderError> {
     // Passed on as the provider wrote it (its vectors are most of it), `model` rewritten.
-    let (mut answer, headers) = call
+    let (answer, headers) = call
         .post_answer("/v1/embeddings", &translate::passthrough_body(plan))
         .await?;
+    let mut answer = AnswerBody::passed(answer);
     let input = answer
-        .get("usage")
-        .and_then(|u| u.get("prompt_tokens").and_then(Value::as_u64))
+        .field_mut("usage")
+        .and_then(|u| u.get("prompt_tokens"))
+        .and_then(Value::as_u64)
         .unwrap_or(0);
-    answer.set("model", &plan.qualified_model().into());
+    answer.set("model", plan.qualified_model().into());
     Ok(Completed {
-        body: AnswerBody::Passed(answer),
+        body: answer,
         usage: Usage {
             input_tokens: input,
             ..Usage::default()

@@ -34,11 +34,16 @@ pub(crate) async fn passthrough(
         let events = drive(call.provider, bytes, decoder, call.timeout);
         return Ok(ChatOutcome::Stream(Streamed { events, headers }));
     }
-    let (mut answer, headers) = call.post_answer(RESPONSES, &upstream).await?;
-    let usage = response::usage(&answer.get("usage").unwrap_or(serde_json::Value::Null));
-    answer.set("model", &response_model.into());
+    let (answer, headers) = call.post_answer(RESPONSES, &upstream).await?;
+    let mut answer = AnswerBody::passed(answer);
+    let usage = response::usage(
+        answer
+            .field_mut("usage")
+            .map_or(&serde_json::Value::Null, |u| &*u),
+    );
+    answer.set("model", response_model.into());
     Ok(ChatOutcome::Complete(Completed {
-        body: AnswerBody::Passed(answer),
+        body: answer,
         usage,
         headers,
     }))

@@ -80,6 +80,10 @@ pub struct Args {
     /// their results) in every request, as Claude Code or Codex do; 0 sends a one-line hello.
     #[arg(long, default_value_t = 0)]
     body_kib: usize,
+    /// Have the mock answer every whole (not streamed) request with about this many KiB of text, as a long
+    /// completion; 0 answers one line.
+    #[arg(long, default_value_t = 0)]
+    answer_kib: usize,
     /// Cold starts of `byok serve` to time.
     #[arg(long, default_value_t = 5)]
     starts: usize,
@@ -160,6 +164,12 @@ fn answer_text(chunks: usize) -> String {
         .map(|i| format!("w{i}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// About `bytes` of prose.
+fn long_text(bytes: usize) -> String {
+    let sentence = "The gateway passes a long answer on as the provider wrote it. ";
+    sentence.repeat(bytes.div_ceil(sentence.len()))
 }
 
 #[tokio::main]
@@ -316,9 +326,14 @@ async fn run(args: Args) -> Res<()> {
     }
 
     let limit = Duration::from_secs(120);
+    let whole_answer = if args.answer_kib > 0 {
+        json!({"text": long_text(args.answer_kib * 1024)})
+    } else {
+        json!({})
+    };
     let reset = || async {
         procs::mock_control(&mock_url, "reset", json!({})).await?;
-        procs::mock_control(&mock_url, "default", json!({})).await
+        procs::mock_control(&mock_url, "default", whole_answer.clone()).await
     };
 
     eprintln!("byok-bench: warm-up");

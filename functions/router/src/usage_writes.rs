@@ -79,7 +79,9 @@ impl<T: Send + 'static> Batched<T> {
         F: Future<Output = ()> + Send + 'static,
     {
         let Some(queue) = &self.queue else {
-            return write(vec![job]).await;
+            // Boxed: a batch's writes side by side make a large future, and inline in the request's own
+            // it overflowed debug builds' stacks before.
+            return Box::pin(write(vec![job])).await;
         };
         let (start, seq) = {
             let mut state = queue.lock();

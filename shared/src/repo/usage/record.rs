@@ -141,20 +141,20 @@ async fn record_many_bounded(
             cost_nanos(event),
             platform_cost_nanos(event),
         );
-        let spend = [
+        let org_total = [
             ("cost_nanos", cost),
             ("platform_cost_nanos", platform),
             ("requests", 1),
             (budget::BUDGET, cost),
+            (budget::PLATFORM_BUDGET, platform),
         ];
         let org = org_pk(org_id);
-        adds.add(org.clone(), spend_sk(&event.api_key_id, &month), &spend);
-        adds.add(org, spend_sk(ORG_SPEND, &month), &spend);
         adds.add(
-            org_pk(org_id),
-            spend_sk(ORG_SPEND, &month),
-            &[(budget::PLATFORM_BUDGET, platform)],
+            org.clone(),
+            spend_sk(&event.api_key_id, &month),
+            &org_total[..4],
         );
+        adds.add(org, spend_sk(ORG_SPEND, &month), &org_total);
     }
     // Where each combination's usage is counted: known, or looked up (and stored) now, concurrently. When
     // the look-up fails the usage still counts, under the combination's own hash (a bucket whose

@@ -149,6 +149,7 @@ async fn record_many_bounded(
             (budget::PLATFORM_BUDGET, platform),
         ];
         let org = org_pk(org_id);
+        // The key's row: every counter but the platform budget, which only the org has.
         adds.add(
             org.clone(),
             spend_sk(&event.api_key_id, &month),

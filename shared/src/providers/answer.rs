@@ -41,14 +41,6 @@ impl AnswerBody {
         })
     }
 
-    /// A top-level field, parsed (`None` when absent).
-    pub fn get(&self, field: &str) -> Option<Value> {
-        match self {
-            Self::Passed(p) => p.edit(field).cloned().or_else(|| p.body.get(field)),
-            Self::Built(tree) => tree.get(field).cloned(),
-        }
-    }
-
     /// A top-level field, to change in place (`None` when absent). A passed answer's field is parsed on
     /// the first call and written from the tree from then on.
     pub fn field_mut(&mut self, field: &'static str) -> Option<&mut Value> {
@@ -171,7 +163,7 @@ mod tests {
             body.to_json_string(),
             r#"{"id":"c1","model":"openai/gpt-4.1-mini","n":1.50,"s":"\u00e9","usage":{"cost":0.25,"prompt_tokens":3},"z":[ 1,2 ],"system_fingerprint":"fp"}"#
         );
-        assert_eq!(body.get("usage").unwrap()["cost"], json!(0.25));
+        assert_eq!(body.field_mut("usage").unwrap()["cost"], json!(0.25));
         assert_eq!(body.to_value()["usage"]["cost"], json!(0.25));
         assert_eq!(body.to_value()["model"], json!("openai/gpt-4.1-mini"));
         assert!(body.field_mut("absent").is_none());

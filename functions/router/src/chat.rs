@@ -209,7 +209,7 @@ async fn serve(
                 };
                 slot.finish(store, stored).await;
             }
-            Ok(respond::json(body, headers, &done.headers))
+            Ok(respond::answer(&body, headers, &done.headers))
         }
         Answer::Stream {
             head,

@@ -86,5 +86,5 @@ async fn serve(
         .await;
     let mut body = done.body;
     cost::put_answer(&mut body, cost);
-    Ok(respond::json(body, headers, &done.headers))
+    Ok(respond::answer(&body, headers, &done.headers))
 }

@@ -1,11 +1,13 @@
 //! Turning the engine's result into the HTTP response: the headers naming who answered and every attempt,
 //! whole JSON answers, replays, and errors. Streams are `stream.rs`'s.
 
+use axum::body::Body;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use byok_shared::error::Error;
 use byok_shared::http::AccessNote;
-use byok_shared::providers::ForwardedHeaders;
+use byok_shared::providers::{AnswerBody, ForwardedHeaders};
 use byok_shared::repo::idempotency::Stored;
 use byok_shared::routing::attempts::{self, Attempt};
 use byok_shared::routing::{Failed, Served};
@@ -89,6 +91,19 @@ pub fn json(
 ) -> Response {
     forward(&mut headers, upstream);
     (StatusCode::OK, headers, axum::Json(body)).into_response()
+}
+
+/// A whole answer: its JSON text written once, into a buffer of its size.
+pub fn answer(body: &AnswerBody, mut headers: HeaderMap, upstream: &ForwardedHeaders) -> Response {
+    let bytes = match body.to_json_bytes() {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return Error::internal(format!("the answer could not be written: {e}")).into_response();
+        }
+    };
+    forward(&mut headers, upstream);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    (StatusCode::OK, headers, Body::from(bytes)).into_response()
 }
 
 pub fn error(error: Error, headers: HeaderMap) -> Response {

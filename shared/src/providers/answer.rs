@@ -97,6 +97,19 @@ impl AnswerBody {
     pub fn to_json_string(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// The body's JSON text as bytes, written once into a buffer of about its size (not grown from a
+    /// small one as it is written).
+    pub fn to_json_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let size = match self {
+            // The rewritten fields (`model`, `usage` with its `cost`) are short.
+            Self::Passed(p) => p.body.json_len() + 64 * p.edits.len(),
+            Self::Built(_) => 1024,
+        };
+        let mut bytes = Vec::with_capacity(size);
+        serde_json::to_writer(&mut bytes, self)?;
+        Ok(bytes)
+    }
 }
 
 impl From<Value> for AnswerBody {
@@ -154,6 +167,7 @@ mod tests {
         let text = r#"{"id":"c1","model":"gpt-4.1-mini-2025","n":1.50,"s":"\u00e9","usage":{"prompt_tokens":3},"z":[ 1,2 ]}"#;
         let mut body = passed(text);
         assert_eq!(body.to_json_string(), text);
+        assert_eq!(body.to_json_bytes().unwrap(), text.as_bytes());
         body.set("model", json!("openai/gpt-4.1-mini"));
         body.field_mut("usage").unwrap()["cost"] = json!(0.25);
         body.set("system_fingerprint", json!("fp"));

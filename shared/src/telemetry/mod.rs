@@ -42,33 +42,28 @@ pub fn init() {
         .try_init();
 }
 
-/// Lines the background writer may hold before a logging caller waits.
 #[cfg(feature = "local")]
-const BACKGROUND_LINES: usize = 8192;
+pub mod batched;
 
-/// The writer thread's buffer: a few dozen access lines.
+/// Logs handed to a writer thread (the long-lived local server): a line costs its caller an append to a
+/// buffer, not a write to stderr, and the thread writes what gathered in one `write` every few
+/// milliseconds ([`batched`]). Nothing is dropped. Keep the guard until exit: dropping it writes what is
+/// left. Should the thread not start, lines go to stderr as they happen.
 #[cfg(feature = "local")]
-const WRITE_BUFFER: usize = 32 * 1024;
-
-/// Logs handed to a writer thread (the long-lived local server): the write no longer sits between a
-/// handler and its response's first bytes. Nothing is dropped (a full queue makes the caller wait);
-/// keep the guard until exit, it flushes what is queued. The thread writes through a buffer it flushes
-/// each time it has emptied the queue, so the lines queued meanwhile cost one `write` to stderr, not one
-/// each (a `write` per access line was most of the writer thread's 4.6 % of serve's CPU at c=32, by perf).
-#[cfg(feature = "local")]
-pub fn init_background() -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        // The queue is allocated whole up front: the default 128,000 lines took 4 MB of resident memory.
-        .buffered_lines_limit(BACKGROUND_LINES)
-        .finish(std::io::BufWriter::with_capacity(
-            WRITE_BUFFER,
-            std::io::stderr(),
-        ));
-    let _ = tracing_subscriber::registry()
-        .with(json_layer(writer))
-        .try_init();
-    guard
+pub fn init_background() -> Option<batched::Guard> {
+    match batched::batched(std::io::stderr()) {
+        Ok((writer, guard)) => {
+            let _ = tracing_subscriber::registry()
+                .with(json_layer(writer))
+                .try_init();
+            Some(guard)
+        }
+        Err(e) => {
+            eprintln!("the log writer thread did not start ({e}); logging to stderr directly");
+            init();
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -98,7 +98,8 @@ pub fn answer(body: &AnswerBody, mut headers: HeaderMap, upstream: &ForwardedHea
     let bytes = match body.to_json_bytes() {
         Ok(bytes) => bytes,
         Err(e) => {
-            return Error::internal(format!("the answer could not be written: {e}")).into_response();
+            return Error::internal(format!("the answer could not be written: {e}"))
+                .into_response();
         }
     };
     forward(&mut headers, upstream);

@@ -88,12 +88,16 @@ pub fn cli(bin_dir: &Path, data_dir: &Path, args: &[&str], stdin: &str) -> Res<S
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("byok {args:?}: {e}"))?;
-    child
+    // A command that fails before reading its input closes the pipe: its own error (below) says why.
+    match child
         .stdin
         .take()
         .ok_or("no stdin")?
         .write_all(stdin.as_bytes())
-        .map_err(|e| e.to_string())?;
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.to_string()),
+        _ => {}
+    }
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(format!(

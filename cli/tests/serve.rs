@@ -177,6 +177,21 @@ fn platform_key_rejects_unknown_provider_and_empty_input() {
 }
 
 #[test]
+fn a_command_refused_before_it_reads_its_input_fails_by_its_own_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // More than a pipe holds, so the write is still under way when byok exits without reading it (the
+    // race that made the test above fail now and then with a broken pipe).
+    let input = "k".repeat(1 << 20);
+    let out = byok(
+        &["platform-key", "set", "mistral"],
+        dir.path(),
+        Some(&input),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("provider must be one of"));
+}
+
+#[test]
 fn aws_backend_without_table_fails_naming_the_variable() {
     let out = Command::new(BIN)
         .args(["org", "create", "Acme", "--backend", "aws"])

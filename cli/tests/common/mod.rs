@@ -16,12 +16,12 @@ pub fn run(mut command: Command, stdin: Option<&str>) -> Output {
         .spawn()
         .expect("run byok");
     if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        // A command refused before it reads its input (an unknown provider, say) may have exited by the
+        // time this writes: the pipe is then closed, which is that command's right, not a failure here.
+        match child.stdin.take().unwrap().write_all(input.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            written => written.unwrap(),
+        }
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()

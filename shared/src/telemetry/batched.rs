@@ -241,7 +241,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(out.text(), "one\n");
-        // And again after it went back to sleep on an empty buffer.
+        // And again, once the first batch was written and the buffer emptied.
         log(&writer, "two\n");
         while out.text() != "one\ntwo\n" {
             assert!(

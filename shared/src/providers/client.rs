@@ -7,6 +7,7 @@ use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
+use super::endpoint::{Bases, Target};
 use super::{
     AttemptPlan, ChatOutcome, ClientHeaders, Completed, ForwardedHeaders, MAX_JSON_BODY,
     ProviderError, RequestBody,
@@ -27,6 +28,7 @@ const LIST_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct ProviderClient {
     http: reqwest::Client,
     urls: ProviderUrls,
+    bases: Bases,
 }
 
 impl std::fmt::Debug for ProviderClient {
@@ -51,7 +53,8 @@ impl ProviderClient {
             .user_agent(concat!("byok-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a reqwest client with rustls builds");
-        Self { http, urls }
+        let bases = Bases::new(&urls);
+        Self { http, urls, bases }
     }
 
     /// One chat attempt; see the module notes for the contract.
@@ -136,10 +139,6 @@ const MAX_FORWARDED_VALUE: usize = 1024;
 const MAX_PASSED_ON: usize = 16;
 
 impl Call<'_> {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.client.urls.get(self.provider))
-    }
-
     /// Authentication and version headers of the provider; the key is marked sensitive.
     fn headers(&self) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
@@ -194,11 +193,12 @@ impl Call<'_> {
         method: reqwest::Method,
         path: &str,
     ) -> Result<reqwest::RequestBuilder, ProviderError> {
-        Ok(self
-            .client
-            .http
-            .request(method, self.url(path))
-            .headers(self.headers()?))
+        let http = &self.client.http;
+        let rb = match self.client.bases.get(self.provider).join(path) {
+            Target::Parsed(url) => http.request(method, url),
+            Target::Text(text) => http.request(method, text),
+        };
+        Ok(rb.headers(self.headers()?))
     }
 
     /// POST `body` and read a JSON answer within the call's timeout, with the headers to pass on.

@@ -51,6 +51,7 @@ mod body;
 mod client;
 mod count;
 mod edited;
+mod endpoint;
 mod error;
 mod google;
 pub mod ir;

@@ -9,6 +9,7 @@
 //! [`RequestBody::from_json`] checks the whole text as `serde_json::Value` parsing would (syntax, nesting
 //! depth, number range, string escapes) without allocating, so a body it accepts always builds its tree.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -320,11 +321,34 @@ struct TopVisitor;
 impl TopVisitor {
     fn visit_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Top, A::Error> {
         let mut items = Items::default();
-        while let Some(name) = map.next_key::<String>()? {
+        while let Some(Name(name)) = map.next_key()? {
             let Counted(n) = map.next_value()?;
             items.set(&name, n);
         }
         Ok(Top(items))
+    }
+}
+
+/// A field name, borrowed from the body's text unless it has escapes (copied only then: most names are
+/// not arrays, and their count is not kept).
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(name)))
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(name.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(V)
     }
 }
 

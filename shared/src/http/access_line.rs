@@ -30,10 +30,12 @@ pub(super) struct AccessLine {
 impl AccessLine {
     /// Write the line; `body_ms` is the whole response's time, for a stream.
     fn write(&self, body_ms: Option<f64>) {
+        // Strings recorded as `&str`, not `%` (Display): tracing's JSON writer formats a Display value into
+        // a new String before it writes it.
         tracing::info!(
-            request_id = %self.id,
-            method = %self.method,
-            route = %self.route,
+            request_id = self.id.as_str(),
+            method = self.method.as_str(),
+            route = self.route.as_str(),
             status = self.status,
             ms = self.head_ms,
             body_ms,

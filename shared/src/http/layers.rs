@@ -95,7 +95,9 @@ async fn access_log(mut request: Request, next: Next) -> Response {
         Ok(v) => request.headers_mut().insert(REQUEST_ID, v),
         Err(_) => request.headers_mut().remove(REQUEST_ID),
     };
-    let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
+    // The id alone: the access line has the method and route, and each field of the span is formatted
+    // when it opens, for every request, though only the few events raised inside a request print it.
+    let span = tracing::info_span!("request", request_id = id.as_str());
     let started = Instant::now();
     let mut response = next.run(request).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -8,15 +8,19 @@ use crate::providers::{ProviderError, Usage};
 
 /// Usage from an OpenAI `usage` object (absent fields count as zero).
 pub(crate) fn usage(u: &Value) -> Usage {
-    let n = |p: &str| u.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    // Field by field, not `Value::pointer`, which copies each part of its path (twice) to unescape it:
+    // this runs for every answer and every usage chunk.
+    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let prompt = u.get("prompt_tokens_details").unwrap_or(&Value::Null);
+    let completion = u.get("completion_tokens_details").unwrap_or(&Value::Null);
     Usage {
-        input_tokens: n("/prompt_tokens"),
-        output_tokens: n("/completion_tokens"),
-        cached_tokens: n("/prompt_tokens_details/cached_tokens"),
-        reasoning_tokens: n("/completion_tokens_details/reasoning_tokens"),
+        input_tokens: n(u, "prompt_tokens"),
+        output_tokens: n(u, "completion_tokens"),
+        cached_tokens: n(prompt, "cached_tokens"),
+        reasoning_tokens: n(completion, "reasoning_tokens"),
         // Not OpenAI's own (its cache is implicit and free to write): the gateway's report of an
         // Anthropic answer's cache writes, as OpenRouter and others write it, read back on a round trip.
-        cache_write_tokens: n("/prompt_tokens_details/cache_write_tokens"),
+        cache_write_tokens: n(prompt, "cache_write_tokens"),
     }
 }
 
@@ -126,6 +130,24 @@ mod tests {
             "service_tier": "default",
             "system_fingerprint": "fp_fc9f1d7035"
         })
+    }
+
+    #[test]
+    fn reads_cache_writes_and_takes_missing_details_as_zero() {
+        let u = usage(
+            &json!({"prompt_tokens": 5, "prompt_tokens_details": {"cache_write_tokens": 3},
+            "completion_tokens_details": null}),
+        );
+        assert_eq!(
+            (
+                u.input_tokens,
+                u.cache_write_tokens,
+                u.cached_tokens,
+                u.reasoning_tokens
+            ),
+            (5, 3, 0, 0)
+        );
+        assert_eq!(usage(&Value::Null), Usage::default());
     }
 
     #[test]

@@ -28,17 +28,7 @@ use super::{
     decode_cursor, encode_cursor, now_unix, valid_counter_name,
 };
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS items (
-    pk TEXT NOT NULL,
-    sk TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    counters TEXT NOT NULL DEFAULT '{}',
-    expires_at INTEGER,
-    PRIMARY KEY (pk, sk)
-) WITHOUT ROWID;
-";
+mod schema;
 
 /// How long a batch of unhurried adds waits for more before it commits.
 const LINGER: Duration = Duration::from_millis(2);
@@ -200,7 +190,7 @@ impl SqliteStore {
 
     /// [`Self::open`], unhurried adds waiting up to `linger` for others.
     fn open_lingering(path: &Path, linger: Duration) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(unavailable)?;
+        let mut conn = Connection::open(path).map_err(unavailable)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(unavailable)?;
         // WAL + NORMAL: a committed transaction survives a process crash (kill -9); see docs/storage.md.
@@ -213,7 +203,7 @@ impl SqliteStore {
         // ten times as often.
         conn.pragma_update(None, "wal_autocheckpoint", WAL_PAGES)
             .map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        schema::ensure(&mut conn).map_err(unavailable)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             adds: Arc::new(Adds {

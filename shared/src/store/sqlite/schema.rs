@@ -84,19 +84,10 @@ mod tests {
                 .to_ascii_uppercase()
                 .contains("WITHOUT ROWID")
         );
-        let rows: Vec<(String, String, i64, String, String, Option<i64>)> = conn
+        let rows: Vec<super::super::Row> = conn
             .prepare("SELECT pk, sk, version, body, counters, expires_at FROM items ORDER BY sk")
             .unwrap()
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
+            .query_map([], super::super::read_row)
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();

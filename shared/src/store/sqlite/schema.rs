@@ -3,7 +3,7 @@
 //! Items live in an ordinary (rowid) table with a unique index on `(pk, sk)`. Until 2026-12-03 the table was
 //! `WITHOUT ROWID`: a B-tree keyed by `(pk, sk)` that keeps whole rows in its inner pages too. SQLite
 //! advises against that for rows over about a twentieth of a page (200 bytes at 4 KiB), and a request log
-//! record is about 750: inner pages held four or five rows, pages were less than half full, and every insert
+//! record is about 770: inner pages held four or five rows, pages were less than half full, and every insert
 //! (newest first, at the left edge of its org's range) rebalanced and rewrote a deep path of them. A rowid
 //! table appends each row at its end and the index holds only the short keys.
 
@@ -21,19 +21,19 @@ CREATE TABLE IF NOT EXISTS items (
 );
 ";
 
-/// Create the table, or move an older file's `WITHOUT ROWID` table into the current one: once, in one
-/// transaction that holds the write lock, so a second process opening the file meanwhile finds it done.
+/// Create the table, or move an older file's `WITHOUT ROWID` table into the current one. A file already in
+/// the current form is only read (an open takes no write lock); otherwise the change is made once, in one
+/// transaction that holds the write lock and looks again, so a second process opening the file meanwhile
+/// finds it done.
 pub(super) fn ensure(conn: &mut Connection) -> rusqlite::Result<()> {
+    if layout(conn)? == Layout::Current {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let existing: Option<String> = tx
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'items'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match existing {
-        Some(sql) if sql.to_ascii_uppercase().contains("WITHOUT ROWID") => {
+    match layout(&tx)? {
+        Layout::Current => {}
+        Layout::Missing => tx.execute_batch(TABLE)?,
+        Layout::WithoutRowid => {
             tx.execute_batch("ALTER TABLE items RENAME TO items_without_rowid;")?;
             tx.execute_batch(TABLE)?;
             tx.execute_batch(
@@ -42,24 +42,35 @@ pub(super) fn ensure(conn: &mut Connection) -> rusqlite::Result<()> {
                  DROP TABLE items_without_rowid;",
             )?;
         }
-        Some(_) => {}
-        None => tx.execute_batch(TABLE)?,
     }
     tx.commit()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Layout {
+    Missing,
+    WithoutRowid,
+    Current,
+}
+
+fn layout(conn: &Connection) -> rusqlite::Result<Layout> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'items'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match sql {
+        None => Layout::Missing,
+        Some(sql) if sql.to_ascii_uppercase().contains("WITHOUT ROWID") => Layout::WithoutRowid,
+        Some(_) => Layout::Current,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn table_sql(conn: &Connection) -> String {
-        conn.query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'items'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
-    }
 
     #[test]
     fn an_older_files_table_is_moved_with_every_row_once() {
@@ -79,11 +90,7 @@ mod tests {
         let mut conn = Connection::open(&path).unwrap();
         ensure(&mut conn).unwrap();
         ensure(&mut conn).unwrap();
-        assert!(
-            !table_sql(&conn)
-                .to_ascii_uppercase()
-                .contains("WITHOUT ROWID")
-        );
+        assert_eq!(layout(&conn).unwrap(), Layout::Current);
         let rows: Vec<super::super::Row> = conn
             .prepare("SELECT pk, sk, version, body, counters, expires_at FROM items ORDER BY sk")
             .unwrap()
@@ -131,10 +138,11 @@ mod tests {
     fn a_new_file_gets_the_rowid_table() {
         let mut conn = Connection::open_in_memory().unwrap();
         ensure(&mut conn).unwrap();
-        let sql = table_sql(&conn);
-        assert!(
-            sql.contains("PRIMARY KEY (pk, sk)")
-                && !sql.to_ascii_uppercase().contains("WITHOUT ROWID")
+        assert_eq!(layout(&conn).unwrap(), Layout::Current);
+        let duplicate = conn.execute_batch(
+            "INSERT INTO items (pk, sk, version, body) VALUES ('a', '1', 1, '{}');
+             INSERT INTO items (pk, sk, version, body) VALUES ('a', '1', 1, '{}');",
         );
+        assert!(duplicate.is_err(), "(pk, sk) is unique");
     }
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::cache::TtlCache;
 use crate::cipher::Cipher;
 use crate::cipher::kms::KmsCipher;
 #[cfg(feature = "local")]
@@ -28,7 +29,7 @@ struct Inner {
     store: Arc<dyn Store>,
     cipher: Arc<dyn Cipher>,
     /// Authenticated keys by secret hash (`None` = no such key), for `config.cache_ttl`.
-    auth_cache: moka::future::Cache<String, Option<Arc<ApiKey>>>,
+    auth_cache: TtlCache<String, Option<Arc<ApiKey>>>,
     /// Built on first use: the policy and manage functions never call a provider, so their cold start
     /// does not pay for a TLS client.
     providers: std::sync::OnceLock<ProviderClient>,
@@ -55,10 +56,7 @@ pub enum StartError {
 
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>, cipher: Arc<dyn Cipher>) -> Self {
-        let auth_cache = moka::future::Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(config.cache_ttl)
-            .build();
+        let auth_cache = TtlCache::new(100_000, config.cache_ttl);
         let inner = Inner {
             config,
             store,
@@ -142,7 +140,7 @@ impl AppState {
         }
     }
 
-    pub(crate) fn auth_cache(&self) -> &moka::future::Cache<String, Option<Arc<ApiKey>>> {
+    pub(crate) fn auth_cache(&self) -> &TtlCache<String, Option<Arc<ApiKey>>> {
         &self.inner.auth_cache
     }
 }

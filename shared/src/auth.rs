@@ -62,7 +62,7 @@ pub async fn authenticate(state: &AppState, presented: &str) -> Result<Caller> {
     let store = state.store();
     let key = state
         .auth_cache()
-        .try_get_with(hash.clone(), async {
+        .get_or_try_load(hash.as_str(), async {
             apikeys::find_by_hash(store, &hash)
                 .await
                 .map(|k| k.map(Arc::new))
@@ -80,5 +80,5 @@ pub async fn authenticate(state: &AppState, presented: &str) -> Result<Caller> {
 
 /// Forget a key at once on this instance (after delete or change); other instances converge within the TTL.
 pub async fn invalidate(state: &AppState, key_hash: &str) {
-    state.auth_cache().invalidate(key_hash).await;
+    state.auth_cache().remove(key_hash);
 }

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod aws_sdk;
+pub mod cache;
 pub mod catalogue;
 pub mod cipher;
 pub mod colocated;

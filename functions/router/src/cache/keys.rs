@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use byok_shared::Result;
+use byok_shared::cache::TtlCache;
 use byok_shared::cipher::Cipher;
 use byok_shared::domain::policy::KeyKind;
 use byok_shared::domain::provider::Provider;
@@ -16,16 +17,13 @@ use byok_shared::store::Store;
 type Whose = (Option<String>, Provider);
 
 pub struct KeyCache {
-    cache: moka::future::Cache<Whose, Option<Arc<Secret>>>,
+    cache: TtlCache<Whose, Option<Arc<Secret>>>,
 }
 
 impl KeyCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
-            cache: moka::future::Cache::builder()
-                .max_capacity(50_000)
-                .time_to_live(ttl)
-                .build(),
+            cache: TtlCache::new(50_000, ttl),
         }
     }
 
@@ -48,19 +46,16 @@ impl KeyCache {
             KeyKind::Platform => Owner::Platform,
         };
         self.cache
-            .try_get_with((org, provider), async move {
+            .get_or_try_load(&(org, provider), async move {
                 provider_keys::decrypt(store, cipher, owner, provider)
                     .await
                     .map(|k| k.map(Arc::new))
             })
             .await
-            .map_err(Into::into)
     }
 
     /// Forget a key at once (after a change on this instance); other instances converge within the TTL.
     pub async fn invalidate(&self, org_id: Option<&str>, provider: Provider) {
-        self.cache
-            .invalidate(&(org_id.map(str::to_owned), provider))
-            .await;
+        self.cache.remove(&(org_id.map(str::to_owned), provider));
     }
 }

@@ -3,20 +3,19 @@
 
 use std::time::Duration;
 
+use byok_shared::cache::TtlCache;
+
 /// How often one instance writes a key's last-used time.
 pub const EVERY: Duration = Duration::from_secs(60);
 
 pub struct LastUsed {
-    marked: moka::future::Cache<String, ()>,
+    marked: TtlCache<String, ()>,
 }
 
 impl Default for LastUsed {
     fn default() -> Self {
         Self {
-            marked: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(EVERY)
-                .build(),
+            marked: TtlCache::new(100_000, EVERY),
         }
     }
 }
@@ -24,7 +23,7 @@ impl Default for LastUsed {
 impl LastUsed {
     /// True for the first use of `what` in the current window: write its last-used time now.
     pub async fn first_in_window(&self, what: String) -> bool {
-        self.marked.entry(what).or_insert(()).await.is_fresh()
+        self.marked.insert_if_absent(what, ()).await
     }
 }
 

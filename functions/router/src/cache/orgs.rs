@@ -4,38 +4,35 @@
 
 use std::sync::Arc;
 
+use byok_shared::cache::TtlCache;
 use byok_shared::domain::org::Org;
 use byok_shared::error::Result;
 use byok_shared::repo::orgs;
 use byok_shared::store::Store;
 
 pub struct OrgCache {
-    cache: moka::future::Cache<String, Arc<Org>>,
+    cache: TtlCache<String, Arc<Org>>,
 }
 
 impl OrgCache {
     pub fn new(ttl: std::time::Duration) -> Self {
         Self {
-            cache: moka::future::Cache::builder()
-                .max_capacity(20_000)
-                .time_to_live(ttl)
-                .build(),
+            cache: TtlCache::new(20_000, ttl),
         }
     }
 
     /// The org's record.
     pub async fn get(&self, store: &dyn Store, org_id: &str) -> Result<Arc<Org>> {
         self.cache
-            .try_get_with(org_id.to_owned(), async {
+            .get_or_try_load(org_id, async {
                 orgs::get(store, org_id).await.map(Arc::new)
             })
             .await
-            .map_err(Into::into)
     }
 
     /// Whether the org's record is in memory now.
     pub fn contains(&self, org_id: &str) -> bool {
-        self.cache.contains_key(org_id)
+        self.cache.contains(org_id)
     }
 
     /// The org's auto-caching default (`None`: not set).
@@ -44,6 +41,6 @@ impl OrgCache {
     }
 
     pub async fn invalidate(&self, org_id: &str) {
-        self.cache.invalidate(org_id).await;
+        self.cache.remove(org_id);
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use byok_shared::cache::TtlCache;
 use byok_shared::domain::policy::Policy;
 use byok_shared::error::{Error, Result};
 use byok_shared::repo::policies;
@@ -17,23 +18,20 @@ pub struct Loaded {
 }
 
 pub struct PolicyCache {
-    cache: moka::future::Cache<(String, String), Arc<Loaded>>,
+    cache: TtlCache<(String, String), Arc<Loaded>>,
 }
 
 impl PolicyCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
-            cache: moka::future::Cache::builder()
-                .max_capacity(20_000)
-                .time_to_live(ttl)
-                .build(),
+            cache: TtlCache::new(20_000, ttl),
         }
     }
 
     /// The org's policy `name` (404 when absent), with its references.
     pub async fn get(&self, store: &dyn Store, org_id: &str, name: &str) -> Result<Arc<Loaded>> {
         self.cache
-            .try_get_with((org_id.to_owned(), name.to_owned()), async {
+            .get_or_try_load(&(org_id.to_owned(), name.to_owned()), async {
                 let record = policies::get(store, org_id, name).await?.ok_or_else(|| {
                     Error::not_found(format!("no policy named {name}")).with_param("model")
                 })?;
@@ -44,12 +42,10 @@ impl PolicyCache {
                 }))
             })
             .await
-            .map_err(Into::into)
     }
 
     /// Forget every cached policy of the org: a change to one may change the routes of those nesting it.
     pub fn invalidate_org(&self, org_id: &str) {
-        let org = org_id.to_owned();
-        let _ = self.cache.invalidate_entries_if(move |(o, _), _| *o == org);
+        self.cache.remove_where(|(o, _)| o == org_id);
     }
 }

@@ -6,29 +6,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use byok_shared::Result;
+use byok_shared::cache::TtlCache;
 use byok_shared::domain::price::PriceTable;
 use byok_shared::repo::prices;
 use byok_shared::store::Store;
 
 pub struct PriceCache {
-    cache: moka::future::Cache<(), Arc<PriceTable>>,
+    cache: TtlCache<(), Arc<PriceTable>>,
 }
 
 impl PriceCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
-            cache: moka::future::Cache::builder()
-                .max_capacity(1)
-                .time_to_live(ttl)
-                .build(),
+            cache: TtlCache::new(1, ttl),
         }
     }
 
     /// The current table. A failed load is not cached.
     pub async fn get(&self, store: &dyn Store) -> Result<Arc<PriceTable>> {
         self.cache
-            .try_get_with((), async { prices::load(store).await.map(Arc::new) })
+            .get_or_try_load(&(), async { prices::load(store).await.map(Arc::new) })
             .await
-            .map_err(Into::into)
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{Dims, MAX_DIMS_PER_MONTH, ORG_SPEND, dims_count_sk, dims_pk, spend_sk, usage_pk};
+use crate::cache::TtlCache;
 use crate::domain::usage::{UsageEvent, month_key, to_nanos};
 use crate::error::Result;
 use crate::repo::{budget, org_pk, to_body};
@@ -16,13 +17,8 @@ use crate::store::{Item, Store};
 /// Combinations this process knows are stored (`<org>#<month>#<hash>`) → the hash their usage is counted
 /// under (their own, or their collapsed one past the cap), so a repeated combination costs no store call.
 /// Bounded in size and age; a miss only costs the look-up again.
-static DESCRIBED: std::sync::LazyLock<moka::future::Cache<String, String>> =
-    std::sync::LazyLock::new(|| {
-        moka::future::Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(std::time::Duration::from_secs(3600))
-            .build()
-    });
+static DESCRIBED: std::sync::LazyLock<TtlCache<String, String>> =
+    std::sync::LazyLock::new(|| TtlCache::new(100_000, std::time::Duration::from_secs(3600)));
 
 /// Record one request: [`record_many`] of one.
 pub async fn record(store: &dyn Store, org_id: &str, event: &UsageEvent) -> Result<()> {
@@ -164,7 +160,7 @@ async fn record_many_bounded(
         let month = month_key(hour_start(*hour));
         async move {
             let known = memo(org_id, &month, dims);
-            match DESCRIBED.get(&known).await {
+            match DESCRIBED.get(&known) {
                 Some(hash) => Ok((hash, None)),
                 None => describe(store, org_id, &month, dims, max_dims)
                     .await
@@ -206,7 +202,7 @@ async fn record_many_bounded(
         return Err(e);
     }
     for (known, hash) in stored_now {
-        DESCRIBED.insert(known, hash).await;
+        DESCRIBED.insert(known, hash);
     }
     Ok(())
 }
@@ -272,9 +268,7 @@ async fn describe(
 
 /// This process knows where the combination's usage is counted.
 async fn remember(org_id: &str, month: &str, dims: &Dims, hash: &str) {
-    DESCRIBED
-        .insert(memo(org_id, month, dims), hash.to_owned())
-        .await;
+    DESCRIBED.insert(memo(org_id, month, dims), hash.to_owned());
 }
 
 /// The key of a combination in [`DESCRIBED`].

@@ -2,15 +2,13 @@
 //! `{"error":{"message","type","param","code"}}` (OpenAI-format and management endpoints) and Anthropic's
 //! `{"type":"error","error":{"type","message"}}` (`/v1/messages*`, see [`ErrorShape::for_path`]).
 //!
-//! Every error response carries its [`Error`] as a response extension; the [`reshape`] layer, which
-//! [`super::finish`] puts on every router, rewrites the body in the Anthropic shape when the request's path
+//! Every error response carries its [`Error`] as a response extension; [`reshape`], which the layers
+//! [`super::finish`] puts on every router call on each response, rewrites the body in the Anthropic shape when the request's path
 //! is an Anthropic one. So extractor rejections (auth, JSON body, 413), 404/405 fallbacks, spend limits and
 //! engine failures all get the endpoint's shape without any handler knowing about it.
 
 use axum::Json;
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -151,12 +149,10 @@ impl IntoResponse for Error {
     }
 }
 
-/// Rewrites error responses in the shape of the request's endpoint (see the module notes). Responses
-/// without an [`Error`] extension (successes, streams) pass untouched; status and headers are kept.
-pub async fn reshape(request: Request, next: Next) -> Response {
-    let shape = ErrorShape::for_path(request.uri().path());
-    let request_id = request.headers().get("x-request-id").cloned();
-    let mut response = next.run(request).await;
+/// Rewrites an error response in the shape of the request's endpoint (see the module notes); the common
+/// layers call it on every response. Responses without an [`Error`] extension (successes, streams) pass
+/// untouched; status and headers are kept.
+pub fn reshape(shape: ErrorShape, request_id: &str, mut response: Response) -> Response {
     if shape == ErrorShape::OpenAi {
         return response;
     }
@@ -164,9 +160,7 @@ pub async fn reshape(request: Request, next: Next) -> Response {
         return response;
     };
     let (_, mut body) = shape.body(&error);
-    if let Some(id) = request_id.as_ref().and_then(|v| v.to_str().ok()) {
-        body["request_id"] = id.into();
-    }
+    body["request_id"] = request_id.into();
     let status = response.status();
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);

@@ -1,5 +1,5 @@
 //! The layers every router gets: body limit, request id + structured access log, JSON 404/405, and error
-//! bodies in the shape of the endpoint (`super::error::reshape`).
+//! bodies in the shape of the endpoint (`super::error::reshape`, called by the access log's layer).
 //!
 //! The access log is one JSON line per request, written after the response is built (at the end of the
 //! body for a stream, see `access_line`): the request id, the route template, status, time, and what a
@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::access_line::AccessLine;
+use super::error::{ErrorShape, reshape};
 use crate::app::AppState;
 use crate::domain::request_log;
 use crate::error::Error;
@@ -47,7 +48,6 @@ fn layers(router: Router, max_body_bytes: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(middleware::from_fn(super::error::reshape))
         .layer(middleware::from_fn(access_log))
 }
 
@@ -80,8 +80,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
-/// One JSON log line per request with a fresh request id. Logs the route template, never the query,
-/// headers or body, so no secret can reach a log line from here.
+/// One JSON log line per request with a fresh request id, and the error body in the endpoint's shape
+/// (`error::reshape`): one layer, one boxed future per request, not two. Logs the route template, never
+/// the query, headers or body, so no secret can reach a log line from here.
 async fn access_log(mut request: Request, next: Next) -> Response {
     let id = request_log::new_request_id();
     request.extensions_mut().insert(RequestId(id.clone()));
@@ -91,6 +92,7 @@ async fn access_log(mut request: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().clone();
+    let shape = ErrorShape::for_path(request.uri().path());
     match HeaderValue::from_str(&id) {
         Ok(v) => request.headers_mut().insert(REQUEST_ID, v),
         Err(_) => request.headers_mut().remove(REQUEST_ID),
@@ -99,7 +101,8 @@ async fn access_log(mut request: Request, next: Next) -> Response {
     // when it opens, for every request, though only the few events raised inside a request print it.
     let span = tracing::info_span!("request", request_id = id.as_str());
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span).await;
+    let response = next.run(request).instrument(span).await;
+    let mut response = reshape(shape, &id, response);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }

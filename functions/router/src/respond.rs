@@ -16,18 +16,22 @@ pub const MODEL_HEADER: &str = "x-byok-model";
 pub const KEY_HEADER: &str = "x-byok-key-source";
 
 pub fn meta_headers(model: Option<&str>, key: Option<&str>, tried: &[Attempt]) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    let mut put = |name: &'static str, value: &str| {
+    // Names built at compile time: a `&str` name is checked and lower-cased on every insert.
+    const ATTEMPTS: HeaderName = HeaderName::from_static(attempts::HEADER);
+    const MODEL: HeaderName = HeaderName::from_static(MODEL_HEADER);
+    const KEY: HeaderName = HeaderName::from_static(KEY_HEADER);
+    let mut headers = HeaderMap::with_capacity(4);
+    let mut put = |name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
-    put(attempts::HEADER, &attempts::header_value(tried));
+    put(ATTEMPTS, &attempts::header_value(tried));
     if let Some(model) = model {
-        put(MODEL_HEADER, model);
+        put(MODEL, model);
     }
     if let Some(key) = key {
-        put(KEY_HEADER, key);
+        put(KEY, key);
     }
     headers
 }

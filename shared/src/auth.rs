@@ -79,6 +79,6 @@ pub async fn authenticate(state: &AppState, presented: &str) -> Result<Caller> {
 }
 
 /// Forget a key at once on this instance (after delete or change); other instances converge within the TTL.
-pub async fn invalidate(state: &AppState, key_hash: &str) {
+pub fn invalidate(state: &AppState, key_hash: &str) {
     state.auth_cache().remove(key_hash);
 }

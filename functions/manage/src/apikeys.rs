@@ -222,7 +222,7 @@ async fn change(state: &AppState, caller: &Caller, id: &str, req: PatchKey) -> R
         ensure_within(&me, &Scope::of(k), "change")
     })
     .await?;
-    auth::invalidate(state, &after.key_hash).await;
+    auth::invalidate(state, &after.key_hash);
     Ok(after)
 }
 
@@ -244,7 +244,7 @@ pub async fn delete(
     let target = find(&state, &caller, &id).await?;
     ensure_within(&me, &Scope::of(&target), "delete")?;
     let deleted = apikeys::delete(state.store(), caller.org_id(), &target.api_key_id).await?;
-    auth::invalidate(&state, &deleted.key_hash).await;
+    auth::invalidate(&state, &deleted.key_hash);
     Ok(StatusCode::NO_CONTENT)
 }
 

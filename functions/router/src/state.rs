@@ -116,10 +116,10 @@ impl Colocated for Caches {
     async fn changed(&self, change: Change<'_>) {
         match change {
             Change::ProviderKey { org_id, provider } => {
-                self.keys.invalidate(org_id, provider).await;
+                self.keys.invalidate(org_id, provider);
             }
             Change::Policies { org_id } => self.policies.invalidate_org(org_id),
-            Change::Org { org_id } => self.orgs.invalidate(org_id).await,
+            Change::Org { org_id } => self.orgs.invalidate(org_id),
         }
     }
 

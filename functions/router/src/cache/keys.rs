@@ -55,7 +55,7 @@ impl KeyCache {
     }
 
     /// Forget a key at once (after a change on this instance); other instances converge within the TTL.
-    pub async fn invalidate(&self, org_id: Option<&str>, provider: Provider) {
+    pub fn invalidate(&self, org_id: Option<&str>, provider: Provider) {
         self.cache.remove(&(org_id.map(str::to_owned), provider));
     }
 }

@@ -40,7 +40,7 @@ impl OrgCache {
         Ok(self.get(store, org_id).await?.auto_cache)
     }
 
-    pub async fn invalidate(&self, org_id: &str) {
+    pub fn invalidate(&self, org_id: &str) {
         self.cache.remove(org_id);
     }
 }

@@ -7,6 +7,7 @@
 //! operator's default price, if any. So `gpt-4o-2024-08-06` costs what `gpt-4o` costs unless the operator
 //! prices that snapshot itself.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -131,20 +132,35 @@ pub fn shipped() -> &'static PriceFile {
 /// A model name as stored: lower-cased, without Gemini's `models/` prefix; 1-128 characters of
 /// `[a-z0-9._:-]`.
 pub fn normalise_name(model: &str) -> Result<String> {
-    let lower = model.trim().to_ascii_lowercase();
-    let name = lower.strip_prefix("models/").unwrap_or(&lower);
+    normalised(model).map(Cow::into_owned).ok_or_else(|| {
+        Error::invalid(
+            "model",
+            format!("{model:?} is not a model name (letters, digits, . _ : -)"),
+        )
+    })
+}
+
+/// [`normalise_name`] without an error, borrowing `model` when it is already a stored name (the usual
+/// case: a price look-up on the hot path copies nothing).
+fn normalised(model: &str) -> Option<Cow<'_, str>> {
+    let trimmed = model.trim();
+    let lower = match trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Owned(trimmed.to_ascii_lowercase()),
+        false => Cow::Borrowed(trimmed),
+    };
+    let name = match lower {
+        Cow::Borrowed(l) => Cow::Borrowed(l.strip_prefix("models/").unwrap_or(l)),
+        Cow::Owned(l) => match l.strip_prefix("models/") {
+            Some(rest) => Cow::Owned(rest.to_owned()),
+            None => Cow::Owned(l),
+        },
+    };
     let ok = !name.is_empty()
         && name.len() <= 128
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._:-".contains(&b));
-    if !ok {
-        return Err(Error::invalid(
-            "model",
-            format!("{model:?} is not a model name (letters, digits, . _ : -)"),
-        ));
-    }
-    Ok(name.to_owned())
+    ok.then_some(name)
 }
 
 fn strip_date(name: &str) -> Option<&str> {
@@ -173,40 +189,31 @@ fn strip_date(name: &str) -> Option<&str> {
     None
 }
 
-/// The names to try for `model`, most specific first (see the module's lookup rule).
-pub fn candidates(model: &str) -> Vec<String> {
-    let Ok(name) = normalise_name(model) else {
-        return Vec::new();
-    };
-    let mut out = vec![name.clone()];
-    let unaliased = name.strip_suffix("-latest").unwrap_or(&name).to_owned();
-    if unaliased != name {
-        out.push(unaliased.clone());
-    }
-    if let Some(family) = strip_date(&unaliased) {
-        out.push(family.to_owned());
-    }
-    out
-}
-
 /// The operator's prices, ready for lookups.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PriceTable {
-    prices: BTreeMap<(Provider, String), Price>,
+    /// By provider, then stored model name (no provider is kept without a model), so a look-up by a
+    /// borrowed name allocates nothing.
+    prices: BTreeMap<Provider, BTreeMap<String, Price>>,
     default: Option<Price>,
 }
 
 impl PriceTable {
     pub fn from_file(file: &PriceFile) -> Self {
-        let prices = file
-            .prices
-            .iter()
-            .filter_map(|e| Some(((e.provider, normalise_name(&e.model).ok()?), e.price)))
-            .collect();
-        Self {
-            prices,
+        let mut table = Self {
+            prices: BTreeMap::new(),
             default: file.default,
+        };
+        for e in &file.prices {
+            if let Some(name) = normalised(&e.model) {
+                table.insert(e.provider, name.into_owned(), e.price);
+            }
         }
+        table
+    }
+
+    fn insert(&mut self, provider: Provider, name: String, price: Price) {
+        self.prices.entry(provider).or_default().insert(name, price);
     }
 
     pub fn to_file(&self) -> PriceFile {
@@ -217,10 +224,12 @@ impl PriceTable {
             prices: self
                 .prices
                 .iter()
-                .map(|((provider, model), price)| PriceEntry {
-                    provider: *provider,
-                    model: model.clone(),
-                    price: *price,
+                .flat_map(|(provider, models)| {
+                    models.iter().map(|(model, price)| PriceEntry {
+                        provider: *provider,
+                        model: model.clone(),
+                        price: *price,
+                    })
                 })
                 .collect(),
         }
@@ -232,10 +241,15 @@ impl PriceTable {
         match price {
             Some(p) => {
                 p.validate()?;
-                self.prices.insert((provider, name), p);
+                self.insert(provider, name, p);
             }
             None => {
-                self.prices.remove(&(provider, name));
+                if let Some(models) = self.prices.get_mut(&provider) {
+                    models.remove(&name);
+                    if models.is_empty() {
+                        self.prices.remove(&provider);
+                    }
+                }
             }
         }
         Ok(())
@@ -253,7 +267,9 @@ impl PriceTable {
     pub fn merge(&mut self, file: &PriceFile) -> Result<()> {
         file.validate()?;
         let other = Self::from_file(file);
-        self.prices.extend(other.prices);
+        for (provider, models) in other.prices {
+            self.prices.entry(provider).or_default().extend(models);
+        }
         if other.default.is_some() {
             self.default = other.default;
         }
@@ -262,9 +278,13 @@ impl PriceTable {
 
     /// The listed price of `model` at `provider`, by the lookup rule, without the default.
     pub fn listed(&self, provider: Provider, model: &str) -> Option<&Price> {
-        candidates(model)
-            .into_iter()
-            .find_map(|name| self.prices.get(&(provider, name)))
+        let models = self.prices.get(&provider)?;
+        let name = normalised(model)?;
+        let unaliased = name.strip_suffix("-latest").unwrap_or(&name);
+        models
+            .get(&*name)
+            .or_else(|| models.get(unaliased))
+            .or_else(|| strip_date(unaliased).and_then(|family| models.get(family)))
     }
 
     /// The price to bill `model` at: its listed price, else the default; `None`: unpriced.
@@ -391,6 +411,31 @@ mod tests {
         assert_eq!(table.listed(Provider::Anthropic, "gpt-4o"), None);
         // A version number is not a date.
         assert_eq!(table.listed(Provider::Anthropic, "claude-sonnet-4"), None);
+    }
+
+    #[test]
+    fn a_table_round_trips_and_a_removed_price_leaves_no_trace() {
+        let file = shipped();
+        let table = PriceTable::from_file(file);
+        assert_eq!(PriceTable::from_file(&table.to_file()), table);
+        let mut changed = table.clone();
+        let price = *changed.listed(Provider::OpenAi, "gpt-4o").unwrap();
+        changed
+            .set(Provider::Xai, "Models/Grok-Test", Some(price))
+            .unwrap();
+        assert_eq!(changed.listed(Provider::Xai, "grok-test"), Some(&price));
+        assert_eq!(changed.listed(Provider::Xai, "  GROK-TEST "), Some(&price));
+        assert_eq!(changed.listed(Provider::OpenAi, "grok-test"), None);
+        changed.set(Provider::Xai, "grok-test", None).unwrap();
+        let mut only = PriceTable::default();
+        only.set(Provider::Xai, "grok-test", Some(price)).unwrap();
+        only.set(Provider::Xai, "grok-test", None).unwrap();
+        assert_eq!(
+            only,
+            PriceTable::default(),
+            "no provider kept without a model"
+        );
+        assert_eq!(changed, table);
     }
 
     #[test]

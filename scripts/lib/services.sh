@@ -206,6 +206,15 @@ BYOK_SERVE_URL_LINE='^byok: listening on http://127\.0\.0\.1:[0-9]+$'
 # shellcheck disable=SC2034
 BYOK_MOCK_URLS_LINE='^\{"anthropic":"http://[^"]+","google":"http://[^"]+","openai":"http://[^"]+","xai":"http://[^"]+"\}$'
 
+# byok_fresh_log LOG: empty LOG before a process is started in the background with its output there, when
+# its readiness is then read from LOG. `cmd >LOG &` truncates LOG in the forked child, which may run after
+# the caller's first look at LOG: a line an earlier run left there was then taken for this process's, and
+# the next read of LOG found it gone (agents-e2e failed so, on a second run in the same checkout).
+byok_fresh_log() {
+  mkdir -p "$(dirname "$1")"
+  : >"$1"
+}
+
 # byok_wait_line NAME PID LOG REGEX: wait (up to BYOK_SERVICE_TIMEOUT) until process PID has written a line
 # matching the extended REGEX to LOG, and print that line. A process that listens on port 0 and reports the
 # address it got (byok serve: "byok: listening on http://...", mock-providers: one JSON line of base URLs) is

@@ -2,10 +2,11 @@
 //! `{"error":{"message","type","param","code"}}` (OpenAI-format and management endpoints) and Anthropic's
 //! `{"type":"error","error":{"type","message"}}` (`/v1/messages*`, see [`ErrorShape::for_path`]).
 //!
-//! Every error response carries its [`Error`] as a response extension; [`reshape`], which the layers
-//! [`super::finish`] puts on every router call on each response, rewrites the body in the Anthropic shape when the request's path
-//! is an Anthropic one. So extractor rejections (auth, JSON body, 413), 404/405 fallbacks, spend limits and
-//! engine failures all get the endpoint's shape without any handler knowing about it.
+//! Every error response carries its [`Error`] as a response extension. [`reshape`], which the layers that
+//! [`super::finish`] puts on every router call on each response, rewrites the body in the Anthropic shape
+//! when the request's path is an Anthropic one. So extractor rejections (auth, JSON body, 413), 404/405
+//! fallbacks, spend limits and engine failures all get the endpoint's shape without any handler knowing
+//! about it.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};

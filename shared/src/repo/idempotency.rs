@@ -40,7 +40,7 @@ impl Record {
 /// What a claim found.
 #[derive(Debug, PartialEq)]
 pub enum Claim {
-    /// First use: go on, then [`complete`] or [`release`].
+    /// First use: go on, then [`Idem::complete`] or [`Idem::release`].
     Claimed,
     /// Done before with the same body: replay this.
     Replay(Stored),

@@ -144,16 +144,14 @@ pub fn normalise_name(model: &str) -> Result<String> {
 /// case: a price look-up on the hot path copies nothing).
 fn normalised(model: &str) -> Option<Cow<'_, str>> {
     let trimmed = model.trim();
-    let lower = match trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
-        true => Cow::Owned(trimmed.to_ascii_lowercase()),
-        false => Cow::Borrowed(trimmed),
-    };
-    let name = match lower {
-        Cow::Borrowed(l) => Cow::Borrowed(l.strip_prefix("models/").unwrap_or(l)),
-        Cow::Owned(l) => match l.strip_prefix("models/") {
-            Some(rest) => Cow::Owned(rest.to_owned()),
-            None => Cow::Owned(l),
-        },
+    let name: Cow<'_, str> = if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        let lower = trimmed.to_ascii_lowercase();
+        match lower.strip_prefix("models/") {
+            Some(rest) => rest.to_owned().into(),
+            None => lower.into(),
+        }
+    } else {
+        trimmed.strip_prefix("models/").unwrap_or(trimmed).into()
     };
     let ok = !name.is_empty()
         && name.len() <= 128

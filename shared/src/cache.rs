@@ -287,6 +287,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_load_that_sweeps_keeps_its_own_value() {
+        // The sweep runs while the loader holds its key's placeholder: it must skip it, not wait on it.
+        let c = cache(Duration::from_millis(30));
+        c.insert("old".into(), 1);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(
+            c.get_or_try_load("new", async { Ok::<_, ()>(2) }).await,
+            Ok(2)
+        );
+        assert_eq!(c.entries.len(), 1, "the expired entry is gone");
+        assert_eq!(c.get("new"), Some(2));
+    }
+
+    #[tokio::test]
     async fn a_cache_of_one_keeps_the_latest() {
         let c: TtlCache<(), u32> = TtlCache::new(1, Duration::from_secs(60));
         assert_eq!(

@@ -1,4 +1,4 @@
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     byok_shared::telemetry::init();
     lambda_http::run(byok_console::app()).await

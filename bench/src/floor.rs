@@ -83,10 +83,12 @@ pub async fn serve(upstream: &str) -> Res<()> {
         .map_err(|e| e.to_string())
 }
 
-/// Start the floor proxy (this binary with `--floor-upstream`) in front of `upstream`; returns its base URL.
-pub fn start(upstream: &str) -> Res<(Proc, String)> {
+/// Start the floor proxy (this binary with `--floor-upstream`, `env` added to its environment) in front of
+/// `upstream`; returns its base URL.
+pub fn start(upstream: &str, env: &[(String, String)]) -> Res<(Proc, String)> {
     let mut command = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
     command.args(["--floor-upstream", upstream]);
+    command.envs(env.iter().map(|(k, v)| (k, v)));
     let (proc, line) = spawn_announcing(command, "the floor proxy")?;
     let url = line.trim().to_owned();
     if !url.starts_with("http://") {

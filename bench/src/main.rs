@@ -104,6 +104,10 @@ pub struct Args {
     /// with a feature switched off, e.g. `--baseline-bin-dir target/release --baseline-env BYOK_REQUEST_LOG=off`.
     #[arg(long = "baseline-env", value_parser = parse_env)]
     baseline_env: Vec<(String, String)>,
+    /// An environment variable for the floor proxy, `NAME=VALUE` (repeatable): e.g.
+    /// `TOKIO_WORKER_THREADS=1`, to see what the multi-threaded runtime's wake-ups cost the hop alone.
+    #[arg(long = "floor-env", value_parser = parse_env)]
+    floor_env: Vec<(String, String)>,
     /// Internal: run as the floor proxy in front of this upstream URL.
     #[arg(long, hide = true)]
     floor_upstream: Option<String>,
@@ -122,6 +126,11 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
         _ => Err(format!("{text:?} is not NAME=VALUE")),
     }
+}
+
+/// `, NAME=VALUE` for each variable, to name a target started with them.
+fn env_suffix(env: &[(String, String)]) -> String {
+    env.iter().map(|(k, v)| format!(", {k}={v}")).collect()
 }
 
 fn parse_target(s: &str) -> Result<ExtraTarget, String> {
@@ -274,10 +283,7 @@ async fn run(args: Args) -> Res<()> {
                 &format!(
                     "byok baseline (RUST_LOG={}{})",
                     g.rust_log,
-                    args.baseline_env
-                        .iter()
-                        .map(|(k, v)| format!(", {k}={v}"))
-                        .collect::<String>()
+                    env_suffix(&args.baseline_env)
                 ),
                 &format!("{}/v1", g.base_url),
                 &g.api_key,
@@ -289,11 +295,11 @@ async fn run(args: Args) -> Res<()> {
     let floor = if args.no_floor {
         None
     } else {
-        let (proc, url) = floor::start(&mock_url)?;
+        let (proc, url) = floor::start(&mock_url, &args.floor_env)?;
         eprintln!("byok-bench: floor proxy at {url}");
         targets.push(
             Target::new(
-                FLOOR,
+                &format!("{FLOOR}{}", env_suffix(&args.floor_env)),
                 &format!("{url}/v1"),
                 "sk-bench-direct-000000000000",
                 &args.model,

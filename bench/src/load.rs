@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::cpu::Snapshot;
+
 /// An OpenAI-compatible endpoint to measure.
 #[derive(Clone)]
 pub struct Target {
@@ -176,7 +178,9 @@ pub async fn sequential(targets: &[Target], n: usize, limit: Duration) -> Vec<Sa
 /// `total` requests to one target from `concurrency` workers.
 async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
     let body = target.body(false);
-    let (started, cpu_before) = (Instant::now(), crate::cpu::seconds(&target.pids));
+    // Read before the clock starts: the scan of /proc is not the target's time.
+    let cpu_before = Snapshot::take(&target.pids);
+    let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
@@ -198,8 +202,8 @@ async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
     }
     all.wall_secs = started.elapsed().as_secs_f64();
     all.cpu_secs = cpu_before
-        .zip(crate::cpu::seconds(&target.pids))
-        .map(|(before, after)| after - before);
+        .zip(Snapshot::take(&target.pids))
+        .map(|(before, after)| after.seconds_since(&before));
     all
 }
 

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use tracing_subscriber::prelude::*;
+
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
 
@@ -24,10 +26,10 @@ pub fn capture() {
     BUFFER.get_or_init(|| {
         let buffer = Buffer::default();
         let writer = buffer.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || writer.clone())
+        let layer = byok_shared::telemetry::layer(move || writer.clone())
+            .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG);
+        tracing_subscriber::registry()
+            .with(layer)
             .try_init()
             .expect("no other global subscriber in this test binary");
         buffer

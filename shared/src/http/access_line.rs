@@ -110,6 +110,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use http_body_util::BodyExt;
+    use tracing_subscriber::prelude::*;
 
     use super::*;
 
@@ -130,10 +131,8 @@ mod tests {
     impl Lines {
         fn capture(&self) -> tracing::subscriber::DefaultGuard {
             let lines = self.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .json()
-                .with_writer(move || lines.clone())
-                .finish();
+            let subscriber =
+                tracing_subscriber::registry().with(crate::telemetry::layer(move || lines.clone()));
             tracing::subscriber::set_default(subscriber)
         }
         fn written(&self) -> Vec<serde_json::Value> {

@@ -133,7 +133,10 @@ mod tests {
     async fn events_carry_their_own_requests_id_and_no_other() {
         let lines = Lines::default();
         let writer = lines.clone();
-        let subscriber = tracing_subscriber::registry().with(layer(move || writer.clone()));
+        // At `warn`: the id is on warnings and errors whatever the level (a span opened at `info` was
+        // filtered out with it, and took the id from every line at `warn`).
+        let subscriber = tracing_subscriber::registry()
+            .with(layer(move || writer.clone()).with_filter(filter(Some("warn"))));
         let dispatch = tracing::Dispatch::new(subscriber);
         let _guard = tracing::dispatcher::set_default(&dispatch);
         // Two requests interleaved on the same task (so on one thread, polled in turns), each logging
@@ -146,6 +149,10 @@ mod tests {
             })
         };
         tokio::join!(request("req_a"), request("req_b"));
+        in_request("req_c".into(), async {
+            tracing::info!(who = "req_c", "filtered out")
+        })
+        .await;
         tracing::warn!(who = "none", "outside");
         let written = lines.written();
         assert_eq!(written.len(), 5);

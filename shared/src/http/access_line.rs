@@ -106,42 +106,10 @@ impl Drop for LineAtEnd {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-    use std::sync::{Arc, Mutex};
-
     use http_body_util::BodyExt;
-    use tracing_subscriber::prelude::*;
 
     use super::*;
-
-    /// The lines written while `_guard` lives, one JSON object each.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Lines {
-        fn capture(&self) -> tracing::subscriber::DefaultGuard {
-            let lines = self.clone();
-            let subscriber =
-                tracing_subscriber::registry().with(crate::telemetry::layer(move || lines.clone()));
-            tracing::subscriber::set_default(subscriber)
-        }
-        fn written(&self) -> Vec<serde_json::Value> {
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-            text.lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect()
-        }
-    }
+    use crate::telemetry::captured::Lines;
 
     fn line(stream: bool) -> AccessLine {
         AccessLine {
@@ -160,14 +128,14 @@ mod tests {
 
     fn chunks() -> Body {
         Body::from_stream(futures::stream::iter(
-            ["data: a\n\n", "data: b\n\n"].map(|c| Ok::<_, io::Error>(Bytes::from(c))),
+            ["data: a\n\n", "data: b\n\n"].map(|c| Ok::<_, std::io::Error>(Bytes::from(c))),
         ))
     }
 
     #[tokio::test]
     async fn a_streams_line_is_written_when_its_body_ends() {
         let lines = Lines::default();
-        let _guard = lines.capture();
+        let _guard = lines.capture("info");
         let mut body = line(true).write_at_end(chunks());
         assert!(lines.written().is_empty(), "nothing before the first byte");
         body.frame().await.unwrap().unwrap();
@@ -188,7 +156,7 @@ mod tests {
     #[tokio::test]
     async fn a_stream_the_client_left_is_logged_when_dropped() {
         let lines = Lines::default();
-        let _guard = lines.capture();
+        let _guard = lines.capture("info");
         let mut body = line(true).write_at_end(chunks());
         body.frame().await.unwrap().unwrap();
         drop(body);
@@ -200,7 +168,7 @@ mod tests {
     #[tokio::test]
     async fn an_answer_sent_whole_is_logged_at_once() {
         let lines = Lines::default();
-        let _guard = lines.capture();
+        let _guard = lines.capture("info");
         let body = line(false).write_at_end(Body::from("{}"));
         let written = lines.written();
         assert_eq!(written.len(), 1);

@@ -74,6 +74,8 @@ pub fn init() {
 
 #[cfg(feature = "local")]
 pub mod batched;
+#[cfg(test)]
+pub(crate) mod captured;
 
 /// Logs handed to a writer thread (the long-lived local server): a line costs its caller an append to a
 /// buffer, not a write to stderr, and the thread writes what gathered in one `write` every few
@@ -98,47 +100,18 @@ pub fn init_background() -> Option<batched::Guard> {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-    use std::sync::{Arc, Mutex};
-
     use tracing::Level;
     use tracing_subscriber::filter::LevelFilter;
 
+    use super::captured::Lines;
     use super::*;
-
-    /// The lines written, one JSON object each.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Lines {
-        fn written(&self) -> Vec<serde_json::Value> {
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-            text.lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect()
-        }
-    }
 
     #[tokio::test]
     async fn events_carry_their_own_requests_id_and_no_other() {
         let lines = Lines::default();
-        let writer = lines.clone();
         // At `warn`: the id is on warnings and errors whatever the level (a span opened at `info` was
         // filtered out with it, and took the id from every line at `warn`).
-        let subscriber = tracing_subscriber::registry()
-            .with(layer(move || writer.clone()).with_filter(filter(Some("warn"))));
-        let dispatch = tracing::Dispatch::new(subscriber);
-        let _guard = tracing::dispatcher::set_default(&dispatch);
+        let _guard = lines.capture("warn");
         // Two requests interleaved on the same task (so on one thread, polled in turns), each logging
         // before and after the other has run.
         let request = |id: &'static str| {

@@ -42,7 +42,6 @@ fn thread_seconds(pid: u32, tid: u32) -> Option<f64> {
 }
 
 /// Every live thread of `pids` and of their direct children, with the seconds each has run so far.
-#[derive(Debug, Default)]
 pub struct Snapshot(HashMap<u32, f64>);
 
 impl Snapshot {

@@ -90,9 +90,14 @@ pub struct Args {
     /// Small counts everywhere (a smoke run).
     #[arg(long)]
     quick: bool,
-    /// Leave out the floor target (a do-nothing pass-through proxy on the gateway's HTTP stack).
+    /// Leave out the floor targets (do-nothing pass-through proxies: see `--floors`).
     #[arg(long)]
     no_floor: bool,
+    /// Which floors to run, each a do-nothing pass-through proxy one layer lower than the last: `stack`
+    /// (axum + reqwest, the gateway's own), `hyper` (hyper's server and client alone) and `splice` (Tokio
+    /// copying bytes, no HTTP).
+    #[arg(long, value_delimiter = ',', default_value = "stack,hyper,splice")]
+    floors: Vec<floor::Kind>,
     /// Leave out the nginx floor (Debian's nginx as a plain reverse proxy; installed when missing).
     #[arg(long)]
     no_nginx: bool,
@@ -104,13 +109,15 @@ pub struct Args {
     /// with a feature switched off, e.g. `--baseline-bin-dir target/release --baseline-env BYOK_REQUEST_LOG=off`.
     #[arg(long = "baseline-env", value_parser = parse_env)]
     baseline_env: Vec<(String, String)>,
-    /// An environment variable for the floor proxy, `NAME=VALUE` (repeatable): e.g.
+    /// An environment variable for the floor proxies, `NAME=VALUE` (repeatable): e.g.
     /// `TOKIO_WORKER_THREADS=1`, to see what the multi-threaded runtime's wake-ups cost the hop alone.
     #[arg(long = "floor-env", value_parser = parse_env)]
     floor_env: Vec<(String, String)>,
-    /// Internal: run as the floor proxy in front of this upstream URL.
+    /// Internal: run as a floor proxy of `--floor-kind` in front of this upstream URL.
     #[arg(long, hide = true)]
     floor_upstream: Option<String>,
+    #[arg(long, hide = true, default_value = "stack")]
+    floor_kind: floor::Kind,
 }
 
 #[derive(Debug, Clone)]
@@ -162,8 +169,6 @@ fn parse_target(s: &str) -> Result<ExtraTarget, String> {
     Ok(t)
 }
 
-/// The name of the floor target in the tables.
-pub const FLOOR: &str = "floor (pass-through proxy)";
 /// The name of the nginx floor in the tables: what the gateway's ratios are taken against.
 pub const NGINX: &str = "nginx reverse proxy";
 
@@ -185,7 +190,7 @@ fn long_text(bytes: usize) -> String {
 async fn main() -> std::process::ExitCode {
     let mut args = Args::parse();
     if let Some(upstream) = &args.floor_upstream {
-        return match floor::serve(upstream).await {
+        return match floor::serve(args.floor_kind, upstream).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("byok-bench floor proxy: {e}");
@@ -292,22 +297,21 @@ async fn run(args: Args) -> Res<()> {
             .with_pids(vec![g.proc.pid()]),
         );
     }
-    let floor = if args.no_floor {
-        None
-    } else {
-        let (proc, url) = floor::start(&mock_url, &args.floor_env)?;
-        eprintln!("byok-bench: floor proxy at {url}");
+    let mut floors = Vec::new();
+    for &kind in args.floors.iter().filter(|_| !args.no_floor) {
+        let (proc, url) = floor::start(kind, &mock_url, &args.floor_env)?;
+        eprintln!("byok-bench: {} at {url}", kind.name());
         targets.push(
             Target::new(
-                &format!("{FLOOR}{}", env_suffix(&args.floor_env)),
+                &format!("{}{}", kind.name(), env_suffix(&args.floor_env)),
                 &format!("{url}/v1"),
                 "sk-bench-direct-000000000000",
                 &args.model,
             )
             .with_pids(vec![proc.pid()]),
         );
-        Some(proc)
-    };
+        floors.push(proc);
+    }
     let nginx = if args.no_nginx {
         None
     } else {
@@ -468,7 +472,7 @@ async fn run(args: Args) -> Res<()> {
     eprintln!("byok-bench: JSON written to {}", args.json.display());
     drop(gateways);
     drop(baseline);
-    drop(floor);
+    drop(floors);
     drop(nginx);
     drop(mock);
     Ok(())

@@ -1,18 +1,15 @@
-//! The floor: a pass-through proxy on the gateway's own HTTP stack (axum server with TCP_NODELAY, pooled
-//! reqwest client, a multi-threaded tokio runtime) that does nothing but forward: no authentication,
-//! routing, JSON parsing, accounting or logging. Any gateway built on this stack pays at least this for
-//! the two extra socket hops on the same machine, so it shows how much of the gap to direct is the hop
-//! itself and how much is the gateway's own work. It runs as a separate process (this binary, re-executed).
-
-use std::process::Command;
+//! The floor on the gateway's own stack: axum's server (TCP_NODELAY) and a pooled reqwest client on the
+//! multi-threaded Tokio runtime, collecting the request body and relaying the answer as a stream, as the
+//! gateway does.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
 
-use crate::procs::{Proc, Res, spawn_announcing};
+use crate::procs::Res;
 
 /// The headers forwarded each way.
 const REQUEST_HEADERS: [&str; 2] = ["authorization", "content-type"];
@@ -54,8 +51,7 @@ async fn forward(
     }
 }
 
-/// Serve the floor proxy in front of `upstream` on an ephemeral port; prints `http://<addr>` on stdout.
-pub async fn serve(upstream: &str) -> Res<()> {
+pub async fn serve(listener: TcpListener, upstream: &str) -> Res<()> {
     use axum::serve::ListenerExt;
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -64,16 +60,9 @@ pub async fn serve(upstream: &str) -> Res<()> {
         .build()
         .map_err(|e| e.to_string())?;
     let floor = Floor {
-        upstream: upstream.trim_end_matches('/').to_owned(),
+        upstream: upstream.to_owned(),
         http,
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
@@ -81,18 +70,4 @@ pub async fn serve(upstream: &str) -> Res<()> {
     axum::serve(listener, app.into_make_service())
         .await
         .map_err(|e| e.to_string())
-}
-
-/// Start the floor proxy (this binary with `--floor-upstream`, `env` added to its environment) in front of
-/// `upstream`; returns its base URL.
-pub fn start(upstream: &str, env: &[(String, String)]) -> Res<(Proc, String)> {
-    let mut command = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
-    command.args(["--floor-upstream", upstream]);
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    let (proc, line) = spawn_announcing(command, "the floor proxy")?;
-    let url = line.trim().to_owned();
-    if !url.starts_with("http://") {
-        return Err(format!("the floor proxy printed {line:?}"));
-    }
-    Ok((proc, url))
 }

@@ -28,20 +28,22 @@ pub struct Target {
 
 impl Target {
     pub fn new(name: &str, base_url: &str, key: &str, model: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .expect("a reqwest client");
         Self {
             name: name.to_owned(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             key: key.to_owned(),
             model: model.to_owned(),
-            http,
+            http: client(),
             pids: Vec::new(),
             body_kib: 0,
+        }
+    }
+
+    /// The same target behind a client of its own, with no connection open yet.
+    fn reconnected(&self) -> Self {
+        Self {
+            http: client(),
+            ..self.clone()
         }
     }
 
@@ -176,8 +178,37 @@ pub async fn sequential(targets: &[Target], n: usize, limit: Duration) -> Vec<Sa
 }
 
 /// `total` requests to one target from `concurrency` workers.
+/// The bench's HTTP client: pooled keep-alive connections, TCP_NODELAY.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()
+        .expect("a reqwest client")
+}
+
+/// Open `concurrency` connections to `target` (one request on each at once), before a burst's clock starts.
+async fn connect(target: &Target, concurrency: usize, body: &Bytes) {
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (target, body) = (target.clone(), body.clone());
+            tokio::spawn(async move { target.once(&body).await })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// `total` requests at `concurrency`, on connections of their own. A server with several worker processes
+/// (nginx) serves each connection from the worker that accepted it, and how a burst's connections fall
+/// across the workers changes its CPU per request (by about a fifth for nginx on two cores); fresh
+/// connections each round average that over the rounds instead of fixing it for a whole run.
 async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
+    let target = &target.reconnected();
     let body = target.body(false);
+    connect(target, concurrency, &body).await;
     // Read before the clock starts: the scan of /proc is not the target's time.
     let cpu_before = Snapshot::take(&target.pids);
     let started = Instant::now();
@@ -462,4 +493,62 @@ fn agent_conversation(body: &mut Value, bytes: usize) {
     }
     messages.push(json!({"role": "user", "content": "Say hello in one short sentence."}));
     body["messages"] = messages.into();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::net::SocketAddr;
+    use std::sync::Mutex;
+
+    use axum::Router;
+    use axum::extract::{ConnectInfo, State};
+    use axum::routing::post;
+
+    use super::*;
+
+    /// A chat endpoint that records the caller's port of every request it answers.
+    async fn recording_server() -> (String, Arc<Mutex<Vec<u16>>>) {
+        let ports = Arc::new(Mutex::new(Vec::new()));
+        let app = Router::new()
+            .route(
+                "/v1/chat/completions",
+                post(
+                    |State(ports): State<Arc<Mutex<Vec<u16>>>>,
+                     ConnectInfo(caller): ConnectInfo<SocketAddr>| async move {
+                        ports.lock().unwrap().push(caller.port());
+                        "{}"
+                    },
+                ),
+            )
+            .with_state(ports.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        (url, ports)
+    }
+
+    #[tokio::test]
+    async fn each_burst_runs_on_connections_of_its_own() {
+        let (url, ports) = recording_server().await;
+        let target = Target::new("t", &url, "k", "m");
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let samples = burst(&target, 4, 40).await;
+            assert_eq!((samples.ms.len(), samples.errors), (40, 0));
+            let used: HashSet<u16> = ports.lock().unwrap().drain(..).collect();
+            assert!(!used.is_empty());
+            seen.push(used);
+        }
+        assert!(
+            seen[0].is_disjoint(&seen[1]),
+            "the second burst reused the first one's connections: {seen:?}"
+        );
+    }
 }

@@ -177,7 +177,6 @@ pub async fn sequential(targets: &[Target], n: usize, limit: Duration) -> Vec<Sa
     out
 }
 
-/// `total` requests to one target from `concurrency` workers.
 /// The bench's HTTP client: pooled keep-alive connections, TCP_NODELAY.
 fn client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -15,7 +15,7 @@ use clap::ValueEnum;
 use crate::procs::{Proc, Res, spawn_announcing};
 
 /// What a floor is built on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Kind {
     /// The gateway's own stack: axum's server and a pooled reqwest client, as `byok serve` uses them.
     Stack,
@@ -32,14 +32,6 @@ impl Kind {
             Kind::Stack => "floor: axum + reqwest",
             Kind::Hyper => "floor: hyper alone",
             Kind::Splice => "floor: TCP splice",
-        }
-    }
-
-    fn arg(self) -> &'static str {
-        match self {
-            Kind::Stack => "stack",
-            Kind::Hyper => "hyper",
-            Kind::Splice => "splice",
         }
     }
 }
@@ -70,7 +62,10 @@ async fn run(kind: Kind, listener: tokio::net::TcpListener, upstream: &str) -> R
 /// returns its base URL.
 pub fn start(kind: Kind, upstream: &str, env: &[(String, String)]) -> Res<(Proc, String)> {
     let mut command = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
-    command.args(["--floor-upstream", upstream, "--floor-kind", kind.arg()]);
+    let arg = kind
+        .to_possible_value()
+        .ok_or("a floor kind without a name")?;
+    command.args(["--floor-upstream", upstream, "--floor-kind", arg.get_name()]);
     command.envs(env.iter().map(|(k, v)| (k, v)));
     let (proc, line) = spawn_announcing(command, kind.name())?;
     let url = line.trim().to_owned();

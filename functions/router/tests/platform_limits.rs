@@ -91,9 +91,9 @@ async fn fire_platform(apps: &[Router; 2], key: &str) -> (Vec<i64>, usize) {
 
 /// Platform requests one at a time, alternating between the instances, until both refuse in a row (so
 /// that neither has a lease with room left, nor can get one): the cost of each one served is added to
-/// `costs`. A burst need not end there. A request is refused while the others' holds are outstanding, and
-/// those settle at about a sixth of their estimate, so how much budget is left after 64 at once depends on how
-/// they interleave.
+/// `costs`. A burst need not end there. A request is refused while the others' holds are outstanding,
+/// and those settle at about a sixth of their estimate, so how much budget is left after 64 at once
+/// depends on how they interleave.
 async fn spend_the_rest(apps: &[Router; 2], key: &str, costs: &mut Vec<i64>) {
     let mut refused_in_a_row = 0;
     for i in 0..64 {

@@ -187,30 +187,8 @@ fn client() -> reqwest::Client {
         .expect("a reqwest client")
 }
 
-/// Open `concurrency` connections to `target` (one request on each at once), before a burst's clock starts.
-async fn connect(target: &Target, concurrency: usize, body: &Bytes) {
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (target, body) = (target.clone(), body.clone());
-            tokio::spawn(async move { target.once(&body).await })
-        })
-        .collect();
-    for t in tasks {
-        let _ = t.await;
-    }
-}
-
-/// `total` requests at `concurrency`, on connections of their own. A server with several worker processes
-/// (nginx) serves each connection from the worker that accepted it, and how a burst's connections fall
-/// across the workers changes its CPU per request (by about a fifth for nginx on two cores); fresh
-/// connections each round average that over the rounds instead of fixing it for a whole run.
-async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
-    let target = &target.reconnected();
-    let body = target.body(false);
-    connect(target, concurrency, &body).await;
-    // Read before the clock starts: the scan of /proc is not the target's time.
-    let cpu_before = Snapshot::take(&target.pids);
-    let started = Instant::now();
+/// `total` requests to `target` from `concurrency` workers at once.
+async fn requests(target: &Target, body: &Bytes, concurrency: usize, total: usize) -> Samples {
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
@@ -230,6 +208,22 @@ async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
             all.merge(s);
         }
     }
+    all
+}
+
+/// `total` requests at `concurrency`, on connections of their own. A server with several worker processes
+/// (nginx) serves each connection from the worker that accepted it, and how a burst's connections fall
+/// across the workers changes its CPU per request (by about a fifth for nginx on two cores); fresh
+/// connections each round average that over the rounds instead of fixing it for a whole run.
+async fn burst(target: &Target, concurrency: usize, total: usize) -> Samples {
+    let target = &target.reconnected();
+    let body = target.body(false);
+    // Open the connections (one request on each) before the clock starts.
+    requests(target, &body, concurrency, concurrency).await;
+    // Read before the clock starts: the scan of /proc is not the target's time.
+    let cpu_before = Snapshot::take(&target.pids);
+    let started = Instant::now();
+    let mut all = requests(target, &body, concurrency, total).await;
     all.wall_secs = started.elapsed().as_secs_f64();
     all.cpu_secs = cpu_before
         .zip(Snapshot::take(&target.pids))

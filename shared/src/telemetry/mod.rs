@@ -37,23 +37,11 @@ pub async fn in_request<F: std::future::Future>(id: String, handler: F) -> F::Ou
 
 /// The JSON lines every binary writes (and the tests capture), unfiltered: one object per event with
 /// `timestamp`, `level`, `fields` and `target`, and `span` inside a request ([`in_request`]).
-pub fn layer<S, W>(writer: W) -> json_subscriber::JsonLayer<S, W>
+pub fn layer<W>(writer: W) -> json_lines::JsonLines<W>
 where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let mut layer = json_subscriber::JsonLayer::new(writer);
-    layer
-        .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
-        .with_level("level")
-        .with_event("fields")
-        .with_target("target");
-    layer.add_dynamic_field("span", |_, _| {
-        REQUEST_ID
-            .try_with(|id| serde_json::json!({"name": "request", "request_id": id}))
-            .ok()
-    });
-    layer
+    json_lines::JsonLines::new(writer)
 }
 
 fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
@@ -77,6 +65,7 @@ pub fn init() {
 pub mod batched;
 #[cfg(test)]
 pub(crate) mod captured;
+pub mod json_lines;
 
 /// Logs handed to a writer thread (the long-lived local server): a line costs its caller an append to a
 /// buffer, not a write to stderr, and the thread writes what gathered in one `write` every few

@@ -273,7 +273,8 @@ impl Trail {
         self.edit(|d| {
             if !d.written {
                 d.written = true;
-                let mut record = d.record.clone();
+                // Moved out, not copied: nothing reads the draft once it is written.
+                let mut record = std::mem::take(&mut d.record);
                 record.payload_captured = d.payload.is_some();
                 taken = Some((record, d.payload.take()));
             }

@@ -99,7 +99,7 @@ pub struct LogTokens {
 }
 
 /// One request, as the log keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LogRecord {
     /// `req_…`, as returned in the `x-request-id` header.
     pub request_id: String,

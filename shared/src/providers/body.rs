@@ -227,9 +227,24 @@ fn parse(raw: &RawValue) -> Value {
     serde_json::from_str(raw.get()).unwrap_or(Value::Null)
 }
 
-/// Bytes of `s` written as a JSON string.
+/// Bytes of `s` written as a JSON string: counted as serde_json writes it, nothing allocated (a body's
+/// length is asked for on every request, by the spend estimate).
 fn json_string_len(s: &str) -> usize {
-    serde_json::to_string(s).map_or(s.len() + 2, |t| t.len())
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, s) {
+        Ok(()) => count.0,
+        Err(_) => s.len() + 2,
+    }
 }
 
 /// Keep each name once, with its last value where the first one stood (as `serde_json::Value` keeps the

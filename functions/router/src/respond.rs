@@ -21,12 +21,15 @@ pub fn meta_headers(model: Option<&str>, key: Option<&str>, tried: &[Attempt]) -
     const MODEL: HeaderName = HeaderName::from_static(MODEL_HEADER);
     const KEY: HeaderName = HeaderName::from_static(KEY_HEADER);
     let mut headers = HeaderMap::with_capacity(4);
+    // The value's own buffer becomes the header's, not a copy of it.
+    if let Ok(v) = HeaderValue::try_from(attempts::header_value(tried)) {
+        headers.insert(ATTEMPTS, v);
+    }
     let mut put = |name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
-    put(ATTEMPTS, &attempts::header_value(tried));
     if let Some(model) = model {
         put(MODEL, model);
     }

@@ -103,6 +103,7 @@ async fn write(gateway: Gateway, batch: Vec<Job>) {
 }
 
 /// A last-used time to write: an API key's, or an org's own provider key's.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Used<'a> {
     ApiKey {
         org_id: &'a str,
@@ -117,25 +118,24 @@ enum Used<'a> {
 /// The last-used times of the batch's API keys and own provider keys, each written at most once a minute
 /// per instance (`cache::last_used`), at the latest request's time.
 async fn mark_used(gateway: &Gateway, billed: &[Billed]) {
-    let mut used: HashMap<String, (Used<'_>, DateTime<Utc>)> = HashMap::new();
+    // Keyed by what is marked: a window's name is written once per key and batch, not per request.
+    let mut used: HashMap<Used<'_>, DateTime<Utc>> = HashMap::new();
     for b in billed.iter().filter(|b| !b.event.error) {
         let (org_id, at) = (b.caller.org_id(), b.event.at);
         let api_key_id = b.caller.api_key_id();
-        used.insert(
-            format!("apikey#{api_key_id}"),
-            (Used::ApiKey { org_id, api_key_id }, at),
-        );
+        used.insert(Used::ApiKey { org_id, api_key_id }, at);
         if b.event.is_byok {
             let provider = b.provider;
-            used.insert(
-                format!("byok#{org_id}#{provider}"),
-                (Used::OwnKey { org_id, provider }, at),
-            );
+            used.insert(Used::OwnKey { org_id, provider }, at);
         }
     }
     let store = gateway.app().store();
     let marks = &gateway.caches().last_used;
-    let writes = used.into_iter().map(|(window, (what, at))| async move {
+    let writes = used.into_iter().map(|(what, at)| async move {
+        let window = match what {
+            Used::ApiKey { api_key_id, .. } => format!("apikey#{api_key_id}"),
+            Used::OwnKey { org_id, provider } => format!("byok#{org_id}#{provider}"),
+        };
         if !marks.first_in_window(window).await {
             return;
         }

@@ -18,21 +18,19 @@ pub struct Attempt {
 
 /// `model=openai/gpt-4.1-mini;key=own;outcome=http_500;ms=12, model=...` — ASCII only, no secrets.
 pub fn header_value(attempts: &[Attempt]) -> String {
-    let mut out = String::new();
+    // One allocation: the model's kept characters go straight into the value.
+    let mut out = String::with_capacity(attempts.len() * 80);
     for (i, a) in attempts.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        let model: String = a
-            .model
-            .chars()
-            .filter(|c| c.is_ascii_graphic() && *c != ',' && *c != ';')
-            .collect();
-        let _ = write!(
-            out,
-            "model={model};key={};outcome={};ms={}",
-            a.key, a.outcome, a.ms
+        out.push_str("model=");
+        out.extend(
+            a.model
+                .chars()
+                .filter(|c| c.is_ascii_graphic() && *c != ',' && *c != ';'),
         );
+        let _ = write!(out, ";key={};outcome={};ms={}", a.key, a.outcome, a.ms);
     }
     out
 }

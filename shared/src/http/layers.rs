@@ -93,15 +93,17 @@ async fn access_log(mut request: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().clone();
     let shape = ErrorShape::for_path(request.uri().path());
-    match HeaderValue::from_str(&id) {
-        Ok(v) => request.headers_mut().insert(REQUEST_ID, v),
-        Err(_) => request.headers_mut().remove(REQUEST_ID),
+    // One header value for the request and the response (a clone shares its bytes).
+    let header = HeaderValue::from_str(&id).ok();
+    match &header {
+        Some(v) => request.headers_mut().insert(REQUEST_ID, v.clone()),
+        None => request.headers_mut().remove(REQUEST_ID),
     };
     // Events raised while the handler runs carry the id (the access line has the method and route).
     let started = Instant::now();
     let response = telemetry::in_request(id.clone(), next.run(request)).await;
     let mut response = reshape(shape, &id, response);
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some(v) = header {
         response.headers_mut().insert(REQUEST_ID, v);
     }
     let line = AccessLine {

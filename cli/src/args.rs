@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -16,6 +17,10 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080", env = "BYOK_ADDR")]
         addr: SocketAddr,
+        /// Serving threads, each a single-threaded runtime with its own listening socket on the address
+        /// (default: one per core this process may use).
+        #[arg(long, env = "BYOK_SERVE_THREADS")]
+        threads: Option<NonZeroUsize>,
         #[command(flatten)]
         backend: BackendArgs,
     },

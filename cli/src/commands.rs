@@ -76,21 +76,25 @@ pub(crate) async fn state(args: &BackendArgs) -> Result<AppState, CliError> {
 
 pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Serve { addr, backend } => {
+        Command::Serve {
+            addr,
+            threads,
+            backend,
+        } => {
             let _logs = byok_shared::telemetry::init_background();
             // A long-lived process: usage is written behind the response (see the router's usage_writes).
             let mut config = config(&backend)?;
             config.usage_behind_response = true;
             let state = AppState::from_config(config).await?;
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
+            let threads = threads.unwrap_or_else(crate::listen::default_threads);
+            let listeners = crate::listen::bind(addr, threads)
                 .map_err(|e| CliError::Failed(format!("cannot listen on {addr}: {e}")))?;
-            let local = listener
+            let local = listeners[0]
                 .local_addr()
                 .map_err(|e| CliError::Failed(e.to_string()))?;
-            tracing::info!(addr = %local, "serving the BYOK gateway");
+            tracing::info!(addr = %local, threads, "serving the BYOK gateway");
             eprintln!("byok: listening on http://{local}");
-            crate::server::serve(listener, state)
+            crate::server::serve(listeners, state)
                 .await
                 .map_err(|e| CliError::Failed(e.to_string()))
         }

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod listen;
 pub mod openapi;
 mod prices;
 pub mod server;

@@ -6,7 +6,9 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+/// One thread: the commands are short, and `serve` runs its connections on threads of its own
+/// (`server::serve`), this one keeping the usage writer and the signals.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     byok_cli::run(byok_cli::Cli::parse()).await
 }

@@ -246,13 +246,17 @@ async fn org_usage(http: &reqwest::Client, base: &str, key: &str) -> (i64, f64) 
 }
 
 /// `serve` writes usage behind the response: a usage read right after the answers still counts every one of
-/// them, and SIGTERM lets the writes in flight finish before the process exits.
+/// them, and SIGTERM lets the writes in flight finish before the process exits. Four serving threads, so
+/// the requests' writes are pushed from several runtimes, whatever the host's core count.
 #[tokio::test]
 async fn serve_bills_behind_the_response_without_losing_or_hiding_usage() {
     let mock = byok_mock_providers::MockProvider::start(byok_mock_providers::Kind::OpenAi).await;
     let dir = tempfile::tempdir().unwrap();
     let mock_url = mock.base_url();
-    let env = [("BYOK_OPENAI_BASE_URL", mock_url.as_str())];
+    let env = [
+        ("BYOK_OPENAI_BASE_URL", mock_url.as_str()),
+        ("BYOK_SERVE_THREADS", "4"),
+    ];
     let server = serve_with(dir.path(), &env);
     let out = byok(
         &["org", "create", "Acme", "--platform-keys"],
@@ -295,4 +299,117 @@ async fn serve_bills_behind_the_response_without_losing_or_hiding_usage() {
     let (requests, cost) = org_usage(&http, &server.base, &key).await;
     assert_eq!(requests, 60, "nothing billed before SIGTERM was lost");
     assert!((cost - billed - more.iter().sum::<f64>()).abs() < 1e-6);
+}
+
+/// A status for one chat request, on a connection of its own (so the kernel spreads them across the
+/// serving threads).
+async fn chat_status(base: &str, key: &str) -> u16 {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    http.post(format!("{base}/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"model": "openai/gpt-4.1-mini",
+            "messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// The names of `pid`'s serving threads, once they are all up (they start right after the listening
+/// sockets, which already queue connections).
+#[cfg(target_os = "linux")]
+async fn serving_threads(pid: u32) -> Vec<String> {
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_owned())
+            .filter(|name| name.starts_with("serve-"))
+            .collect();
+        names.sort();
+        names
+    };
+    for _ in 0..100 {
+        if names().len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    names()
+}
+
+/// An API key of `org_key`'s org with a limit of `rpm` requests per minute.
+async fn limited_key(base: &str, org_key: &str, rpm: u32) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/manage/apikey"))
+        .bearer_auth(org_key)
+        .json(&serde_json::json!({"name": "limited", "rpm": rpm}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["api_key"].as_str().unwrap().to_owned()
+}
+
+/// `serve` runs a runtime per serving thread, each with its own listening socket; the limits, caches and
+/// counters stay one per process, each org's its own: two orgs' keys, limited to 7 and 13 requests a
+/// minute, each get exactly their limit out of 24 concurrent requests on 48 connections spread across 4
+/// threads, and the usage read right after counts each org's own.
+#[tokio::test]
+async fn serving_threads_share_each_orgs_limits_and_keep_the_orgs_apart() {
+    let mock = byok_mock_providers::MockProvider::start(byok_mock_providers::Kind::OpenAi).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mock_url = mock.base_url();
+    let env = [
+        ("BYOK_OPENAI_BASE_URL", mock_url.as_str()),
+        ("BYOK_SERVE_THREADS", "4"),
+    ];
+    let server = serve_with(dir.path(), &env);
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        serving_threads(server.child.id()).await,
+        ["serve-0", "serve-1", "serve-2", "serve-3"]
+    );
+    let out = byok(
+        &["platform-key", "set", "openai"],
+        dir.path(),
+        Some("sk-platform-1234\n"),
+    );
+    assert!(out.status.success());
+    let mut org_keys = Vec::new();
+    for name in ["Alpha", "Beta"] {
+        let out = byok(
+            &["org", "create", name, "--platform-keys"],
+            dir.path(),
+            None,
+        );
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        org_keys.push(created["api_key"].as_str().unwrap().to_owned());
+    }
+    let alpha = limited_key(&server.base, &org_keys[0], 7).await;
+    let beta = limited_key(&server.base, &org_keys[1], 13).await;
+
+    let requests = (0..48).map(|i| {
+        let key = if i % 2 == 0 { &alpha } else { &beta };
+        chat_status(&server.base, key)
+    });
+    let statuses = futures::future::join_all(requests).await;
+    let served = |parity: usize| {
+        let mine = statuses.iter().skip(parity).step_by(2);
+        let ok = mine.clone().filter(|&&s| s == 200).count();
+        let limited = mine.filter(|&&s| s == 429).count();
+        (ok, limited)
+    };
+    assert_eq!(served(0), (7, 17), "Alpha: {statuses:?}");
+    assert_eq!(served(1), (13, 11), "Beta: {statuses:?}");
+
+    let http = reqwest::Client::new();
+    let (alpha_requests, _) = org_usage(&http, &server.base, &org_keys[0]).await;
+    let (beta_requests, _) = org_usage(&http, &server.base, &org_keys[1]).await;
+    assert_eq!((alpha_requests, beta_requests), (7, 13));
 }

@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 /// How long the writer waits for more jobs before it takes the queue. Nobody waits for it but a
@@ -37,6 +38,10 @@ pub struct Batched<T> {
 }
 
 struct Queue<T> {
+    /// The runtime the writer runs on: the one that built the queue. `byok serve` builds it on the runtime
+    /// that outlives its serving threads' own, so a batch is never dropped with a serving thread's runtime
+    /// at shutdown. `None` outside a runtime (the writer then runs where the first job is pushed).
+    runtime: Option<Handle>,
     state: Mutex<State<T>>,
     /// The sequence number of the last job written (or dropped by a failed write).
     done: watch::Sender<u64>,
@@ -60,6 +65,7 @@ impl<T: Send + 'static> Batched<T> {
     pub fn behind_response() -> Self {
         Self {
             queue: Some(Arc::new(Queue {
+                runtime: Handle::try_current().ok(),
                 state: Mutex::new(State {
                     pending: Vec::new(),
                     pushed: 0,
@@ -90,7 +96,11 @@ impl<T: Send + 'static> Batched<T> {
             (!std::mem::replace(&mut state.writing, true), state.pushed)
         };
         if start {
-            tokio::spawn(drain(queue.clone(), write));
+            let drain = drain(queue.clone(), write);
+            match &queue.runtime {
+                Some(runtime) => drop(runtime.spawn(drain)),
+                None => drop(tokio::spawn(drain)),
+            }
         }
         if seq.saturating_sub(*queue.done.borrow()) > MAX_QUEUED {
             queue.written(seq - MAX_QUEUED).await;

@@ -1,5 +1,12 @@
 //! The one HTTP client every provider call goes through: pooled, rustls, connect timeout, bounded bodies.
+//!
+//! A pooled connection is driven by a task on the runtime that opened it. `byok serve` runs one
+//! single-threaded runtime per core, so each of its serving threads claims a pool of its own
+//! ([`use_own_pool`]): a response read on one thread is then never handed over from another. Every other
+//! thread (Lambda's one runtime, the CLI, tests) shares pool 0, one pool per process as before.
 
+use std::cell::Cell;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,10 +30,25 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Timeout of the free `list_models` call.
 const LIST_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Calls providers. Build one per process and share it: it holds the connection pool.
+/// The most connection pools a client keeps: serving threads past it share theirs.
+const MAX_POOLS: usize = 64;
+
+thread_local! {
+    /// This thread's pool (0 unless it claimed one).
+    static POOL: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Give the calling thread a connection pool of its own in every [`ProviderClient`] (`byok serve`'s
+/// serving threads, `slot` counting them from 0).
+pub fn use_own_pool(slot: usize) {
+    POOL.with(|pool| pool.set(slot % MAX_POOLS));
+}
+
+/// Calls providers. Build one per process and share it: it holds the connection pools.
 #[derive(Clone)]
 pub struct ProviderClient {
-    http: reqwest::Client,
+    /// One pool per serving thread, each built on its first call (pool 0 at once).
+    pools: Arc<[OnceLock<reqwest::Client>]>,
     urls: ProviderUrls,
     bases: Bases,
 }
@@ -39,22 +61,34 @@ impl std::fmt::Debug for ProviderClient {
     }
 }
 
+fn pooled_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_backend_preconfigured(crate::tls::provider_config())
+        .user_agent(concat!("byok-gateway/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a reqwest client with rustls builds")
+}
+
 impl ProviderClient {
     /// A pooled rustls client (on the process's shared CA roots) with a connect timeout. Per-call deadlines
     /// are given to each call.
     pub fn new(urls: ProviderUrls) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_backend_preconfigured(crate::tls::provider_config())
-            .user_agent(concat!("byok-gateway/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a reqwest client with rustls builds");
+        let pools: Arc<[OnceLock<reqwest::Client>]> =
+            (0..MAX_POOLS).map(|_| OnceLock::new()).collect();
+        // Built now: a client that cannot be built fails the start, not a request.
+        let _ = pools[0].get_or_init(pooled_client);
         let bases = Bases::new(&urls);
-        Self { http, urls, bases }
+        Self { pools, urls, bases }
+    }
+
+    /// The calling thread's connection pool.
+    fn http(&self) -> &reqwest::Client {
+        self.pools[POOL.with(Cell::get)].get_or_init(pooled_client)
     }
 
     /// One chat attempt; see the module notes for the contract.
@@ -193,7 +227,7 @@ impl Call<'_> {
         method: reqwest::Method,
         path: &str,
     ) -> Result<reqwest::RequestBuilder, ProviderError> {
-        let http = &self.client.http;
+        let http = self.client.http();
         let rb = match self.client.bases.get(self.provider).join(path) {
             Target::Parsed(url) => http.request(method, url),
             Target::Text(text) => http.request(method, text),

@@ -75,7 +75,7 @@ use crate::domain::provider::Provider;
 pub use answer::AnswerBody;
 pub use anthropic::cache as anthropic_cache;
 pub use body::RequestBody;
-pub use client::ProviderClient;
+pub use client::{ProviderClient, use_own_pool};
 pub use count::{CountPlan, Counted, estimate as estimate_input_tokens, text_tokens};
 pub use error::{ErrorClass, ProviderError};
 pub use openai::responses::stateful_field as responses_stateful_field;

@@ -18,8 +18,8 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8080", env = "BYOK_ADDR")]
         addr: SocketAddr,
         /// Serving threads, each a single-threaded runtime with its own listening socket on the address
-        /// (default: one per core this process may use).
-        #[arg(long, env = "BYOK_SERVE_THREADS")]
+        /// (default: one per core this process may use; at most 256).
+        #[arg(long, env = "BYOK_SERVE_THREADS", value_parser = serving_threads)]
         threads: Option<NonZeroUsize>,
         #[command(flatten)]
         backend: BackendArgs,
@@ -148,4 +148,14 @@ pub struct BackendArgs {
     pub table: Option<String>,
     #[arg(long, env = "BYOK_KMS_KEY_ID")]
     pub kms_key_id: Option<String>,
+}
+
+/// The most serving threads `serve` starts.
+const MAX_SERVING_THREADS: usize = 256;
+
+fn serving_threads(text: &str) -> Result<NonZeroUsize, String> {
+    text.parse::<NonZeroUsize>()
+        .ok()
+        .filter(|n| n.get() <= MAX_SERVING_THREADS)
+        .ok_or_else(|| format!("a whole number from 1 to {MAX_SERVING_THREADS}"))
 }

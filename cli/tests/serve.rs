@@ -192,6 +192,29 @@ fn a_command_refused_before_it_reads_its_input_fails_by_its_own_error() {
 }
 
 #[test]
+fn serve_refuses_a_thread_count_out_of_range_before_it_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    for threads in ["0", "257", "many"] {
+        let out = Command::new(BIN)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--threads",
+                threads,
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{threads}: {stderr}");
+        assert!(stderr.contains("from 1 to 256"), "{threads}: {stderr}");
+        assert!(!stderr.contains("listening"), "{threads}: {stderr}");
+    }
+}
+
+#[test]
 fn aws_backend_without_table_fails_naming_the_variable() {
     let out = Command::new(BIN)
         .args(["org", "create", "Acme", "--backend", "aws"])

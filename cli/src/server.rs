@@ -63,10 +63,10 @@ async fn settle_usage(State(gateway): State<Gateway>, request: Request, next: Ne
 /// Each listener gets a thread of its own running a single-threaded runtime (thread per core, as nginx
 /// runs a worker process per core): a connection's requests, its provider calls (each thread has its own
 /// connection pool) and its stream relays stay on one thread, with no wake-ups across threads and no
-/// work stealing. On a 2-core host this took CPU per request at c=32 from 56 to 44 µs and raised the
-/// throughput (README "Performance"). The caches, limits, leases and the store stay shared by the
-/// threads. The usage writer runs on the calling runtime, which outlives the serving threads, so no
-/// batch is dropped with a thread's runtime.
+/// work stealing, which cost the gateway about a fifth of its CPU per request (README "Performance",
+/// "a runtime per core in `serve`"). The caches, limits, leases and the store stay shared by the threads.
+/// The usage writer runs on the calling runtime, which outlives the serving threads, so no batch is
+/// dropped with a thread's runtime.
 pub async fn serve(listeners: Vec<std::net::TcpListener>, state: AppState) -> std::io::Result<()> {
     // `into_make_service`: each connection gets a clone of the finished router (an `Arc`). Handing axum the
     // `Router` itself re-runs `with_state(())` per connection, copying the route table (about 10 KB per
@@ -74,18 +74,28 @@ pub async fn serve(listeners: Vec<std::net::TcpListener>, state: AppState) -> st
     let (app, gateway) = assemble(state);
     let (stop, stopping) = watch::channel(false);
     let mut threads = Vec::new();
+    let mut result = Ok(());
     for (slot, listener) in listeners.into_iter().enumerate() {
-        let (app, stopping, stop) = (app.clone(), stopping.clone(), stop.clone());
+        let (app, stopping) = (app.clone(), stopping.clone());
+        // A thread that ends on its own (an error, or a panic in a build that unwinds) stops the others.
+        let stop_on_exit = StopOnExit(stop.clone());
         let (ended, end) = oneshot::channel();
-        std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name(format!("serve-{slot}"))
             .spawn(move || {
-                let result = serve_thread(slot, listener, app, stopping);
-                // A thread that ends on its own (an error) stops the others too.
-                stop.send_replace(true);
-                let _ = ended.send(result);
-            })?;
-        threads.push(end);
+                let _stop = stop_on_exit;
+                let _ = ended.send(serve_thread(slot, listener, app, stopping));
+            });
+        match spawned {
+            Ok(_) => threads.push(end),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if result.is_err() {
+        stop.send_replace(true);
     }
     let mut stopped = stopping.clone();
     tokio::select! {
@@ -93,7 +103,6 @@ pub async fn serve(listeners: Vec<std::net::TcpListener>, state: AppState) -> st
         _ = stopped.wait_for(|stop| *stop) => {}
     }
     stop.send_replace(true);
-    let mut result = Ok(());
     for end in threads {
         let ended = end
             .await
@@ -103,6 +112,19 @@ pub async fn serve(listeners: Vec<std::net::TcpListener>, state: AppState) -> st
     gateway.shutdown().await;
     result
 }
+
+/// Stops every serving thread when dropped.
+struct StopOnExit(watch::Sender<bool>);
+
+impl Drop for StopOnExit {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// The most threads each serving runtime starts for blocking work (the store's calls, token counts), so
+/// that the process's total stays bounded by the thread count (Tokio's default is 512 per runtime).
+const BLOCKING_THREADS: usize = 64;
 
 /// One serving thread: `listener`'s connections on a runtime of its own, until `stopping`.
 fn serve_thread(
@@ -115,6 +137,7 @@ fn serve_thread(
     byok_shared::providers::use_own_pool(slot);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
     runtime.block_on(async move {
         // SSE frames are small writes in quick succession: without TCP_NODELAY, Nagle holds each one back

@@ -30,7 +30,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Timeout of the free `list_models` call.
 const LIST_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The most connection pools a client keeps: serving threads past it share theirs.
+/// The most connection pools a client keeps: serving threads past the 63rd share theirs.
 const MAX_POOLS: usize = 64;
 
 thread_local! {
@@ -39,9 +39,9 @@ thread_local! {
 }
 
 /// Give the calling thread a connection pool of its own in every [`ProviderClient`] (`byok serve`'s
-/// serving threads, `slot` counting them from 0).
+/// serving threads, `slot` counting them from 0; pool 0 stays with the threads that claim none).
 pub fn use_own_pool(slot: usize) {
-    POOL.with(|pool| pool.set(slot % MAX_POOLS));
+    POOL.with(|pool| pool.set(1 + slot % (MAX_POOLS - 1)));
 }
 
 /// Calls providers. Build one per process and share it: it holds the connection pools.
@@ -395,4 +395,36 @@ fn passed_on(provider: Provider, headers: &HeaderMap) -> ForwardedHeaders {
         })
         .take(MAX_PASSED_ON)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The address of the pool `client` calls through on a new thread that claims `slot`'s (or none).
+    fn pool_of(client: &ProviderClient, slot: Option<usize>) -> usize {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            if let Some(slot) = slot {
+                use_own_pool(slot);
+            }
+            std::ptr::from_ref(client.http()) as usize
+        })
+        .join()
+        .unwrap()
+    }
+
+    #[test]
+    fn each_serving_thread_calls_through_its_own_pool_and_the_others_share_one() {
+        let client = ProviderClient::new(ProviderUrls::default());
+        let shared = pool_of(&client, None);
+        assert_eq!(pool_of(&client, None), shared);
+        let (first, second) = (pool_of(&client, Some(0)), pool_of(&client, Some(1)));
+        assert_ne!(first, shared);
+        assert_ne!(second, shared);
+        assert_ne!(first, second);
+        assert_eq!(pool_of(&client, Some(1)), second, "a slot's pool is kept");
+        // Past the last pool, slots share: never more pools than MAX_POOLS.
+        assert_eq!(pool_of(&client, Some(MAX_POOLS - 1)), first);
+    }
 }

@@ -268,18 +268,24 @@ async fn org_usage(http: &reqwest::Client, base: &str, key: &str) -> (i64, f64) 
     })
 }
 
+/// `serve`'s environment for four serving threads calling the mock OpenAI at `mock_url`: requests then come
+/// in on several runtimes, whatever the host's core count.
+fn four_threads_on(mock_url: &str) -> [(&'static str, &str); 2] {
+    [
+        ("BYOK_OPENAI_BASE_URL", mock_url),
+        ("BYOK_SERVE_THREADS", "4"),
+    ]
+}
+
 /// `serve` writes usage behind the response: a usage read right after the answers still counts every one of
-/// them, and SIGTERM lets the writes in flight finish before the process exits. Four serving threads, so
-/// the requests' writes are pushed from several runtimes, whatever the host's core count.
+/// them, and SIGTERM lets the writes in flight finish before the process exits, with the writes pushed from
+/// four serving threads' runtimes.
 #[tokio::test]
 async fn serve_bills_behind_the_response_without_losing_or_hiding_usage() {
     let mock = byok_mock_providers::MockProvider::start(byok_mock_providers::Kind::OpenAi).await;
     let dir = tempfile::tempdir().unwrap();
     let mock_url = mock.base_url();
-    let env = [
-        ("BYOK_OPENAI_BASE_URL", mock_url.as_str()),
-        ("BYOK_SERVE_THREADS", "4"),
-    ];
+    let env = four_threads_on(&mock_url);
     let server = serve_with(dir.path(), &env);
     let out = byok(
         &["org", "create", "Acme", "--platform-keys"],
@@ -388,10 +394,7 @@ async fn serving_threads_share_each_orgs_limits_and_keep_the_orgs_apart() {
     let mock = byok_mock_providers::MockProvider::start(byok_mock_providers::Kind::OpenAi).await;
     let dir = tempfile::tempdir().unwrap();
     let mock_url = mock.base_url();
-    let env = [
-        ("BYOK_OPENAI_BASE_URL", mock_url.as_str()),
-        ("BYOK_SERVE_THREADS", "4"),
-    ];
+    let env = four_threads_on(&mock_url);
     let server = serve_with(dir.path(), &env);
     #[cfg(target_os = "linux")]
     assert_eq!(

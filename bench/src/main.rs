@@ -93,10 +93,15 @@ pub struct Args {
     /// Leave out the floor targets (do-nothing pass-through proxies: see `--floors`).
     #[arg(long)]
     no_floor: bool,
-    /// Which floors to run, each a do-nothing pass-through proxy one layer lower than the last: `stack`
-    /// (axum + reqwest, the gateway's own), `hyper` (hyper's server and client alone) and `splice` (Tokio
+    /// Which floors to run, each a do-nothing pass-through proxy one layer lower than the last:
+    /// `stack-per-core` (axum + reqwest on a runtime per core, as `byok serve` runs), `stack` (the same on
+    /// Tokio's multi-threaded runtime), `hyper` (hyper's server and client alone) and `splice` (Tokio
     /// copying bytes, no HTTP).
-    #[arg(long, value_delimiter = ',', default_value = "stack,hyper,splice")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "stack-per-core,stack,hyper,splice"
+    )]
     floors: Vec<floor::Kind>,
     /// Leave out the nginx floor (Debian's nginx as a plain reverse proxy; installed when missing).
     #[arg(long)]

@@ -5,6 +5,7 @@
 //! much the runtime. Each runs as a separate process (this binary, re-executed with `--floor-upstream`).
 
 mod hyper_only;
+mod per_core;
 mod splice;
 mod stack;
 
@@ -17,7 +18,10 @@ use crate::procs::{Proc, Res, spawn_announcing};
 /// What a floor is built on.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Kind {
-    /// The gateway's own stack: axum's server and a pooled reqwest client, as `byok serve` uses them.
+    /// The gateway's own stack: axum's server and a pooled reqwest client, as `byok serve` uses them, on a
+    /// single-threaded runtime per core (as `byok serve` runs since 2026-12-04).
+    StackPerCore,
+    /// The same stack on Tokio's multi-threaded runtime (as `byok serve` ran before).
     Stack,
     /// hyper's HTTP/1 server and hyper-util's pooled client, the layer under both axum and reqwest.
     Hyper,
@@ -29,6 +33,7 @@ impl Kind {
     /// The target's name in the tables.
     pub fn name(self) -> &'static str {
         match self {
+            Kind::StackPerCore => "floor: axum + reqwest, runtime per core",
             Kind::Stack => "floor: axum + reqwest",
             Kind::Hyper => "floor: hyper alone",
             Kind::Splice => "floor: TCP splice",
@@ -52,6 +57,7 @@ pub async fn serve(kind: Kind, upstream: &str) -> Res<()> {
 async fn run(kind: Kind, listener: tokio::net::TcpListener, upstream: &str) -> Res<()> {
     let upstream = upstream.trim_end_matches('/');
     match kind {
+        Kind::StackPerCore => per_core::serve(listener, upstream).await,
         Kind::Stack => stack::serve(listener, upstream).await,
         Kind::Hyper => hyper_only::serve(listener, upstream).await,
         Kind::Splice => splice::serve(listener, upstream).await,

@@ -52,6 +52,15 @@ async fn forward(
 }
 
 pub async fn serve(listener: TcpListener, upstream: &str) -> Res<()> {
+    serve_until(listener, upstream, std::future::pending()).await
+}
+
+/// [`serve`] until `stop` completes.
+pub async fn serve_until(
+    listener: TcpListener,
+    upstream: &str,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Res<()> {
     use axum::serve::ListenerExt;
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -68,6 +77,7 @@ pub async fn serve(listener: TcpListener, upstream: &str) -> Res<()> {
     });
     let app = Router::new().fallback(forward).with_state(floor);
     axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(stop)
         .await
         .map_err(|e| e.to_string())
 }

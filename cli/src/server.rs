@@ -72,7 +72,7 @@ pub async fn serve(listeners: Vec<std::net::TcpListener>, state: AppState) -> st
     // `Router` itself re-runs `with_state(())` per connection, copying the route table (about 10 KB per
     // connection by massif, a sixth of the memory of an open stream).
     let (app, gateway) = assemble(state);
-    let (stop, stopping) = watch::channel(false);
+    let (stop, mut stopping) = watch::channel(false);
     let mut threads = Vec::new();
     let mut result = Ok(());
     for (slot, listener) in listeners.into_iter().enumerate() {
@@ -97,10 +97,9 @@ pub async fn serve(listeners: Vec<std::net::TcpListener>, state: AppState) -> st
     if result.is_err() {
         stop.send_replace(true);
     }
-    let mut stopped = stopping.clone();
     tokio::select! {
         _ = shutdown() => {}
-        _ = stopped.wait_for(|stop| *stop) => {}
+        _ = stopping.wait_for(|stop| *stop) => {}
     }
     stop.send_replace(true);
     for end in threads {

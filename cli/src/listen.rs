@@ -18,6 +18,13 @@ pub fn default_threads() -> NonZeroUsize {
 /// register with its own runtime. With port 0 the first socket picks the port and the others take the
 /// same one.
 pub fn bind(addr: SocketAddr, count: NonZeroUsize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    if count.get() > 1 && addr.port() != 0 {
+        // Sockets that share a port would let a second server (this one started twice) share it too, and
+        // split the connections between two processes. A socket that does not share it is refused while
+        // any other holds the port, shared or not: the port is free, or this start fails as a single
+        // socket's would.
+        drop(listen(addr, false)?);
+    }
     let first = listen(addr, count.get() > 1)?;
     let addr = first.local_addr()?;
     let mut listeners = vec![first];
@@ -84,9 +91,19 @@ mod tests {
     }
 
     #[test]
-    fn a_second_server_cannot_share_a_port_taken_by_one_serving_thread() {
-        let one = bind("127.0.0.1:0".parse().unwrap(), NonZeroUsize::MIN).unwrap();
-        let taken = one[0].local_addr().unwrap();
-        assert!(bind(taken, NonZeroUsize::new(2).unwrap()).is_err());
+    fn a_second_server_cannot_take_a_port_a_server_holds_with_one_thread_or_several() {
+        let counts = [NonZeroUsize::MIN, NonZeroUsize::new(2).unwrap()];
+        for threads in counts {
+            let first = bind("127.0.0.1:0".parse().unwrap(), threads).unwrap();
+            let taken = first[0].local_addr().unwrap();
+            for second in counts {
+                let refused = bind(taken, second).unwrap_err();
+                assert_eq!(
+                    refused.kind(),
+                    std::io::ErrorKind::AddrInUse,
+                    "{threads} then {second}"
+                );
+            }
+        }
     }
 }

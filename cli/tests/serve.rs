@@ -214,6 +214,39 @@ fn serve_refuses_a_thread_count_out_of_range_before_it_listens() {
     }
 }
 
+/// A second `serve` on a port the first holds with several threads fails to start, as it did when `serve`
+/// had one socket: sockets that share a port would otherwise split the connections between the two.
+#[test]
+fn a_second_serve_on_the_same_port_fails_to_start() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = serve_with(one.path(), &[("BYOK_SERVE_THREADS", "2")]);
+    let addr = first.base.trim_start_matches("http://");
+    let mut second = Command::new(BIN)
+        .args(["serve", "--threads", "2", "--addr", addr, "--data-dir"])
+        .arg(two.path())
+        .env_remove("BYOK_BACKEND")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a second server that did start would serve until killed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            second.kill().unwrap();
+            panic!("a second serve started on {addr}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+}
+
 #[test]
 fn aws_backend_without_table_fails_naming_the_variable() {
     let out = Command::new(BIN)

@@ -301,6 +301,23 @@ async fn org_usage(http: &reqwest::Client, base: &str, key: &str) -> (i64, f64) 
     })
 }
 
+/// A new org with platform keys on, by `byok org create`; its first API key.
+fn platform_org(data_dir: &std::path::Path, name: &str) -> String {
+    let out = byok(&["org", "create", name, "--platform-keys"], data_dir, None);
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    created["api_key"].as_str().unwrap().to_owned()
+}
+
+/// The operator's OpenAI key, by `byok platform-key set` from stdin.
+fn set_platform_openai_key(data_dir: &std::path::Path) {
+    let out = byok(
+        &["platform-key", "set", "openai"],
+        data_dir,
+        Some("sk-platform-1234\n"),
+    );
+    assert!(out.status.success());
+}
+
 /// `serve`'s environment for four serving threads calling the mock OpenAI at `mock_url`: requests then come
 /// in on several runtimes, whatever the host's core count.
 fn four_threads_on(mock_url: &str) -> [(&'static str, &str); 2] {
@@ -320,19 +337,8 @@ async fn serve_bills_behind_the_response_without_losing_or_hiding_usage() {
     let mock_url = mock.base_url();
     let env = four_threads_on(&mock_url);
     let server = serve_with(dir.path(), &env);
-    let out = byok(
-        &["org", "create", "Acme", "--platform-keys"],
-        dir.path(),
-        None,
-    );
-    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let key = created["api_key"].as_str().unwrap().to_owned();
-    let out = byok(
-        &["platform-key", "set", "openai"],
-        dir.path(),
-        Some("sk-platform-1234\n"),
-    );
-    assert!(out.status.success());
+    let key = platform_org(dir.path(), "Acme");
+    set_platform_openai_key(dir.path());
 
     let http = reqwest::Client::new();
     let answers = futures::future::join_all((0..40).map(|_| chat(&http, &server.base, &key))).await;
@@ -434,22 +440,8 @@ async fn serving_threads_share_each_orgs_limits_and_keep_the_orgs_apart() {
         serving_threads(server.child.id()).await,
         ["serve-0", "serve-1", "serve-2", "serve-3"]
     );
-    let out = byok(
-        &["platform-key", "set", "openai"],
-        dir.path(),
-        Some("sk-platform-1234\n"),
-    );
-    assert!(out.status.success());
-    let mut org_keys = Vec::new();
-    for name in ["Alpha", "Beta"] {
-        let out = byok(
-            &["org", "create", name, "--platform-keys"],
-            dir.path(),
-            None,
-        );
-        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        org_keys.push(created["api_key"].as_str().unwrap().to_owned());
-    }
+    set_platform_openai_key(dir.path());
+    let org_keys = ["Alpha", "Beta"].map(|name| platform_org(dir.path(), name));
     let alpha = limited_key(&server.base, &org_keys[0], 7).await;
     let beta = limited_key(&server.base, &org_keys[1], 13).await;
 

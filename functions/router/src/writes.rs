@@ -17,8 +17,12 @@ use crate::ratelimit::Ticket;
 use crate::reserve::Reservation;
 use crate::state::Gateway;
 
-/// One request's writes: its usage when billed, its log record when kept.
-pub struct Job {
+/// One request's writes: its usage when billed, its log record when kept. Boxed: the jobs of a batch wait
+/// in a queue that grows one push at a time, and a job held by value (about 1.1 KB) made each of its
+/// reallocations copy the whole queue into fresh memory (about 0.8 µs per request in `byok serve` at c=32).
+pub struct Job(Box<Parts>);
+
+struct Parts {
     usage: Option<(Billed, Reservation)>,
     log: Option<Pending>,
 }
@@ -34,17 +38,17 @@ pub struct Billed {
 impl Job {
     /// A billed request's writes; `reservation` (its spend holds) is settled to its cost once they are done.
     pub fn billed(usage: Billed, reservation: Reservation, log: Option<Pending>) -> Self {
-        Self {
+        Self(Box::new(Parts {
             usage: Some((usage, reservation)),
             log,
-        }
+        }))
     }
 
     pub fn logged(log: Pending) -> Self {
-        Self {
+        Self(Box::new(Parts {
             usage: None,
             log: Some(log),
-        }
+        }))
     }
 }
 
@@ -62,12 +66,13 @@ pub async fn run(gateway: &Gateway, job: Job) {
 async fn write(gateway: Gateway, batch: Vec<Job>) {
     let (mut billed, mut holds, mut logs) = (Vec::new(), Vec::new(), Vec::new());
     for job in batch {
-        if let Some((b, reservation)) = job.usage {
+        let Parts { usage, log } = *job.0;
+        if let Some((b, reservation)) = usage {
             let cost = b.event.cost.map_or(0, to_nanos);
             holds.push((reservation, cost, usage::platform_cost_nanos(&b.event)));
             billed.push(b);
         }
-        logs.extend(job.log);
+        logs.extend(log);
     }
     let store = gateway.app().store();
     let usage = async {

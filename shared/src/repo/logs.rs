@@ -11,7 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::{from_body, to_body};
+use super::from_body;
+use super::log_row::{self, Row};
 use crate::cipher::{Cipher, CipherError, EncryptionContext, envelope};
 use crate::domain::request_log::{self, LogFilter, LogRecord, Payload};
 use crate::error::Error;
@@ -24,7 +25,7 @@ pub const MAX_READ: usize = 2000;
 const FILTERED_CHUNK: usize = 200;
 /// The `provider` field of a payload's encryption context.
 pub const PAYLOAD_CONTEXT: &str = "request_log";
-const PAYLOAD_FIELD: &str = "payload";
+pub(crate) const PAYLOAD_FIELD: &str = "payload";
 
 pub fn partition(org_id: &str) -> String {
     format!("LOG#{org_id}")
@@ -83,23 +84,22 @@ pub async fn decrypt_payload(
         .map_err(|e| Error::internal(format!("stored payload has an unexpected shape: {e}")))
 }
 
-/// The entry as a store record: the log record serialised straight to JSON text (no JSON tree: building,
-/// walking and dropping one per request was most of the request log's cost in `byok serve`), with the
-/// payload's ciphertext beside its fields when captured.
+/// The entry as a store record: the log record's row (`log_row`: its empty fields left out) serialised
+/// straight to JSON text (no JSON tree: building, walking and dropping one per request was most of the
+/// request log's cost in `byok serve`), with the payload's ciphertext beside its fields when captured.
 fn record(entry: &Entry, retention: chrono::Duration) -> crate::Result<Record> {
     let sk = request_log::sort_key(&entry.record.request_id)
         .ok_or_else(|| Error::internal("a log record without a request id"))?;
-    let body = match &entry.payload {
-        None => serde_json::to_string(&entry.record),
-        Some(ciphertext) => {
-            let mut body = to_body(&entry.record)?;
-            if let Value::Object(map) = &mut body {
-                map.insert(PAYLOAD_FIELD.into(), STANDARD.encode(ciphertext).into());
-            }
-            serde_json::to_string(&body)
-        }
-    }
-    .map_err(|e| Error::internal(format!("serialise log record: {e}")))?;
+    let payload = entry
+        .payload
+        .as_ref()
+        .map(|ciphertext| STANDARD.encode(ciphertext));
+    let row = Row {
+        record: &entry.record,
+        payload: payload.as_deref(),
+    };
+    let body = serde_json::to_string(&row)
+        .map_err(|e| Error::internal(format!("serialise log record: {e}")))?;
     let expires = entry.record.created_at + retention;
     Ok(Record {
         pk: partition(&entry.org_id),
@@ -135,7 +135,10 @@ pub struct Stored {
 fn stored(item: Item) -> crate::Result<Stored> {
     let mut body = item.body;
     let payload = match &mut body {
-        Value::Object(map) => map.remove(PAYLOAD_FIELD),
+        Value::Object(map) => {
+            log_row::put_back(map);
+            map.remove(PAYLOAD_FIELD)
+        }
         _ => None,
     };
     let payload = match payload {

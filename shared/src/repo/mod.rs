@@ -11,6 +11,7 @@
 pub mod apikeys;
 pub mod budget;
 pub mod idempotency;
+mod log_row;
 pub mod logs;
 pub mod orgs;
 pub mod platform_keys;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::from_body;
-use super::log_row::{self, Row};
+use super::log_row::Row;
 use crate::cipher::{Cipher, CipherError, EncryptionContext, envelope};
 use crate::domain::request_log::{self, LogFilter, LogRecord, Payload};
 use crate::error::Error;
@@ -84,7 +84,7 @@ pub async fn decrypt_payload(
         .map_err(|e| Error::internal(format!("stored payload has an unexpected shape: {e}")))
 }
 
-/// The entry as a store record: the log record's row (`log_row`: its empty fields left out) serialised
+/// The entry as a store record: the log record's row (`log_row`: its `null` fields left out) serialised
 /// straight to JSON text (no JSON tree: building, walking and dropping one per request was most of the
 /// request log's cost in `byok serve`), with the payload's ciphertext beside its fields when captured.
 fn record(entry: &Entry, retention: chrono::Duration) -> crate::Result<Record> {
@@ -135,10 +135,7 @@ pub struct Stored {
 fn stored(item: Item) -> crate::Result<Stored> {
     let mut body = item.body;
     let payload = match &mut body {
-        Value::Object(map) => {
-            log_row::put_back(map);
-            map.remove(PAYLOAD_FIELD)
-        }
+        Value::Object(map) => map.remove(PAYLOAD_FIELD),
         _ => None,
     };
     let payload = match payload {

@@ -3,9 +3,10 @@
 //! Items live in an ordinary (rowid) table with a unique index on `(pk, sk)`. Until 2026-12-03 the table was
 //! `WITHOUT ROWID`: a B-tree keyed by `(pk, sk)` that keeps whole rows in its inner pages too. SQLite
 //! advises against that for rows over about a twentieth of a page (200 bytes at 4 KiB), and a request log
-//! record is about 770: inner pages held four or five rows, pages were less than half full, and every insert
-//! (newest first, at the left edge of its org's range) rebalanced and rewrote a deep path of them. A rowid
-//! table appends each row at its end and the index holds only the short keys.
+//! record was about 770 (about 670 since 2026-12-04, with its `null` fields left out): inner pages held four
+//! or five rows, pages were less than half full, and every insert (newest first, at the left edge of its
+//! org's range) rebalanced and rewrote a deep path of them. A rowid table appends each row at its end and the
+//! index holds only the short keys.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 

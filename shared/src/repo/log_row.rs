@@ -96,7 +96,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     use chrono::{TimeZone, Utc};
-
     use serde_json::{Map, Value};
 
     use super::*;

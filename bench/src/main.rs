@@ -8,6 +8,7 @@ mod cpu;
 mod floor;
 mod load;
 mod nginx;
+mod page_reporting;
 mod procs;
 mod report;
 mod stats;

@@ -58,6 +58,7 @@ pub fn machine() -> Value {
         "kernel": read("/proc/sys/kernel/osrelease").trim(),
         "arch": std::env::consts::ARCH,
         "loadavg": read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        "page_reporting": crate::page_reporting::state(),
     })
 }
 
@@ -412,6 +413,12 @@ impl Results<'_> {
             self.machine_before["loadavg"].as_str().unwrap_or("?"),
             self.machine_after["loadavg"].as_str().unwrap_or("?"),
         );
+        if let Some(note) = crate::page_reporting::note(
+            &self.machine_before["page_reporting"],
+            &self.machine_after["page_reporting"],
+        ) {
+            let _ = writeln!(t, "Memory: {note}.");
+        }
 
         let a = self.args;
         let doc = json!({
